@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install every Debian package the build, tests, demo and benchmarks need.
+# Idempotent: when everything is present it only runs dpkg-query and exits.
+set -euo pipefail
+
+pkgs=(
+	clang llvm make gcc pkg-config
+	libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
+	libpq-dev libjson-c-dev libmnl-dev
+	iproute2 ethtool procps util-linux
+	bats bats-assert bats-support
+	python3
+)
+[ "${1:-}" = "--bench" ] && pkgs+=(postgresql postgresql-contrib haproxy gnuplot-nox)
+[ "${1:-}" = "--pg" ] && pkgs+=(postgresql postgresql-contrib)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "Error: missing packages (${missing[*]}) and not root to install them" >&2
+	exit 1
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
