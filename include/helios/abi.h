@@ -122,6 +122,14 @@ struct hl_counters {
 	__u64 flows;		/* new flows (connection-table inserts) */
 };
 
+/* Key of the backends' decap_vips hash: a VIP whose IPIP packets the TC
+ * program decapsulates. Value: __u64 packets decapsulated. */
+struct hl_vip_key {
+	__be32 addr[4];		/* network order */
+	__u8 family;		/* enum hl_family */
+	__u8 pad[3];
+};
+
 /* Director-wide settings written at attach (array of one). */
 struct hl_config {
 	__be32 src4;		/* outer IPv4 source, 0 = egress address */
@@ -166,6 +174,7 @@ _Static_assert(__builtin_offsetof(struct hl_nexthop, updated_ns) == 40,
 _Static_assert(sizeof(struct hl_flow_key) == 40, "hl_flow_key");
 _Static_assert(sizeof(struct hl_flow) == 8, "hl_flow");
 _Static_assert(sizeof(struct hl_counters) == 24, "hl_counters");
+_Static_assert(sizeof(struct hl_vip_key) == 20, "hl_vip_key");
 _Static_assert(sizeof(struct hl_config) == 32, "hl_config");
 
 #endif /* HELIOS_ABI_H */
