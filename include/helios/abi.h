@@ -95,7 +95,6 @@ struct hl_nexthop {
 	__u32 ifindex;		/* egress device */
 	__u32 mtu;		/* egress device MTU, host order */
 	__u32 flags;		/* HL_NH_F_*, host order */
-	__u32 pad;
 	__u64 updated_ns;	/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 };
 
@@ -130,8 +129,9 @@ struct hl_vip_key {
 	__u8 pad[3];
 };
 
-/* Director-wide settings written at attach (array of one). */
-struct hl_config {
+/* Director-wide settings written at attach: the map `settings`, an array of
+ * one (not "config": vmlinux.h has a typedef of that name). */
+struct hl_settings {
 	__be32 src4;		/* outer IPv4 source, 0 = egress address */
 	__be32 src6[4];		/* outer IPv6 source, 0 = egress address */
 	__u32 pad[3];
@@ -175,6 +175,6 @@ _Static_assert(sizeof(struct hl_flow_key) == 40, "hl_flow_key");
 _Static_assert(sizeof(struct hl_flow) == 8, "hl_flow");
 _Static_assert(sizeof(struct hl_counters) == 24, "hl_counters");
 _Static_assert(sizeof(struct hl_vip_key) == 20, "hl_vip_key");
-_Static_assert(sizeof(struct hl_config) == 32, "hl_config");
+_Static_assert(sizeof(struct hl_settings) == 32, "hl_settings");
 
 #endif /* HELIOS_ABI_H */
