@@ -1,0 +1,93 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# Established flows stay on their backend: through weight changes, a drain
+# (weight 0: no new flows, existing ones continue) and the removal of another
+# node. Removing a node moves only that node's flows.
+
+load lib
+
+setup_file() { e2e_lab_attached; }
+teardown_file() { e2e_lab_down; }
+teardown() { hold_stop; }
+
+# Hold connections to SVC until every backend has at least one (bounded).
+hold_everywhere() {
+	local i b missing
+	hold_start "$1" 12
+	hold_cmd status
+	for ((i = 0; i < 8; i++)); do
+		missing=0
+		for b in b1 b2 b3; do
+			[ "$(held_on "$b")" -gt 0 ] || missing=1
+		done
+		[ $missing -eq 0 ] && return 0
+		hold_cmd open 6
+	done
+	fail "could not place a held connection on every backend: $held"
+}
+
+all_alive() {
+	hold_cmd status
+	[ "$(jq '[.conns[] | select(.backend != null and (.alive | not))] | length' <<<"$held")" -eq 0 ] ||
+		fail "a held connection died: $held"
+}
+
+survives() {
+	local svc=$1 fam
+	fam=$(svc_family "$svc")
+	svc_setup "$svc" 100 100 100
+	hold_everywhere "$svc"
+
+	hl node set "$svc" "$(be_addr b1 "$fam")" weight 300
+	all_alive
+
+	hl node set "$svc" "$(be_addr b2 "$fam")" weight 0
+	all_alive
+	[ "$(node_field "$svc" b2 weight)" = 0 ] || fail "b2 weight not 0 after drain"
+	burst "$svc" 200
+	[ "$(jq .errors <<<"$burst")" -eq 0 ] || fail "connections failed: $burst"
+	[ "$(count b2)" -eq 0 ] || fail "drained b2 got new connections: $burst"
+	[ "$(count b1)" -gt 0 ] && [ "$(count b3)" -gt 0 ] || fail "not spread over b1,b3: $burst"
+
+	hl node del "$svc" "$(be_addr b3 "$fam")"
+	hold_cmd status
+	[ "$(held_alive_on b1)" -eq "$(held_on b1)" ] || fail "b1 flows died: $held"
+	[ "$(held_alive_on b2)" -eq "$(held_on b2)" ] || fail "drained b2 flows died: $held"
+	burst "$svc" 100
+	[ "$(count b1)" -eq 100 ] || fail "want all new connections on b1: $burst"
+}
+
+moves_only_its_flows() {
+	local svc=$1 fam
+	fam=$(svc_family "$svc")
+	svc_setup "$svc" 100 100 100
+	hold_everywhere "$svc"
+	hl node del "$svc" "$(be_addr b2 "$fam")"
+	hold_cmd status
+	[ "$(held_alive_on b1)" -eq "$(held_on b1)" ] || fail "b1 flows died: $held"
+	[ "$(held_alive_on b3)" -eq "$(held_on b3)" ] || fail "b3 flows died: $held"
+	burst "$svc" 200
+	[ "$(jq .errors <<<"$burst")" -eq 0 ] || fail "connections failed: $burst"
+	[ "$(count b2)" -eq 0 ] || fail "removed b2 still gets new connections: $burst"
+	assert_spread 0.1 b1=100 b3=100
+	run hl -j node list "$svc"
+	assert_success
+	[ "$(jq --arg a "$(be_addr b2 "$fam")" '[.[] | select(.addr == $a)] | length' <<<"$output")" -eq 0 ] ||
+		fail "b2 still listed: $output"
+}
+
+@test "IPv4: a held flow survives weight change, drain, removal of another node" {
+	survives "$LAB_SVC4"
+}
+
+@test "IPv6: a held flow survives weight change, drain, removal of another node" {
+	survives "$LAB_SVC6"
+}
+
+@test "IPv4: removing a node moves only its flows" {
+	moves_only_its_flows "$LAB_SVC4"
+}
+
+@test "IPv6: removing a node moves only its flows" {
+	moves_only_its_flows "$LAB_SVC6"
+}
