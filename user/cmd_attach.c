@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+/* helios-agent attach DEV [mode native|generic] [src ADDR] / detach DEV */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include "common.h"
+#include "store.h"
+
+static int link_pin_path(const struct store *st, __u32 ifindex, char *buf,
+			 size_t len)
+{
+	char name[32];
+
+	/* By ifindex: device names may hold '.', which bpffs refuses. */
+	snprintf(name, sizeof(name), "link_%u", ifindex);
+	return store_pin_path(st, name, buf, len);
+}
+
+static int device_index(const char *dev, __u32 *ifindex)
+{
+	*ifindex = if_nametoindex(dev);
+	if (!*ifindex) {
+		p_err("no device '%s'", dev);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/* The outer source (and the egress) may have changed: resolve every node. */
+static void refresh_nexthops(struct store *st)
+{
+	__u32 i;
+
+	if (store_nodes_load(st))
+		return;
+	for (i = 0; i < HL_MAX_NODES; i++)
+		if (st->nodes[i].flags & HL_NODE_F_EXISTS)
+			store_nexthop_refresh(st, i);
+}
+
+int do_attach(int argc, char **argv)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = XDP_FLAGS_DRV_MODE);
+	struct ip_addr src = {};
+	struct store st;
+	const char *dev;
+	char path[4200];
+	__u32 ifindex, zero = 0;
+	int err, link_fd;
+
+	if (argc < 1 || !strcmp(argv[0], "help")) {
+		fprintf(stderr, "Usage: helios-agent attach DEV [mode native|generic] [src ADDR]\n");
+		return argc < 1 ? -1 : 0;
+	}
+	dev = argv[0];
+	NEXT_ARG();
+	while (argc) {
+		if (!strcmp(argv[0], "mode") && argc > 1) {
+			if (!strcmp(argv[1], "native"))
+				opts.flags = XDP_FLAGS_DRV_MODE;
+			else if (!strcmp(argv[1], "generic"))
+				opts.flags = XDP_FLAGS_SKB_MODE;
+			else {
+				p_err("invalid mode '%s': expected native or generic",
+				      argv[1]);
+				return -1;
+			}
+		} else if (!strcmp(argv[0], "src") && argc > 1) {
+			if (parse_addr(argv[1], &src))
+				return -1;
+		} else {
+			p_err("unexpected '%s' (expected: mode native|generic, src ADDR)",
+			      argv[0]);
+			return -1;
+		}
+		NEXT_ARG();
+		NEXT_ARG();
+	}
+	if (device_index(dev, &ifindex))
+		return -1;
+
+	err = store_open(&st, true);
+	if (err)
+		goto out;
+	link_pin_path(&st, ifindex, path, sizeof(path));
+	if (!access(path, F_OK)) {
+		p_err("%s is already attached", dev);
+		err = -EEXIST;
+		goto out;
+	}
+	link_fd = bpf_link_create(st.prog_fd, ifindex, BPF_XDP, &opts);
+	if (link_fd < 0) {
+		err = -errno;
+		if (err == -EBUSY || err == -EEXIST)
+			p_err("%s already has an XDP program", dev);
+		else if (err == -EOPNOTSUPP && opts.flags == XDP_FLAGS_DRV_MODE)
+			p_err("%s does not support native XDP (try: mode generic)", dev);
+		else
+			p_err("cannot attach to %s: %s", dev, strerror(-err));
+		goto out;
+	}
+	err = bpf_obj_pin(link_fd, path) ? -errno : 0;
+	close(link_fd);	/* the pin holds the link from now on */
+	if (err) {
+		p_err("cannot pin the link at %s: %s", path, strerror(-err));
+		goto out;
+	}
+	if (src.family) {
+		struct hl_settings cfg = {};
+
+		bpf_map_lookup_elem(st.fds[MAP_SETTINGS], &zero, &cfg);
+		if (src.family == HL_AF_INET)
+			cfg.src4 = src.w[0];
+		else
+			memcpy(cfg.src6, src.w, sizeof(cfg.src6));
+		bpf_map_update_elem(st.fds[MAP_SETTINGS], &zero, &cfg, BPF_ANY);
+	}
+	refresh_nexthops(&st);
+	if (json_output)
+		json_print(NULL);
+out:
+	store_close(&st);
+	return err;
+}
+
+int do_detach(int argc, char **argv)
+{
+	struct store st;
+	char path[4200];
+	__u32 ifindex;
+	int err;
+
+	if (argc != 1 || !strcmp(argv[0], "help")) {
+		fprintf(stderr, "Usage: helios-agent detach DEV\n");
+		return argc == 1 ? 0 : -1;
+	}
+	if (device_index(argv[0], &ifindex))
+		return -1;
+	err = store_open(&st, false);
+	if (!err) {
+		link_pin_path(&st, ifindex, path, sizeof(path));
+		err = unlink(path) ? -errno : 0;
+	}
+	if (err == -ENOENT)
+		p_err("%s is not attached", argv[0]);
+	else if (err)
+		p_err("cannot detach %s: %s", argv[0], strerror(-err));
+	else if (json_output)
+		json_print(NULL);
+	store_close(&st);
+	return err;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Shared CLI plumbing: command tables, argument helpers, error and JSON output. */
+#ifndef HELIOS_COMMON_H
+#define HELIOS_COMMON_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+
+struct cmd {
+	const char *name;
+	int (*func)(int argc, char **argv);
+};
+
+/* Global options, set by main(). */
+extern bool json_output;	/* -j */
+extern bool pretty_output;	/* -p */
+extern bool verbose;		/* -v */
+extern const char *bpffs_dir;	/* --bpffs */
+
+/* Run the command whose name argv[0] is (a unique prefix of), bpftool-style. */
+int cmd_select(const struct cmd *cmds, int argc, char **argv,
+	       int (*help)(int argc, char **argv));
+
+void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void p_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print a JSON value on stdout (plain or pretty) and drop the reference. */
+void json_print(struct json_object *obj);
+
+bool is_prefix(const char *pfx, const char *str);
+
+#define NEXT_ARG()	({ argc--; argv++; })
+#define REQ_ARGS(cnt)							\
+	({								\
+		int _cnt = (cnt);					\
+		if (argc < _cnt) {					\
+			p_err("'%s' needs at least %d more argument(s)", \
+			      argc > 0 ? argv[-1] : "command", _cnt);	\
+			return -1;					\
+		}							\
+	})
+
+/* Object entry points, one per cmd_*.c file. */
+int do_attach(int argc, char **argv);
+int do_detach(int argc, char **argv);
+int do_service(int argc, char **argv);
+int do_node(int argc, char **argv);
+int do_stats(int argc, char **argv);
+int do_map(int argc, char **argv);
+int do_decap(int argc, char **argv);
+
+#endif /* HELIOS_COMMON_H */

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0
+/* helios-agent: the Helios daemon and its bpftool-style CLI. */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+
+#include "common.h"
+
+static int do_help(int argc, char **argv)
+{
+	fprintf(stderr,
+		"Usage: helios-agent [OPTIONS] OBJECT COMMAND [ARGS]\n"
+		"       helios-agent help\n"
+		"\n"
+		"OBJECT := { attach DEV | detach DEV | service | node | stats | map | decap }\n"
+		"OPTIONS := { -j|--json | -p|--pretty | -v|--verbose | --bpffs DIR }\n"
+		"\n"
+		"  attach DEV [mode native|generic] [src ADDR]\n"
+		"  detach DEV\n"
+		"  service { add SVC [ring N] | del SVC | list | help }\n"
+		"  node { add SVC ADDR [weight N] [role ROLE] [zone NAME] |\n"
+		"         set SVC ADDR [weight N] [role ROLE] [zone NAME] |\n"
+		"         del SVC ADDR | list [SVC] | help }\n"
+		"  stats [SVC]\n"
+		"  map { list | dump NAME | help }\n"
+		"  decap { attach DEV vip ADDR [vip ADDR ...] | detach DEV | help }\n"
+		"\n"
+		"SVC := VIP:PORT/{tcp|udp}, e.g. 198.18.0.10:5432/tcp, [fd00::10]:5432/tcp\n"
+		"ROLE := { primary | standby | replica }   weight: 0..65535 (0 = drain)\n"
+		"--bpffs DIR: where the program, links and maps are pinned\n"
+		"             (default /sys/fs/bpf/helios; a bpffs is mounted if needed)\n");
+	return 0;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	if (!verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static const struct cmd objects[] = {
+	{ "help",	do_help },
+	{ "attach",	do_attach },
+	{ "detach",	do_detach },
+	{ "service",	do_service },
+	{ "node",	do_node },
+	{ "stats",	do_stats },
+	{ "map",	do_map },
+	{ "decap",	do_decap },
+	{ 0 }
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "json",	no_argument,		NULL, 'j' },
+		{ "pretty",	no_argument,		NULL, 'p' },
+		{ "verbose",	no_argument,		NULL, 'v' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "bpffs",	required_argument,	NULL, 'B' },
+		{ 0 }
+	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "jpvh", options, NULL)) >= 0) {
+		switch (opt) {
+		case 'p':
+			pretty_output = true;
+			/* fall through */
+		case 'j':
+			json_output = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			return do_help(0, NULL);
+		case 'B':
+			bpffs_dir = optarg;
+			break;
+		default:
+			p_err("unknown option (see 'helios-agent help')");
+			return 1;
+		}
+	}
+	libbpf_set_print(libbpf_print);
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		do_help(0, NULL);
+		return 1;
+	}
+	return cmd_select(objects, argc, argv, do_help) ? 1 : 0;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Parsing and printing of services (VIP:PORT/PROTO), addresses and numbers. */
+#ifndef HELIOS_PARSE_H
+#define HELIOS_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <helios/abi.h>
+
+/* An address as the ABI stores it: four network-order words + family. */
+struct ip_addr {
+	__u8 family;		/* enum hl_family */
+	__be32 w[4];
+};
+
+#define ADDR_STRLEN	46	/* INET6_ADDRSTRLEN */
+#define SVC_STRLEN	(ADDR_STRLEN + 16)
+
+/* Each parser returns 0, or -EINVAL after printing a one-line error. */
+int parse_addr(const char *str, struct ip_addr *addr);
+int parse_svc(const char *str, struct hl_svc_key *key);
+int parse_uint(const char *str, const char *what, unsigned long max,
+	       unsigned long *val);
+int parse_weight(const char *str, __u16 *weight);
+int parse_role(const char *str, __u8 *role);
+int parse_zone(const char *str, char zone[HL_ZONE_LEN]);
+
+const char *format_addr(__u8 family, const __be32 w[4], char *buf, size_t len);
+const char *format_svc(const struct hl_svc_key *key, char *buf, size_t len);
+const char *role_name(__u8 role);
+
+bool is_prime(unsigned long n);
+
+#endif /* HELIOS_PARSE_H */
