@@ -6,13 +6,13 @@ set -euo pipefail
 pkgs=(
 	clang llvm make gcc pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
-	libpq-dev libjson-c-dev libmnl-dev
+	libpq-dev libjson-c-dev libmnl-dev libevent-dev libconfig-dev
+	postgresql postgresql-contrib
 	iproute2 ethtool procps util-linux
 	bats bats-assert bats-support
 	python3
 )
-[ "${1:-}" = "--bench" ] && pkgs+=(postgresql postgresql-contrib haproxy gnuplot-nox)
-[ "${1:-}" = "--pg" ] && pkgs+=(postgresql postgresql-contrib)
+[ "${1:-}" = "--bench" ] && pkgs+=(haproxy gnuplot-nox)
 
 missing=()
 for p in "${pkgs[@]}"; do
