@@ -111,7 +111,7 @@ struct hl_flow_key {
 
 struct hl_flow {
 	__u32 node_id;
-	__u32 pad;
+	__u32 hash;		/* flow hash, kept for the IPv6 outer flow label */
 };
 
 /* Per-CPU counters, per service and per node. */
