@@ -74,7 +74,7 @@ static int dump_nodes(struct store *st, struct json_object *arr)
 		J_INT(o, "svc_id", n->svc_id);
 		J_STR(o, "addr", format_addr(n->family, n->addr, addr, sizeof(addr)));
 		J_INT(o, "weight", n->weight);
-		J_INT(o, "eff_weight", n->eff_weight);
+		J_INT(o, "eff_scale", n->eff_scale);
 		J_INT(o, "flags", n->flags);
 		J_STR(o, "role", role_name(n->role));
 		J_STR(o, "eff_role", role_name(n->eff_role));

@@ -32,17 +32,18 @@ struct health_cfg {
 	__u32 backoff_base_ms;		/* 100: first re-probe of a down node */
 };
 
+/* The states are the ABI's, so the agent stores them as they are. */
 enum health_state {
-	HEALTH_HEALTHY,
-	HEALTH_DEGRADED,
-	HEALTH_TRANSITIONING,
-	HEALTH_UNHEALTHY,
+	HEALTH_HEALTHY		= HL_HEALTH_HEALTHY,
+	HEALTH_DEGRADED		= HL_HEALTH_DEGRADED,
+	HEALTH_TRANSITIONING	= HL_HEALTH_TRANSITIONING,
+	HEALTH_UNHEALTHY	= HL_HEALTH_UNHEALTHY,
 };
 
 enum breaker_state {
-	BREAKER_CLOSED,
-	BREAKER_OPEN,
-	BREAKER_HALF_OPEN,
+	BREAKER_CLOSED		= HL_BREAKER_CLOSED,
+	BREAKER_OPEN		= HL_BREAKER_OPEN,
+	BREAKER_HALF_OPEN	= HL_BREAKER_HALF_OPEN,
 };
 
 struct probe_result {

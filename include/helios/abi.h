@@ -47,6 +47,9 @@ struct hl_svc_key {
 	__u8 family;		/* enum hl_family */
 };
 
+/* Service flags: effective state, written by the health agent. */
+#define HL_SVC_F_HOLD		(1u << 0)	/* no single primary: hold new flows */
+
 struct hl_service {
 	__u32 id;		/* index into the per-service arrays */
 	__u32 ring_size;	/* slots in this service's Maglev table */
@@ -60,6 +63,7 @@ struct hl_service {
 #define HL_NODE_F_DEGRADED	(1u << 1)	/* reads at reduced weight, no writes */
 #define HL_NODE_F_TRANSITIONING	(1u << 2)	/* no new flows, existing ones stay */
 #define HL_NODE_F_UNHEALTHY	(1u << 3)	/* nothing, not even existing flows */
+#define HL_NODE_F_AGENT		(1u << 4)	/* eff_scale is set by the agent */
 
 enum hl_role {
 	HL_ROLE_ANY	= 0,
@@ -74,7 +78,7 @@ struct hl_node {
 	__u32 svc_id;		/* owning service */
 	__u32 flags;		/* HL_NODE_F_*, host order */
 	__u16 weight;		/* admin: configured weight, 0 = drain */
-	__u16 eff_weight;	/* effective: written by the agent */
+	__u16 eff_scale;	/* effective: per-mille of weight, if F_AGENT */
 	__u8 family;		/* enum hl_family */
 	__u8 role;		/* admin: enum hl_role hint */
 	__u8 eff_role;		/* effective: role the probes found */
@@ -112,6 +116,42 @@ struct hl_flow_key {
 struct hl_flow {
 	__u32 node_id;
 	__u32 hash;		/* flow hash, kept for the IPv6 outer flow label */
+};
+
+/* Health as the agent last judged it: the map `health`, indexed by node id,
+ * written only by the agent (which also resumes from it after a restart)
+ * and read by `helios-agent health`. Not used by the data path. */
+enum hl_health_state {
+	HL_HEALTH_HEALTHY	= 0,
+	HL_HEALTH_DEGRADED	= 1,
+	HL_HEALTH_TRANSITIONING	= 2,
+	HL_HEALTH_UNHEALTHY	= 3,
+};
+
+enum hl_breaker_state {
+	HL_BREAKER_CLOSED	= 0,
+	HL_BREAKER_OPEN		= 1,
+	HL_BREAKER_HALF_OPEN	= 2,
+};
+
+#define HL_HEALTH_F_VALID	(1u << 0)	/* probed at least once */
+#define HL_HEALTH_F_LAST_OK	(1u << 1)	/* the last probe succeeded */
+#define HL_HEALTH_F_INELIGIBLE	(1u << 2)	/* healthy, wrong role for the service */
+#define HL_HEALTH_F_HAS_LAG	(1u << 3)
+
+struct hl_health {
+	__u8 state;		/* enum hl_health_state */
+	__u8 breaker;		/* enum hl_breaker_state */
+	__u8 role;		/* enum hl_role the probe found */
+	__u8 pad;
+	__u32 flags;		/* HL_HEALTH_F_* */
+	__u32 rtt_us;		/* last probe */
+	__u32 ema_us;		/* latency moving average */
+	__u32 lag_ms;		/* replication lag, time */
+	__u32 scale;		/* effective weight, per-mille */
+	__u64 lag_bytes;	/* replication lag, bytes */
+	__u64 state_since_ns;	/* CLOCK_MONOTONIC */
+	__u64 last_probe_ns;	/* CLOCK_MONOTONIC */
 };
 
 /* Per-CPU counters, per service and per node. */
@@ -175,6 +215,7 @@ _Static_assert(sizeof(struct hl_flow_key) == 40, "hl_flow_key");
 _Static_assert(sizeof(struct hl_flow) == 8, "hl_flow");
 _Static_assert(sizeof(struct hl_counters) == 24, "hl_counters");
 _Static_assert(sizeof(struct hl_vip_key) == 20, "hl_vip_key");
+_Static_assert(sizeof(struct hl_health) == 48, "hl_health");
 _Static_assert(sizeof(struct hl_settings) == 32, "hl_settings");
 
 #endif /* HELIOS_ABI_H */
