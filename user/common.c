@@ -8,6 +8,7 @@
 bool json_output;
 bool pretty_output;
 bool verbose;
+bool quiet_errors;
 const char *bpffs_dir = "/sys/fs/bpf/helios";
 
 bool is_prefix(const char *pfx, const char *str)
@@ -50,6 +51,8 @@ void p_err(const char *fmt, ...)
 	char msg[512];
 	va_list ap;
 
+	if (quiet_errors)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);

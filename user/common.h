@@ -15,6 +15,7 @@ struct cmd {
 extern bool json_output;	/* -j */
 extern bool pretty_output;	/* -p */
 extern bool verbose;		/* -v */
+extern bool quiet_errors;	/* p_err() prints nothing (the caller reports) */
 extern const char *bpffs_dir;	/* --bpffs */
 
 /* Run the command whose name argv[0] is (a unique prefix of), bpftool-style. */

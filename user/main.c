@@ -6,6 +6,7 @@
 #include <string.h>
 #include <bpf/libbpf.h>
 
+#include "agent.h"
 #include "common.h"
 
 static int do_help(int argc, char **argv)
@@ -14,7 +15,8 @@ static int do_help(int argc, char **argv)
 		"Usage: helios-agent [OPTIONS] OBJECT COMMAND [ARGS]\n"
 		"       helios-agent help\n"
 		"\n"
-		"OBJECT := { attach DEV | detach DEV | service | node | stats | map | decap }\n"
+		"OBJECT := { attach DEV | detach DEV | service | node | stats | map | decap |\n"
+		"            run | health }\n"
 		"OPTIONS := { -j|--json | -p|--pretty | -v|--verbose | --bpffs DIR }\n"
 		"\n"
 		"  attach DEV [mode native|generic] [src ADDR]\n"
@@ -26,6 +28,8 @@ static int do_help(int argc, char **argv)
 		"  stats [SVC]\n"
 		"  map { list | dump NAME | help }\n"
 		"  decap { attach DEV vip ADDR [vip ADDR ...] | detach DEV | help }\n"
+		"  run config FILE          the health agent (foreground daemon)\n"
+		"  health [SVC]             what the agent last judged, per node\n"
 		"\n"
 		"SVC := VIP:PORT/{tcp|udp}, e.g. 198.18.0.10:5432/tcp, [fd00::10]:5432/tcp\n"
 		"ROLE := { primary | standby | replica }   weight: 0..65535 (0 = drain)\n"
@@ -51,6 +55,7 @@ static const struct cmd objects[] = {
 	{ "stats",	do_stats },
 	{ "map",	do_map },
 	{ "decap",	do_decap },
+	{ "health",	do_health },
 	{ 0 }
 };
 

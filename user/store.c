@@ -426,6 +426,19 @@ bool node_usable_for_new(const struct hl_node *node)
 	       !(node->flags & (HL_NODE_F_TRANSITIONING | HL_NODE_F_UNHEALTHY));
 }
 
+__u32 node_table_weight(const struct hl_node *node)
+{
+	__u32 w;
+
+	if (!node_usable_for_new(node))
+		return 0;
+	if (!(node->flags & HL_NODE_F_AGENT))
+		return node->weight;
+	/* Scaled by the agent; a scaled-down node keeps at least weight 1. */
+	w = (__u32)node->weight * node->eff_scale / 1000;
+	return !w && node->weight && node->eff_scale ? 1 : w;
+}
+
 const char *node_state(const struct hl_node *node)
 {
 	if (node->flags & HL_NODE_F_UNHEALTHY)
@@ -492,7 +505,7 @@ int store_rebuild(struct store *st, const struct hl_service *svc)
 		if (!(n->flags & HL_NODE_F_EXISTS) || n->svc_id != svc->id)
 			continue;
 		mn[count].id = i;
-		mn[count].weight = node_usable_for_new(n) ? n->weight : 0;
+		mn[count].weight = node_table_weight(n);
 		mn[count].family = n->family;
 		memcpy(mn[count].addr, n->addr, sizeof(n->addr));
 		count++;

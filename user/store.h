@@ -74,5 +74,8 @@ int store_reasons(struct store *st, __u64 counts[HL_REASON_MAX]);
 
 const char *node_state(const struct hl_node *node);
 bool node_usable_for_new(const struct hl_node *node);
+/* The weight a node's slots are built with: admin weight, scaled by the
+ * agent's effective scale, 0 when not usable for new flows. */
+__u32 node_table_weight(const struct hl_node *node);
 
 #endif /* HELIOS_STORE_H */

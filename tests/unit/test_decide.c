@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0
+/* From health and roles to flags and weights, per strategy. */
+#include <string.h>
+
+#include "agent.h"
+#include "unit.h"
+
+static struct health_cfg cfg;
+static struct node_health h[3];
+static struct decide_node dn[3];
+
+/* Node i: state, role, last probe ok. */
+static void set(int i, enum health_state state, __u8 role, bool ok)
+{
+	health_init(&h[i], true, 0);
+	h[i].state = state;
+	h[i].reachable = state != HEALTH_UNHEALTHY;
+	h[i].role = role;
+	dn[i] = (struct decide_node){ .h = &h[i], .probed = true, .last_ok = ok };
+}
+
+static void test_not_probed(void)
+{
+	struct decide_svc s = { .strategy = STRATEGY_MAGLEV };
+
+	health_defaults(&cfg);
+	set(0, HEALTH_HEALTHY, HL_ROLE_ANY, true);
+	set(1, HEALTH_HEALTHY, HL_ROLE_ANY, true);
+	dn[1].probed = false;
+	CHECK(!decide(&s, dn, 2, &cfg, 1), "decided without every result");
+}
+
+static void test_maglev(void)
+{
+	struct decide_svc s = { .strategy = STRATEGY_MAGLEV };
+
+	set(0, HEALTH_HEALTHY, HL_ROLE_ANY, true);
+	set(1, HEALTH_DEGRADED, HL_ROLE_ANY, true);
+	set(2, HEALTH_UNHEALTHY, HL_ROLE_ANY, false);
+	CHECK(decide(&s, dn, 3, &cfg, 1), "decide");
+	CHECK(dn[0].flags == 0 && dn[0].scale == 1000, "healthy: full");
+	CHECK(dn[1].flags == HL_NODE_F_DEGRADED && dn[1].scale == cfg.degraded_scale,
+	      "degraded: reduced");
+	CHECK(dn[2].flags == HL_NODE_F_UNHEALTHY && dn[2].scale == 0, "unhealthy");
+	CHECK(!s.hold, "no hold for maglev");
+}
+
+static void test_primary(void)
+{
+	struct decide_svc s = { .strategy = STRATEGY_PRIMARY };
+
+	set(0, HEALTH_HEALTHY, HL_ROLE_PRIMARY, true);
+	set(1, HEALTH_HEALTHY, HL_ROLE_STANDBY, true);
+	CHECK(decide(&s, dn, 2, &cfg, 1), "decide");
+	CHECK(!s.hold && s.primary == 0, "one primary");
+	CHECK(dn[0].flags == 0 && dn[0].scale == 1000, "writes to the primary");
+	CHECK(dn[1].flags == HL_NODE_F_UNHEALTHY && dn[1].ineligible,
+	      "standby cut from the write service");
+
+	/* Promotion without stopping the old primary: two claim it. */
+	set(1, HEALTH_HEALTHY, HL_ROLE_PRIMARY, true);
+	CHECK(decide(&s, dn, 2, &cfg, 1), "decide");
+	CHECK(s.hold && s.primary == -2, "split brain: hold");
+	CHECK(dn[0].flags == HL_NODE_F_TRANSITIONING &&
+	      dn[1].flags == HL_NODE_F_TRANSITIONING && !dn[0].scale && !dn[1].scale,
+	      "no new flows to either, existing stay");
+
+	/* The old primary fails its last probe: the new one alone claims. */
+	dn[0].last_ok = false;
+	CHECK(decide(&s, dn, 2, &cfg, 1), "decide");
+	CHECK(!s.hold && s.primary == 1, "failover to the promoted node");
+	CHECK(dn[0].flags == HL_NODE_F_UNHEALTHY, "old primary cut");
+
+	/* Degraded primary takes no writes: hold. */
+	set(0, HEALTH_DEGRADED, HL_ROLE_PRIMARY, true);
+	set(1, HEALTH_HEALTHY, HL_ROLE_STANDBY, true);
+	CHECK(decide(&s, dn, 2, &cfg, 1) && s.hold && s.primary == -1,
+	      "degraded primary: hold");
+}
+
+static void test_replica(void)
+{
+	struct decide_svc s = { .strategy = STRATEGY_REPLICA };
+
+	set(0, HEALTH_HEALTHY, HL_ROLE_PRIMARY, true);
+	set(1, HEALTH_HEALTHY, HL_ROLE_STANDBY, true);
+	set(2, HEALTH_DEGRADED, HL_ROLE_STANDBY, true);
+	CHECK(decide(&s, dn, 3, &cfg, 1), "decide");
+	CHECK(dn[0].scale == 0 && dn[0].flags == 0, "primary: no new reads, flows stay");
+	CHECK(dn[1].scale == 1000, "healthy standby: full");
+	CHECK(dn[2].scale == cfg.degraded_scale, "degraded standby: reduced");
+
+	/* Standbys lagging too far: reads fall back to the primary if allowed. */
+	set(1, HEALTH_UNHEALTHY, HL_ROLE_STANDBY, true);
+	set(2, HEALTH_UNHEALTHY, HL_ROLE_STANDBY, true);
+	CHECK(decide(&s, dn, 3, &cfg, 1) && dn[0].scale == 0, "no fallback: nothing");
+	s.fallback_primary = true;
+	CHECK(decide(&s, dn, 3, &cfg, 1) && dn[0].scale == 1000, "fallback to primary");
+	set(1, HEALTH_HEALTHY, HL_ROLE_STANDBY, true);
+	CHECK(decide(&s, dn, 3, &cfg, 1) && dn[0].scale == 0 && dn[1].scale == 1000,
+	      "standby back: primary out again");
+}
+
+int main(void)
+{
+	RUN(test_not_probed);
+	RUN(test_maglev);
+	RUN(test_primary);
+	RUN(test_replica);
+	return unit_done();
+}
