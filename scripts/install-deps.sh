@@ -9,7 +9,7 @@ pkgs=(
 	libpq-dev libjson-c-dev libmnl-dev libevent-dev libconfig-dev
 	postgresql postgresql-contrib
 	iproute2 ethtool procps util-linux
-	bats bats-assert bats-support
+	bats bats-assert bats-support jq
 	python3
 )
 [ "${1:-}" = "--bench" ] && pkgs+=(haproxy gnuplot-nox)
