@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Helios backend decapsulation, attached by helios-agent at TC ingress
+ * (clsact, direct-action). Every packet leaves with TC_ACT_OK; the ones
+ * tunnelled to a known VIP leave without their outer header.
+ */
+#include "lib/common.h"
+#include "lib/decap.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+SEC("tc")
+int helios_decap(struct __sk_buff *skb)
+{
+	return hl_decap(skb);
+}

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Helios XDP director: a packet to a service (VIP, port, protocol) is sent
+ * to one of the service's nodes, IP-in-IP encapsulated; everything else
+ * goes to the stack untouched. The flow of a packet is below; each step
+ * lives in bpf/lib/.
+ */
+#include "lib/common.h"
+#include "lib/maps.h"
+#include "lib/parse.h"
+#include "lib/jhash.h"
+#include "lib/stats.h"
+#include "lib/conntrack.h"
+#include "lib/select.h"
+#include "lib/nexthop.h"
+#include "lib/icmp.h"
+#include "lib/encap.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+SEC("xdp")
+int helios_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct hl_pkt pkt = {};
+	struct hl_svc_key skey;
+	struct hl_service *svc;
+	struct hl_nexthop *nh;
+	struct hl_node *node = NULL;
+	struct hl_flow *flow;
+	bool new_flow = false;
+	__u32 node_id, hash, outer;
+	int reason, err;
+
+	reason = hl_parse(data, data_end, &pkt);
+	if (reason != HL_PARSE_OK)
+		return hl_verdict(reason, hl_parse_action(reason));
+
+	__builtin_memcpy(skey.vip, pkt.key.dst, sizeof(skey.vip));
+	skey.port = pkt.key.dport;
+	skey.proto = pkt.key.proto;
+	skey.family = pkt.key.family;
+	svc = bpf_map_lookup_elem(&services, &skey);
+	if (!svc)
+		return hl_verdict(HL_REASON_PASS_NOT_SERVICE, XDP_PASS);
+
+	/* Established: stay on the node unless it went away or bad. */
+	flow = ct_lookup(&pkt.key);
+	if (flow) {
+		node_id = flow->node_id;
+		hash = flow->hash;
+		node = bpf_map_lookup_elem(&nodes, &node_id);
+		if (node && !node_keeps_flow(node, svc, pkt.key.family))
+			node = NULL;
+	}
+
+	/*
+	 * New flow, or one whose node is gone: any TCP packet, not only a SYN,
+	 * goes by the Maglev table, so a restarted director (empty table)
+	 * sends an established connection where the old one did.
+	 */
+	if (!node) {
+		new_flow = true;
+		hash = hl_flow_hash(&pkt.key);
+		node_id = maglev_pick(svc, hash);
+		node = bpf_map_lookup_elem(&nodes, &node_id);
+		if (!node || !node_takes_flow(node, svc, pkt.key.family))
+			return hl_verdict(HL_REASON_DROP_NO_BACKEND, XDP_DROP);
+		if (!ct_insert(&pkt.key, node_id, hash))
+			hl_count_flow(svc->id, node_id);
+	}
+
+	nh = bpf_map_lookup_elem(&nexthops, &node_id);
+	if (!nh || !nh_resolve(ctx, nh, node, new_flow))
+		return hl_verdict(HL_REASON_DROP_NO_ROUTE, XDP_DROP);
+
+	outer = pkt.key.family == HL_AF_INET6 ? HL_IPV6_HLEN : HL_IPV4_HLEN;
+	if (unlikely(nh->mtu && pkt.ip_len + outer > nh->mtu)) {
+		if (pkt.key.family == HL_AF_INET6)
+			err = icmp6_too_big(ctx, &pkt, nh->mtu);
+		else
+			err = icmp4_too_big(ctx, &pkt, nh->mtu);
+		if (err)
+			return hl_verdict(HL_REASON_DROP_ENCAP, XDP_DROP);
+		return hl_verdict(HL_REASON_TOO_BIG, XDP_TX);
+	}
+
+	if (pkt.key.family == HL_AF_INET6)
+		err = encap_ipv6(ctx, &pkt, node, nh, hash);
+	else
+		err = encap_ipv4(ctx, &pkt, node, nh);
+	if (err)
+		return hl_verdict(HL_REASON_DROP_ENCAP, XDP_DROP);
+
+	hl_count_packet(svc->id, node_id, pkt.frame_len);
+	if (nh->ifindex == ctx->ingress_ifindex)
+		return hl_verdict(HL_REASON_FORWARDED, XDP_TX);
+	return hl_verdict(HL_REASON_FORWARDED, bpf_redirect(nh->ifindex, 0));
+}

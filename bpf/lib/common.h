@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Includes, protocol constants and the per-packet state shared by the
+ * bpf/lib headers. vmlinux.h carries the kernel's types and enums but not
+ * its #defines, so the few constants we need are spelled out here.
+ */
+#ifndef HELIOS_BPF_COMMON_H
+#define HELIOS_BPF_COMMON_H
+
+#include <vmlinux.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <helios/abi.h>
+
+#ifndef ETH_ALEN
+#define ETH_ALEN		6
+#endif
+#define ETH_HLEN		14
+#define ETH_P_IP		0x0800
+#define ETH_P_IPV6		0x86DD
+#define ETH_P_8021Q		0x8100
+#define ETH_P_8021AD		0x88A8
+
+#define AF_INET			2
+#define AF_INET6		10
+
+#define IP_MF			0x2000
+#define IP_DF			0x4000
+#define IP_OFFSET		0x1FFF
+
+/* IPv6 next-header values without an enum in vmlinux.h. */
+#define HL_NEXTHDR_HOP		0
+#define HL_NEXTHDR_ROUTING	43
+#define HL_NEXTHDR_FRAGMENT	44
+#define HL_NEXTHDR_AUTH		51
+#define HL_NEXTHDR_DEST		60
+#define HL_NEXTHDR_ICMPV6	58
+
+#define ICMP_DEST_UNREACH	3
+#define ICMP_FRAG_NEEDED	4
+#define ICMPV6_PKT_TOOBIG	2
+#define IPV6_MIN_MTU		1280
+
+#define TC_ACT_OK		0
+
+#define HL_IPV4_HLEN		20
+#define HL_IPV6_HLEN		40
+#define HL_OUTER_TTL		64
+
+/* Extension headers walked before giving up on an IPv6 packet. */
+#ifndef HL_IPV6_EXT_MAX
+#define HL_IPV6_EXT_MAX		6
+#endif
+
+/* Fixed seed of the flow hash: every director must pick the same slot for
+ * a flow, so that a restarted or second director agrees with the first. */
+#ifndef HL_HASH_SEED
+#define HL_HASH_SEED		0x48454c53u	/* "HELS" */
+#endif
+
+#ifndef likely
+#define likely(x)		__builtin_expect(!!(x), 1)
+#define unlikely(x)		__builtin_expect(!!(x), 0)
+#endif
+
+/* Hide a value from the optimiser (libbpf's barrier_var). */
+#ifndef barrier_var
+#define barrier_var(var)	asm volatile("" : "+r"(var))
+#endif
+
+/* 802.1Q / 802.1ad tag as it follows the Ethernet addresses. */
+struct hl_vlan_hdr {
+	__be16 tci;
+	__be16 proto;
+};
+
+/*
+ * What the parser learnt about a packet. Offsets are from ctx->data as
+ * received; the encapsulation and ICMP code use them after the head moved.
+ */
+struct hl_pkt {
+	struct hl_flow_key key;	/* client 5-tuple; also the service key parts */
+	__u32 frame_len;	/* bytes as received, for the counters */
+	__u16 l3_off;		/* ETH_HLEN, or ETH_HLEN + 4 with a VLAN tag */
+	__u16 ip_len;		/* IP total length (v6: header + payload) */
+	__u16 ihl;		/* IPv4 header bytes (options included) */
+	__u8 tos;		/* IPv4 TOS or IPv6 traffic class */
+	__u8 df;		/* IPv4 DF bit set */
+	__u8 tcp_flags;		/* byte 13 of the TCP header, 0 for UDP */
+	__u8 vlan;		/* one VLAN tag present */
+	__u16 pad;
+};
+
+#endif /* HELIOS_BPF_COMMON_H */
