@@ -19,7 +19,8 @@ source scripts/lab.sh
 
 CONNS=${DEMO_CONNS:-300}
 
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then B=$'\033[1m' N=$'\033[0m'; else B= N=; fi
+step() { printf '\n%s==> %s%s\n' "$B" "$*" "$N"; }
 say() { printf '    %s\n' "$*"; }
 # Show a director CLI command, then run it.
 run_hl() {

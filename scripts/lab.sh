@@ -272,11 +272,12 @@ lab_client() {
 	lab_exec client "$LAB_PY" "$LAB_TOOLS/tcp_client.py" "$@"
 }
 
-# lab_burst ADDR PORT COUNT: COUNT fresh connections, JSON result on stdout.
+# lab_burst ADDR PORT COUNT [OPTIONS]: COUNT fresh connections, JSON result
+# on stdout. OPTIONS go to tcp_client.py burst (--timeout S, --parallel K).
 lab_burst() {
 	local addr=$1 port=$2 n=$3 base
 	base=$(lab_ports "$n") || return 1
-	lab_client burst "$addr" "$port" --count "$n" --sport-base "$base"
+	lab_client burst "$addr" "$port" --count "$n" --sport-base "$base" "${@:4}"
 }
 
 # Helios on the backends: decap for both VIPs on eth0.

@@ -91,3 +91,22 @@ moves_only_its_flows() {
 @test "IPv6: removing a node moves only its flows" {
 	moves_only_its_flows "$LAB_SVC6"
 }
+
+@test "IPv4: every node drained: held flows continue, new connections are dropped" {
+	local nb0 b
+	svc_setup "$LAB_SVC4" 100 100 100
+	hold_everywhere "$LAB_SVC4"
+	for b in b1 b2 b3; do
+		hl node set "$LAB_SVC4" "$(lab_addr4 "$b")" weight 0
+	done
+	all_alive
+	nb0=$(reason dropped-no-backend)
+	burst "$LAB_SVC4" 4 --timeout 1 --parallel 4
+	[ "$(jq .ok <<<"$burst")" -eq 0 ] || fail "new connections got through: $burst"
+	[ "$(reason dropped-no-backend)" -gt "$nb0" ] ||
+		fail "dropped-no-backend did not count the refused SYNs"
+	all_alive
+	hl node set "$LAB_SVC4" "$(lab_addr4 b2)" weight 100
+	burst "$LAB_SVC4" 50
+	[ "$(count b2)" -eq 50 ] || fail "want every new connection on b2: $burst"
+}

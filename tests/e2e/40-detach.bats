@@ -48,3 +48,22 @@ xdp_on_dir() { ip -n "$(lab_ns dir)" link show dev eth0 | grep -q 'xdp'; }
 	burst "$LAB_SVC6" 150
 	assert_spread 0.12 b1=1 b2=1 b3=1
 }
+
+@test "generic mode: attach mode generic forwards too, detach removes it" {
+	run hl detach eth0
+	assert_success
+	run hl attach eth0 mode generic
+	assert_success
+	svc_setup "$LAB_SVC4" 100 100 100
+	svc_setup "$LAB_SVC6" 100 100 100
+	ip -n "$(lab_ns dir)" link show dev eth0 | grep -q 'xdpgeneric' ||
+		fail "no generic XDP program: $(ip -n "$(lab_ns dir)" link show dev eth0)"
+	burst "$LAB_SVC4" 150
+	assert_spread 0.12 b1=1 b2=1 b3=1
+	burst "$LAB_SVC6" 150
+	assert_spread 0.12 b1=1 b2=1 b3=1
+	run hl detach eth0
+	assert_success
+	run xdp_on_dir
+	assert_failure
+}

@@ -81,11 +81,17 @@ after:  $after"
 @test "out-of-range and malformed weights are rejected" {
 	rejects node add "$LAB_SVC4" 198.18.0.14 weight 70000
 	rejects node add "$LAB_SVC4" 198.18.0.14 weight 65536
-	rejects node add "$LAB_SVC4" 198.18.0.14 weight -1
 	rejects node add "$LAB_SVC4" 198.18.0.14 weight abc
 	rejects node add "$LAB_SVC4" 198.18.0.14 weight
 	rejects node set "$LAB_SVC4" "$(lab_addr4 b1)" weight 70000
 	rejects node set "$LAB_SVC4" "$(lab_addr4 b1)" weight 1x
+}
+
+@test "a negative weight (weight -1) is rejected with one Error: line" {
+	# Words after OBJECT are the command's, not global options: "-1" here
+	# is a malformed weight, and the only message is the CLI's own Error:.
+	rejects node add "$LAB_SVC4" 198.18.0.14 weight -1
+	rejects node set "$LAB_SVC4" "$(lab_addr4 b1)" weight -1
 }
 
 @test "unknown node, bad role and bad node address are rejected" {

@@ -95,13 +95,12 @@ svc_setup() {
 	done
 }
 
-# burst SVC N: N new connections to SVC; sets $burst (JSON) and fails if any
-# connection failed.
+# burst SVC N [OPTIONS]: N new connections to SVC; sets $burst (JSON).
 burst() {
 	local vip port
 	vip=$(svc_vip "$1")
 	port=${1##*:}; port=${port%/*}
-	burst=$(lab_burst "$vip" "$port" "$2") || return 1
+	burst=$(lab_burst "$vip" "$port" "$2" "${@:3}") || return 1
 	echo "# burst $1 x$2: $burst" >&3
 }
 

@@ -76,24 +76,25 @@ def one_greeting(addr, port, sport, timeout):
 def cmd_burst(a):
     counts, kinds = {}, {}
     ok = 0
-    deadline = time.monotonic() + a.deadline
+
+    def tally(kind):
+        kinds[kind] = kinds.get(kind, 0) + 1
+
     with concurrent.futures.ThreadPoolExecutor(a.parallel) as ex:
-        futs = []
-        for i in range(a.count):
-            futs.append(ex.submit(one_greeting, a.addr, a.port,
-                                  a.sport_base + i, a.timeout))
-        for f in futs:
-            left = max(0.0, deadline - time.monotonic())
-            try:
-                name = f.result(timeout=left)
+        futs = [ex.submit(one_greeting, a.addr, a.port, a.sport_base + i,
+                          a.timeout) for i in range(a.count)]
+        done, late = concurrent.futures.wait(futs, timeout=a.deadline)
+        for f in late:
+            f.cancel()
+            tally("deadline")
+        for f in done:
+            e = f.exception()
+            if e is None:
+                name = f.result()
                 counts[name] = counts.get(name, 0) + 1
                 ok += 1
-            except concurrent.futures.TimeoutError:
-                kinds["deadline"] = kinds.get("deadline", 0) + 1
-                f.cancel()
-            except Exception as e:  # noqa: BLE001 - tallied, not hidden
-                k = type(e).__name__
-                kinds[k] = kinds.get(k, 0) + 1
+            else:
+                tally(type(e).__name__)
     print(json.dumps({"total": a.count, "ok": ok, "errors": a.count - ok,
                       "counts": counts, "error_kinds": kinds}))
     return 0
