@@ -49,5 +49,6 @@ int do_node(int argc, char **argv);
 int do_stats(int argc, char **argv);
 int do_map(int argc, char **argv);
 int do_decap(int argc, char **argv);
+int do_probe(int argc, char **argv);
 
 #endif /* HELIOS_COMMON_H */

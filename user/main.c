@@ -56,6 +56,7 @@ static const struct cmd objects[] = {
 	{ "map",	do_map },
 	{ "decap",	do_decap },
 	{ "health",	do_health },
+	{ "probe",	do_probe },
 	{ 0 }
 };
 
