@@ -39,7 +39,7 @@ if [ ! -x "$HELIOS" ]; then
 fi
 
 trap 'lab_destroy' EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP PIPE
 start=$SECONDS
 
 step "Building the lab: one bridge, a client, a director, three backends"

@@ -101,7 +101,7 @@ burst() {
 	vip=$(svc_vip "$1")
 	port=${1##*:}; port=${port%/*}
 	burst=$(lab_burst "$vip" "$port" "$2" "${@:3}") || return 1
-	echo "# burst $1 x$2: $burst" >&3
+	[ -n "${BURST_QUIET:-}" ] || echo "# burst $1 x$2: $burst" >&3
 }
 
 # count NAME: connections that backend NAME answered in $burst.
