@@ -66,6 +66,9 @@ moves_only_its_flows() {
 	hold_cmd status
 	[ "$(held_alive_on b1)" -eq "$(held_on b1)" ] || fail "b1 flows died: $held"
 	[ "$(held_alive_on b3)" -eq "$(held_on b3)" ] || fail "b3 flows died: $held"
+	# b2's own flows went elsewhere (and were reset there): none still
+	# reaches b2 after its removal.
+	[ "$(held_alive_on b2)" -eq 0 ] || fail "flows still reach the removed b2: $held"
 	burst "$svc" 200
 	[ "$(jq .errors <<<"$burst")" -eq 0 ] || fail "connections failed: $burst"
 	[ "$(count b2)" -eq 0 ] || fail "removed b2 still gets new connections: $burst"

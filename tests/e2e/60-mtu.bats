@@ -33,6 +33,9 @@ big_echo() {
 	run ip -n "$(lab_ns client)" route get "$LAB_VIP4"
 	echo "# client route: $output" >&3
 	assert_output --partial "mtu 1480"
+	run ip -n "$(lab_ns client)" -6 route get "$LAB_VIP6"
+	echo "# client route: $output" >&3
+	assert_output --partial "mtu 1460"
 }
 
 @test "headroom: 200 KB echoed over IPv4 and IPv6 with MTU 1540 to the backends" {
