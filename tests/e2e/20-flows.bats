@@ -113,3 +113,36 @@ moves_only_its_flows() {
 	burst "$LAB_SVC4" 50
 	[ "$(count b2)" -eq 50 ] || fail "want every new connection on b2: $burst"
 }
+
+drops() { hl -j stats | jq '[.reasons | to_entries[] | select(.key | startswith("dropped")) | .value] | add'; }
+
+@test "IPv4: weight changes and node churn under load never drop a new flow" {
+	local d0 i pid base w
+	svc_setup "$LAB_SVC4" 100 100 100
+	hold_everywhere "$LAB_SVC4"
+	d0=$(drops)
+	base=$(lab_ports 1500)
+	lab_client burst "$LAB_VIP4" "$LAB_PORT" --count 1500 --sport-base "$base" \
+		--parallel 2 >"$LAB_DIR/churn.json" &
+	pid=$!
+	for ((i = 0; i < 40; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		w=$(((i * 37) % 300 + 1))
+		hl node set "$LAB_SVC4" "$(lab_addr4 b1)" weight $w
+		hl node set "$LAB_SVC4" "$(lab_addr4 b2)" weight $((301 - w))
+		if ((i % 2)); then
+			hl node del "$LAB_SVC4" "$(lab_addr4 b3)"
+		else
+			hl node add "$LAB_SVC4" "$(lab_addr4 b3)" weight 100 2>/dev/null ||
+				hl node set "$LAB_SVC4" "$(lab_addr4 b3)" weight 100
+		fi
+	done
+	wait "$pid"
+	echo "# $i rounds of changes; burst: $(cat "$LAB_DIR/churn.json")" >&3
+	[ "$i" -ge 4 ] || skip "the burst ended before the changes could overlap it"
+	[ "$(jq .errors "$LAB_DIR/churn.json")" -eq 0 ] || fail "connections failed during the changes"
+	[ "$(drops)" -eq "$d0" ] || fail "packets dropped during the changes: $(hl -j stats | jq -c .reasons)"
+	hold_cmd status
+	[ "$(held_alive_on b1)" -eq "$(held_on b1)" ] || fail "b1 flows died: $held"
+	[ "$(held_alive_on b2)" -eq "$(held_on b2)" ] || fail "b2 flows died: $held"
+}
