@@ -55,6 +55,7 @@ static const struct cmd objects[] = {
 	{ "stats",	do_stats },
 	{ "map",	do_map },
 	{ "decap",	do_decap },
+	{ "run",	do_run },
 	{ "health",	do_health },
 	{ "probe",	do_probe },
 	{ 0 }
