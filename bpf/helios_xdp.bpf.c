@@ -61,6 +61,10 @@ int helios_xdp(struct xdp_md *ctx)
 	 * sends an established connection where the old one did.
 	 */
 	if (!node) {
+		/* Hold (the agent sees no single primary): existing flows
+		 * stay, new ones wait; the client retransmits its SYN. */
+		if (svc->flags & HL_SVC_F_HOLD)
+			return hl_verdict(HL_REASON_DROP_NO_BACKEND, XDP_DROP);
 		new_flow = true;
 		hash = hl_flow_hash(&pkt.key);
 		node_id = maglev_pick(svc, hash);

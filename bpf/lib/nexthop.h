@@ -7,6 +7,10 @@
  *   - the entry is not HL_NH_F_VALID (any packet), or
  *   - a new flow finds the entry older than HL_NH_REFRESH_NS, so routes and
  *     neighbours that change are picked up within a second of new traffic.
+ * The kernel answers BPF_FIB_LKUP_RET_FWD_DISABLED unless forwarding is
+ * enabled on the ingress device (net.ipv{4,6}.conf.DEV.forwarding, checked
+ * even for BPF_FIB_LOOKUP_OUTPUT), so without it only user space fills
+ * next hops and the data path just keeps using what it finds.
  * A successful lookup rewrites dmac, smac, ifindex, mtu and updated_ns and
  * sets VALID. The MTU is the egress device's (bpf_check_mtu() with a zero
  * length reports it), refreshed together with the ifindex it belongs to;
