@@ -36,8 +36,10 @@ USER_HDRS	:= $(wildcard user/*.h) include/helios/abi.h
 UNIT_TESTS	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS	:= $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test_*.c))
 BENCH_PROGS	:= $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+BENCH_SKELS	:= $(patsubst bench/bpf/%.bpf.c,$(BUILD)/bench/%.skel.h,$(wildcard bench/bpf/*.bpf.c))
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .PHONY: all deps test demo bench clean help unit-test bpf-test e2e-test
 
 all: $(BUILD)/helios-agent $(UNIT_TESTS) $(BPF_TESTS)
@@ -93,6 +95,18 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libhelios.a $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< $(BUILD)/libhelios.a $(LIBS) -lm -o $@
+
+# Benchmark-only BPF programs (floors, restoring wrapper, generator).
+$(BUILD)/bench/bpf/%.bpf.o: bench/bpf/%.bpf.c include/helios/abi.h $(BUILD)/vmlinux/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/%.skel.h: $(BUILD)/bench/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+
+$(BENCH_PROGS): $(BENCH_SKELS) $(wildcard bench/*.h)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -1,0 +1,627 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-packet cost of the XDP director against three floors, and how it
+ * scales with nodes, services and connection-table size. Everything runs
+ * through BPF_PROG_TEST_RUN (kernel-measured ns per repetition) in a private
+ * network namespace; no frame leaves the machine.
+ *
+ *   pktcost [-r ROUNDS] [-o FILE.json] [-q]   (-q: skip the scaling series)
+ *
+ * A case that rewrites the frame runs under the restoring wrapper (see
+ * bench/bpf/floors.bpf.c); in the same round the wrapper runs around
+ * floor_pass, and the case's figure is
+ *     wrap(case) - wrap(floor_pass) + floor_pass
+ * i.e. the wrapper's own cost is taken out and the test-run loop's is kept,
+ * as it is in the floors. Every run is checked before its figure counts:
+ * the verdict, the verdict-reason counters (exactly `repeat` of the
+ * expected one, no other), the flows counter and connection-table entries
+ * (new flows: `repeat` inserts; established: none), and the output frame
+ * (the expected IPIP/IP6IP6 encapsulation towards the flow's node).
+ */
+#include <getopt.h>
+#include <sched.h>
+#include <stdbool.h>
+
+#include "bench.h"
+#include "dir.h"
+#include "bench/floors.skel.h"
+
+#define MAX_ROUNDS	15
+#define REP_CHEAP	500000
+#define REP_FWD		200000
+#define REP_NEW		40000
+
+static int rounds = 5;
+
+/*
+ * VIPs 198.18.1.10 and fd00:4845:1::10. New flows come from 198.18.0.2 and
+ * fd00:4845::2, whose low 16 bits the wrapper overwrites (so 198.18.0.0/16
+ * and fd00:4845::/112); established flows from 198.19.254.2 and
+ * fd00:4845::1:2, which no new flow can be.
+ */
+static __be32 client4[4], vip4[4], client6[4], vip6[4], est4[4], est6[4];
+
+/* Fill the connection table with `n` flows from 198.19.255.0/28 (not a
+ * client address any case uses) to the first service, by batches. */
+static __u64 dir_ct_prefill(struct dir *d, __u32 n)
+{
+	enum { CHUNK = 65536 };
+	struct hl_flow_key *keys = calloc(CHUNK, sizeof(*keys));
+	struct hl_flow *vals = calloc(CHUNK, sizeof(*vals));
+	__u32 i = 0, j, count;
+
+	if (!keys || !vals)
+		die("out of memory");
+	while (i < n) {
+		for (j = 0; j < CHUNK && i < n; j++, i++) {
+			keys[j].src[0] = htonl(0xc613ff00u | (i >> 16));
+			keys[j].dst[0] = vip4[0];
+			keys[j].sport = htons(i & 0xffff);
+			keys[j].dport = htons(5432);
+			keys[j].proto = IPPROTO_TCP;
+			keys[j].family = HL_AF_INET;
+			vals[j].node_id = i % 3;
+			vals[j].hash = i;
+		}
+		count = j;
+		if (bpf_map_update_batch(d->ct, keys, vals, &count, NULL))
+			die("conntrack prefill: %s", strerror(errno));
+	}
+	free(keys);
+	free(vals);
+	return ct_count(d->ct);
+}
+
+/* ---- floors and the wrapper ---------------------------------------------- */
+
+static struct floors *fl;
+
+enum prog_id { P_DIR, P_PASS, P_TX, P_NEWFLOW };
+enum wrap_mode { W_NONE, W_RESTORE, W_BUMP };
+enum check {
+	C_FLOOR_PASS,
+	C_FLOOR_TX,
+	C_FLOOR_NEW,
+	C_NOT_SERVICE,
+	C_FORWARD,
+};
+
+struct bcase {
+	const char *key;	/* JSON name */
+	const char *title;
+	const char *floor;	/* key of its floor, NULL for a floor */
+	enum prog_id prog;
+	enum wrap_mode wrap;
+	enum check check;
+	bool new_flow;		/* every repetition inserts a flow */
+	__u32 svc_id;
+	__u32 repeat;
+	struct frame f;
+	bool ct_full;		/* table near capacity: LRU evicts, count inserts
+				 * by the flows counter only */
+	double ns[MAX_ROUNDS], raw[MAX_ROUNDS], wrap_ns[MAX_ROUNDS];
+	__u64 checked;		/* repetitions whose path was verified */
+};
+
+#define CASE(k, t, fl, p, w, ch, nf, svc, rep)				\
+	{ .key = k, .title = t, .floor = fl, .prog = p, .wrap = w,	\
+	  .check = ch, .new_flow = nf, .svc_id = svc, .repeat = rep }
+
+static int prog_fd(struct dir *d, enum prog_id p)
+{
+	switch (p) {
+	case P_DIR:
+		return d->prog;
+	case P_PASS:
+		return bpf_program__fd(fl->progs.floor_pass);
+	case P_TX:
+		return bpf_program__fd(fl->progs.floor_tx);
+	case P_NEWFLOW:
+		return bpf_program__fd(fl->progs.floor_newflow);
+	}
+	return -1;
+}
+
+static void wrap_setup(const struct bcase *c, int target)
+{
+	__u32 zero = 0;
+
+	memcpy(fl->bss->orig, c->f.b, c->f.len);
+	fl->bss->orig_len = c->f.len;
+	fl->bss->bump_lo = c->wrap == W_BUMP ? c->f.bump_lo : 0;
+	fl->bss->bump_hi = c->wrap == W_BUMP ? c->f.bump_hi : 0;
+	if (bpf_map_update_elem(bpf_map__fd(fl->maps.wrap_target), &zero,
+				&target, BPF_ANY))
+		die("wrap_target: %s", strerror(errno));
+}
+
+struct snap {
+	__u64 reasons[HL_REASON_MAX];
+	__u64 flows;
+	__u64 entries;
+};
+
+static void snapshot(struct dir *d, const struct bcase *c, struct snap *s)
+{
+	__u32 r;
+
+	memset(s, 0, sizeof(*s));
+	if (c->prog == P_NEWFLOW) {
+		if (!c->ct_full)
+			s->entries = ct_count(bpf_map__fd(fl->maps.floor_ct));
+		return;
+	}
+	if (c->prog != P_DIR)
+		return;
+	for (r = 0; r < HL_REASON_MAX; r++)
+		s->reasons[r] = percpu_u64(d->reasons, r);
+	s->flows = percpu_flows(d->svc_stats, c->svc_id);
+	if (!c->ct_full)
+		s->entries = ct_count(d->ct);
+}
+
+#define FAIL(c, ...)							\
+	do {								\
+		fprintf(stderr, "bench: %s: ", (c)->key);		\
+		fprintf(stderr, __VA_ARGS__);				\
+		fprintf(stderr, "\n");					\
+		exit(1);						\
+	} while (0)
+
+/* The output of a forwarded frame: outer Ethernet from the next hop, outer
+ * IPv4 (or IPv6) from the director to the flow's node, the input's IP packet
+ * unchanged after it. `in` is the frame the last repetition saw. */
+static void check_encap(struct dir *d, const struct bcase *c,
+			const struct run *r, const __u8 *in)
+{
+	struct hl_flow_key key;
+	struct hl_flow flow;
+	const struct hl_node *nd;
+	const struct hl_nexthop *nh;
+	const struct ethhdr *eth = (const void *)r->out;
+	__u32 len = c->f.len, outer;
+
+	frame_flow_key(in, c->f.family, &key);
+	if (bpf_map_lookup_elem(d->ct, &key, &flow))
+		FAIL(c, "no connection-table entry for the last frame");
+	if (flow.node_id >= d->nr_nodes)
+		FAIL(c, "flow on node %u, not one of ours", flow.node_id);
+	nd = &d->node[flow.node_id];
+	nh = &d->nh[flow.node_id];
+	if (nd->svc_id != c->svc_id)
+		FAIL(c, "flow on node %u of service %u", flow.node_id, nd->svc_id);
+	outer = c->f.family == HL_AF_INET ? 20 : 40;
+	if (r->out_len != len + outer)
+		FAIL(c, "output %u bytes, want %u", r->out_len, len + outer);
+	if (memcmp(eth->h_dest, nh->dmac, ETH_ALEN) ||
+	    memcmp(eth->h_source, nh->smac, ETH_ALEN))
+		FAIL(c, "outer MACs are not the next hop's");
+	if (c->f.family == HL_AF_INET) {
+		const struct iphdr *ip = (const void *)(r->out + ETH_HLEN);
+
+		if (eth->h_proto != htons(ETH_P_IP) || ip->version != 4 ||
+		    ip->ihl != 5 || ip->protocol != IPPROTO_IPIP ||
+		    ntohs(ip->tot_len) != len - ETH_HLEN + 20 ||
+		    ip->saddr != nh->src[0] || ip->daddr != nd->addr[0] ||
+		    ip->ttl != 64 || ip_csum(ip, 20) != 0)
+			FAIL(c, "outer IPv4 header is not the expected IPIP one");
+	} else {
+		const struct ipv6hdr *ip6 = (const void *)(r->out + ETH_HLEN);
+
+		if (eth->h_proto != htons(ETH_P_IPV6) || ip6->version != 6 ||
+		    ip6->nexthdr != IPPROTO_IPV6 ||
+		    ntohs(ip6->payload_len) != len - ETH_HLEN ||
+		    memcmp(&ip6->saddr, nh->src, 16) ||
+		    memcmp(&ip6->daddr, nd->addr, 16) || ip6->hop_limit != 64)
+			FAIL(c, "outer IPv6 header is not the expected IP6IP6 one");
+	}
+	if (memcmp(r->out + ETH_HLEN + outer, in + ETH_HLEN, len - ETH_HLEN))
+		FAIL(c, "inner packet changed");
+}
+
+static void check_run(struct dir *d, const struct bcase *c, const struct run *r,
+		      const struct snap *b, const struct snap *a)
+{
+	__u8 in[BENCH_PKT_MAX];
+	__u64 n = c->repeat;
+	__u32 i;
+
+	/* The frame of the last repetition. */
+	if (c->wrap == W_BUMP)
+		frame_bumped(&c->f, fl->bss->counter - 1, in);
+	else
+		memcpy(in, c->f.b, c->f.len);
+
+	switch (c->check) {
+	case C_FLOOR_PASS:
+		if (r->retval != XDP_PASS)
+			FAIL(c, "verdict %u, want XDP_PASS", r->retval);
+		return;
+	case C_FLOOR_TX:
+		if (r->retval != XDP_TX || r->out_len != c->f.len)
+			FAIL(c, "verdict %u, want XDP_TX", r->retval);
+		return;
+	case C_FLOOR_NEW:
+		if (r->retval != XDP_TX || r->out_len != c->f.len)
+			FAIL(c, "verdict %u, want XDP_TX", r->retval);
+		if (memcmp(r->out, in + ETH_ALEN, ETH_ALEN) ||
+		    memcmp(r->out + 2 * ETH_ALEN, in + 2 * ETH_ALEN,
+			   c->f.len - 2 * ETH_ALEN))
+			FAIL(c, "output is not the last flow's frame, MACs swapped");
+		if (!c->ct_full && a->entries - b->entries != n)
+			FAIL(c, "%llu entries inserted, want %llu",
+			     (unsigned long long)(a->entries - b->entries),
+			     (unsigned long long)n);
+		return;
+	case C_NOT_SERVICE:
+	case C_FORWARD:
+		break;
+	}
+
+	for (i = 0; i < HL_REASON_MAX; i++) {
+		__u64 want = 0, got = a->reasons[i] - b->reasons[i];
+
+		if ((c->check == C_NOT_SERVICE && i == HL_REASON_PASS_NOT_SERVICE) ||
+		    (c->check == C_FORWARD && i == HL_REASON_FORWARDED))
+			want = n;
+		if (got != want)
+			FAIL(c, "reason %u counted %llu times, want %llu", i,
+			     (unsigned long long)got, (unsigned long long)want);
+	}
+	if (c->check == C_NOT_SERVICE) {
+		if (r->retval != XDP_PASS || r->out_len != c->f.len ||
+		    memcmp(r->out, c->f.b, c->f.len))
+			FAIL(c, "verdict %u, want XDP_PASS, frame untouched",
+			     r->retval);
+		return;
+	}
+	if (r->retval != XDP_TX)
+		FAIL(c, "verdict %u, want XDP_TX", r->retval);
+	if (a->flows - b->flows != (c->new_flow ? n : 0))
+		FAIL(c, "flows counter +%llu, want +%llu",
+		     (unsigned long long)(a->flows - b->flows),
+		     (unsigned long long)(c->new_flow ? n : 0));
+	if (!c->ct_full &&
+	    a->entries - b->entries != (c->new_flow ? n : 0))
+		FAIL(c, "connection table +%llu entries, want +%llu",
+		     (unsigned long long)(a->entries - b->entries),
+		     (unsigned long long)(c->new_flow ? n : 0));
+	check_encap(d, c, r, in);
+}
+
+/* One timed, verified run of a case; returns its net ns per packet.
+ * pass_ns: floor_pass measured in this round (0 for floor_pass itself). */
+static double measure(struct dir *d, struct bcase *c, int round, double pass_ns)
+{
+	struct snap before, after;
+	struct run r, rw;
+	int fd = prog_fd(d, c->prog);
+
+	if (c->prog == P_DIR && c->new_flow)
+		dir_nh_push(d, 0, d->nr_nodes);
+	snapshot(d, c, &before);
+	if (c->wrap == W_NONE) {
+		prog_run(fd, c->f.b, c->f.len, c->repeat, &r);
+	} else {
+		wrap_setup(c, fd);
+		prog_run(bpf_program__fd(fl->progs.wrap), c->f.b, c->f.len,
+			 c->repeat, &r);
+	}
+	snapshot(d, c, &after);
+	check_run(d, c, &r, &before, &after);
+	c->checked += c->repeat;
+	c->raw[round] = r.ns;
+	if (c->wrap == W_NONE) {
+		c->ns[round] = r.ns;
+		return r.ns;
+	}
+	/* The wrapper alone, same frame, same bumping. */
+	wrap_setup(c, prog_fd(d, P_PASS));
+	prog_run(bpf_program__fd(fl->progs.wrap), c->f.b, c->f.len, c->repeat,
+		 &rw);
+	if (rw.retval != XDP_PASS)
+		FAIL(c, "wrapper around floor_pass: verdict %u", rw.retval);
+	c->wrap_ns[round] = rw.ns;
+	c->ns[round] = (double)r.ns - rw.ns + pass_ns;
+	return c->ns[round];
+}
+
+static struct json_object *case_json(const struct bcase *c)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "title", json_object_new_string(c->title));
+	if (c->floor)
+		json_object_object_add(o, "floor", json_object_new_string(c->floor));
+	json_object_object_add(o, "repeat", json_object_new_int64(c->repeat));
+	json_object_object_add(o, "wrapped", json_object_new_boolean(c->wrap != W_NONE));
+	json_object_object_add(o, "ns", jsummary(c->ns, rounds));
+	if (c->wrap != W_NONE) {
+		json_object_object_add(o, "raw_ns", jsummary(c->raw, rounds));
+		json_object_object_add(o, "wrapper_ns", jsummary(c->wrap_ns, rounds));
+	}
+	json_object_object_add(o, "verified_packets",
+			       json_object_new_int64(c->checked));
+	return o;
+}
+
+/* ---- the series ----------------------------------------------------------- */
+
+/* Floors first: every wrapped case needs this round's floor_pass. */
+static struct bcase floors_tpl[] = {
+	CASE("pass", "XDP_PASS", NULL, P_PASS, W_NONE, C_FLOOR_PASS, false, 0, REP_CHEAP),
+	CASE("tx", "MAC swap + XDP_TX", NULL, P_TX, W_NONE, C_FLOOR_TX, false, 0, REP_CHEAP),
+	CASE("newflow", "LRU insert (1M-entry conntrack type) + MAC swap + XDP_TX",
+	  NULL, P_NEWFLOW, W_BUMP, C_FLOOR_NEW, true, 0, REP_NEW),
+};
+
+/* A SYN (new flow, source to be bumped) or an ACK (established flow). */
+static void frame_tcp4(struct frame *f, __u16 sport, __u16 dport, bool syn)
+{
+	frame_build(f, HL_AF_INET, syn ? client4 : est4, vip4, sport, dport,
+		    IPPROTO_TCP, syn ? 0x02 : 0x10, 64);
+}
+
+static void frame_tcp6(struct frame *f, __u16 sport, bool syn)
+{
+	frame_build(f, HL_AF_INET6, syn ? client6 : est6, vip6, sport, 5432,
+		    IPPROTO_TCP, syn ? 0x02 : 0x10, 84);
+}
+
+/* The established cases need their flow in the table: one packet first. */
+static void establish(struct dir *d, struct bcase *c)
+{
+	struct run r;
+
+	prog_run(d->prog, c->f.b, c->f.len, 1, &r);
+	if (r.retval != XDP_TX)
+		FAIL(c, "first packet: verdict %u, want XDP_TX", r.retval);
+}
+
+static void series_main(struct json_object *root, struct bcase *fls)
+{
+	struct bcase cases[] = {
+		CASE("not_service", "non-service packet (TCP to VIP:9999)", "pass",
+		  P_DIR, W_NONE, C_NOT_SERVICE, false, 0, REP_CHEAP),
+		CASE("established_tcp4", "established TCP flow, IPv4", "tx",
+		  P_DIR, W_RESTORE, C_FORWARD, false, 0, REP_FWD),
+		CASE("new_tcp4", "new TCP flow (SYN), IPv4", "newflow",
+		  P_DIR, W_BUMP, C_FORWARD, true, 0, REP_NEW),
+		CASE("established_udp4", "UDP flow (established), IPv4", "tx",
+		  P_DIR, W_RESTORE, C_FORWARD, false, 1, REP_FWD),
+		CASE("established_tcp6", "established TCP flow, IPv6", "tx",
+		  P_DIR, W_RESTORE, C_FORWARD, false, 2, REP_FWD),
+		CASE("new_tcp6", "new TCP flow (SYN), IPv6", "newflow",
+		  P_DIR, W_BUMP, C_FORWARD, true, 2, REP_NEW),
+	};
+	int nc = sizeof(cases) / sizeof(cases[0]), i, k;
+	struct json_object *o = json_object_new_object(), *jc, *jf;
+	struct dir *d = dir_load();
+
+	dir_service(d, 0, HL_AF_INET, vip4, 5432, IPPROTO_TCP, 3, HL_RING_DEFAULT);
+	dir_service(d, 1, HL_AF_INET, vip4, 5432, IPPROTO_UDP, 3, HL_RING_DEFAULT);
+	dir_service(d, 2, HL_AF_INET6, vip6, 5432, IPPROTO_TCP, 3, HL_RING_DEFAULT);
+
+	frame_tcp4(&fls[0].f, 40000, 5432, false);
+	frame_tcp4(&fls[1].f, 40000, 5432, false);
+	frame_tcp4(&fls[2].f, 0, 5432, true);
+	frame_tcp4(&cases[0].f, 40000, 9999, false);
+	frame_tcp4(&cases[1].f, 40001, 5432, false);
+	frame_tcp4(&cases[2].f, 0, 5432, true);
+	frame_build(&cases[3].f, HL_AF_INET, est4, vip4, 40002, 5432,
+		    IPPROTO_UDP, 0, 64);
+	frame_tcp6(&cases[4].f, 40003, false);
+	frame_tcp6(&cases[5].f, 0, true);
+	establish(d, &cases[1]);
+	establish(d, &cases[3]);
+	establish(d, &cases[4]);
+
+	for (k = 0; k < rounds; k++) {
+		double pass = measure(d, &fls[0], k, 0);
+
+		measure(d, &fls[1], k, pass);
+		measure(d, &fls[2], k, pass);
+		for (i = 0; i < nc; i++)
+			measure(d, &cases[i], k, pass);
+		fprintf(stderr, "  round %d: pass %.0f tx %.0f newflow %.0f |", k + 1,
+			fls[0].ns[k], fls[1].ns[k], fls[2].ns[k]);
+		for (i = 0; i < nc; i++)
+			fprintf(stderr, " %.0f", cases[i].ns[k]);
+		fprintf(stderr, "\n");
+	}
+
+	jf = json_object_new_object();
+	for (i = 0; i < 3; i++)
+		json_object_object_add(jf, fls[i].key, case_json(&fls[i]));
+	jc = json_object_new_object();
+	for (i = 0; i < nc; i++)
+		json_object_object_add(jc, cases[i].key, case_json(&cases[i]));
+	json_object_object_add(o, "rounds", json_object_new_int(rounds));
+	json_object_object_add(o, "floors", jf);
+	json_object_object_add(o, "cases", jc);
+	json_object_object_add(o, "conntrack_entries_after",
+			       json_object_new_int64(ct_count(d->ct)));
+	json_object_object_add(root, "per_packet", o);
+	dir_free(d);
+}
+
+static bool is_prime(__u32 n)
+{
+	__u32 i;
+
+	if (n < 2)
+		return false;
+	for (i = 2; (__u64)i * i <= n; i++)
+		if (n % i == 0)
+			return false;
+	return true;
+}
+
+static __u32 ring_for(__u32 nodes)
+{
+	__u32 r = HL_RING_MIN_PER_NODE * nodes;
+
+	if (r <= HL_RING_DEFAULT)
+		return HL_RING_DEFAULT;
+	while (!is_prime(r))
+		r++;
+	return r;
+}
+
+struct scale {
+	const char *series;
+	__u32 value;		/* nodes, services or table entries */
+	__u32 nodes, services, ring, prefill;
+};
+
+/* Established and new-flow cost of one configuration, 5 rounds. */
+static struct json_object *scale_run(const struct scale *s, struct bcase *fls)
+{
+	struct bcase est = CASE("established_tcp4", "established TCP flow, IPv4",
+			     "tx", P_DIR, W_RESTORE, C_FORWARD, false, 0, REP_FWD);
+	struct bcase nw = CASE("new_tcp4", "new TCP flow (SYN), IPv4", "newflow",
+			    P_DIR, W_BUMP, C_FORWARD, true, 0, REP_NEW);
+	struct json_object *o = json_object_new_object();
+	struct bcase pass = fls[0];
+	__be32 vip[4] = { vip4[0] };
+	struct dir *d = dir_load();
+	__u64 entries = 0;
+	__u32 i;
+	int k;
+	__u64 t0 = now_ns();
+
+	for (i = 0; i < s->services; i++) {
+		if (s->services > 1)	/* 198.18.128.0/17, one VIP each */
+			vip[0] = htonl(0xc6128000u + i);
+		dir_service(d, i, HL_AF_INET, vip, 5432, IPPROTO_TCP, s->nodes,
+			    s->ring);
+	}
+	/* The packets go to the last service added. */
+	est.svc_id = nw.svc_id = s->services - 1;
+	frame_build(&est.f, HL_AF_INET, est4, vip, 40001, 5432, IPPROTO_TCP,
+		    0x10, 64);
+	frame_build(&nw.f, HL_AF_INET, client4, vip, 0, 5432, IPPROTO_TCP,
+		    0x02, 64);
+	if (s->prefill)
+		entries = dir_ct_prefill(d, s->prefill);
+	/* Near capacity the LRU evicts as it inserts: count inserts by the
+	 * flows counter, not by entries. */
+	est.ct_full = nw.ct_full = s->prefill + rounds * REP_NEW >
+				   HL_CT_ENTRIES * 9ull / 10;
+	establish(d, &est);
+	for (k = 0; k < rounds; k++) {
+		double p = measure(d, &pass, k, 0);
+
+		measure(d, &est, k, p);
+		measure(d, &nw, k, p);
+	}
+	fprintf(stderr, "  %-9s %7u: established %.0f new %.0f ns (median; setup+run %.1f s)\n",
+		s->series, s->value, summarize(est.ns, rounds).med,
+		summarize(nw.ns, rounds).med, (now_ns() - t0) / 1e9);
+	json_object_object_add(o, s->series, json_object_new_int64(s->value));
+	json_object_object_add(o, "nodes_per_service", json_object_new_int64(s->nodes));
+	json_object_object_add(o, "services", json_object_new_int64(s->services));
+	json_object_object_add(o, "ring", json_object_new_int64(s->ring));
+	json_object_object_add(o, "ring_is_prime", json_object_new_boolean(is_prime(s->ring)));
+	if (s->prefill) {
+		json_object_object_add(o, "prefill", json_object_new_int64(s->prefill));
+		json_object_object_add(o, "entries_after_prefill",
+				       json_object_new_int64(entries));
+		json_object_object_add(o, "entries_counted_by",
+				       json_object_new_string(est.ct_full ?
+				       "flows counter (LRU evicting)" : "table entries"));
+	}
+	json_object_object_add(o, "established", case_json(&est));
+	json_object_object_add(o, "new_flow", case_json(&nw));
+	json_object_object_add(o, "pass_ns", jsummary(pass.ns, rounds));
+	dir_free(d);
+	return o;
+}
+
+static void series_scale(struct json_object *root, struct bcase *fls)
+{
+	static const __u32 nodes[] = { 3, 100, 1000, 4096 };
+	static const __u32 svcs[] = { 1, 100, 1000 };
+	static const __u32 entries[] = { 1000, 100000, 1000000 };
+	struct json_object *o = json_object_new_object(), *a;
+	unsigned int i;
+
+	a = json_object_new_array();
+	for (i = 0; i < 4; i++) {
+		struct scale s = { "nodes", nodes[i], nodes[i], 1,
+				   ring_for(nodes[i]), 0 };
+
+		json_object_array_add(a, scale_run(&s, fls));
+	}
+	json_object_object_add(o, "nodes", a);
+	a = json_object_new_array();
+	for (i = 0; i < 3; i++) {
+		/* 3 nodes each, ring 307 (prime >= 100 per node) */
+		struct scale s = { "services", svcs[i], 3, svcs[i], 307, 0 };
+
+		json_object_array_add(a, scale_run(&s, fls));
+	}
+	json_object_object_add(o, "services", a);
+	a = json_object_new_array();
+	for (i = 0; i < 3; i++) {
+		struct scale s = { "conntrack", entries[i], 3, 1,
+				   HL_RING_DEFAULT, entries[i] };
+
+		json_object_array_add(a, scale_run(&s, fls));
+	}
+	json_object_object_add(o, "conntrack", a);
+	json_object_object_add(root, "scaling", o);
+}
+
+int main(int argc, char **argv)
+{
+	const char *out = "pktcost.json";
+	struct json_object *root;
+	bool quick = false;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "r:o:q")) != -1) {
+		switch (opt) {
+		case 'r':
+			rounds = atoi(optarg);
+			if (rounds < 1 || rounds > MAX_ROUNDS)
+				die("rounds: 1..%d", MAX_ROUNDS);
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'q':
+			quick = true;
+			break;
+		default:
+			fprintf(stderr, "usage: pktcost [-r ROUNDS] [-o FILE] [-q]\n");
+			return 2;
+		}
+	}
+	/* Test runs arrive on lo of our namespace, and a next-hop refresh
+	 * would consult its FIB: use a private, empty one. */
+	if (unshare(CLONE_NEWNET))
+		die("unshare(CLONE_NEWNET): %s (run as root)", strerror(errno));
+	client4[0] = htonl(0xc6120002);
+	vip4[0] = htonl(0xc612010a);
+	est4[0] = htonl(0xc613fe02);
+	addr6(client6, 0, 2);
+	addr6(est6, 0, 0x00010002);
+	addr6(vip6, 0x00010000, 0x10);
+
+	fl = floors__open_and_load();
+	if (!fl)
+		die("cannot load the floor programs: %s", strerror(errno));
+
+	root = json_object_new_object();
+	fprintf(stderr, "per-packet cost (ns, %d rounds)\n", rounds);
+	series_main(root, floors_tpl);
+	if (!quick) {
+		fprintf(stderr, "scaling\n");
+		series_scale(root, floors_tpl);
+	}
+	json_write(root, out);
+	json_object_put(root);
+	floors__destroy(fl);
+	return 0;
+}
