@@ -10,6 +10,8 @@
  *         the IP header with options + 8 bytes of L4 (RFC 792);
  *   IPv6: ICMPv6 2 "packet too big", MTU = max(mtu - 40, 1280), quoting the
  *         first 48 bytes (IPv6 header + 8).
+ * IPv4 packets without DF get the same answer: XDP cannot fragment, and a
+ * fragmenting hop after us would only move the loss out of sight.
  * The frame is rewritten in place: the tail is cut after the quote and the
  * head moves back by the new IP + ICMP headers, so the quoted bytes never
  * move.

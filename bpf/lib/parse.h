@@ -8,33 +8,38 @@
  * any of these classes is ever forwarded to a backend, and each verdict
  * bumps its `reasons` counter:
  *
- *   class                                         verdict   reason
- *   --------------------------------------------  --------  --------------------------
- *   frame shorter than Ethernet (+ its VLAN tag)  XDP_DROP  dropped-malformed-eth
- *   ethertype not IPv4/IPv6 after <= 1 VLAN tag   XDP_PASS  passed-not-ip
- *     (ARP, LLDP, a second QinQ tag, ...)
- *   IPv4: header truncated, version != 4,         XDP_DROP  dropped-malformed-ip
- *     IHL < 5, options beyond the frame
- *   IPv6: header truncated, version != 6,         XDP_DROP  dropped-malformed-ip
- *     extension header beyond the frame
- *   IPv4 tot_len < IHL*4 or beyond the frame;     XDP_DROP  dropped-bad-length
- *     IPv6 40 + payload_len beyond the frame
- *   IPv4 MF or fragment offset set;               XDP_PASS  passed-fragment
- *     IPv6 fragment header in the chain
- *   IPv6 more than HL_IPV6_EXT_MAX (6) extension  XDP_DROP  dropped-ipv6-exthdr-chain
- *     headers (hop-by-hop, routing, dest-opts, AH, fragment)
- *   L4 not TCP/UDP (ICMP, ESP, ...)               XDP_PASS  passed-not-service
- *   TCP header < 20 bytes or doff < 5, TCP        XDP_DROP  dropped-malformed-l4
- *     options or UDP header beyond the frame or beyond the IP length
+ *  class                                      verdict  reason
+ *  -----------------------------------------  -------  ---------------------
+ *  frame shorter than Ethernet, or than its   DROP     dropped-malformed-eth
+ *    VLAN tag
+ *  ethertype not IPv4/IPv6 after at most one  PASS     passed-not-ip
+ *    802.1Q/802.1ad tag (ARP, LLDP, QinQ...)
+ *  IPv4 header truncated, version != 4,       DROP     dropped-malformed-ip
+ *    IHL < 5, options beyond the frame
+ *  IPv6 header truncated, version != 6,       DROP     dropped-malformed-ip
+ *    extension header beyond the frame
+ *  IPv4 tot_len < IHL*4 or beyond the frame;  DROP     dropped-bad-length
+ *    IPv6 40 + payload_len beyond the frame
+ *  IPv4 MF or fragment offset set; IPv6       PASS     passed-fragment
+ *    fragment header in the chain
+ *  IPv6: more than HL_IPV6_EXT_MAX (6)        DROP     dropped-ipv6-exthdr-chain
+ *    extension headers (hop-by-hop, routing,
+ *    destination options, AH, fragment)
+ *  L4 not TCP/UDP (ICMP, ESP, SCTP...)        PASS     passed-not-service
+ *  TCP header < 20 bytes or doff < 5; TCP     DROP     dropped-malformed-l4
+ *    options or UDP header beyond the frame
+ *    or beyond the IP length
+ *  well-formed, no service for (VIP, port,    PASS     passed-not-service
+ *    protocol): byte for byte untouched
  *
  * Why: the drops are packets the kernel's own receive path would drop as
  * well (ip_rcv_core, ipv6_rcv, tcp_v4_rcv, udp_rcv), so dropping them early,
  * service or not, changes nothing for the host but saves work; the one
  * exception is an IPv6 chain longer than the bound, which we cannot see
  * through and will not guess at. Fragments are passed: only the first
- * carries ports, the kernel reassembles them and delivers locally (a VIP is
- * not local on the director, so they are not load-balanced: a documented
- * limit). Ethernet padding after the IP length is allowed and ignored. The
+ * carries ports, so no fragment could be sent to the right node; the kernel
+ * treats them as it would without us (they are not load-balanced: a
+ * documented limit, DF is the norm for TCP). Ethernet padding after the IP length is allowed and ignored. The
  * IPv4 header checksum is not verified here: the backend's kernel checks the
  * inner header it receives, and verifying costs every packet.
  */

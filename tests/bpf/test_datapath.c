@@ -734,27 +734,95 @@ struct xcase {
 };
 
 #define L3 14
-static void m_trunc_vlan(uint8_t *b, size_t *len) { *len = 16; }
-static void m_trunc_ip4(uint8_t *b, size_t *len) { *len = L3 + 12; }
-static void m_trunc_ip6(uint8_t *b, size_t *len) { *len = L3 + 30; }
-static void m_ihl4(uint8_t *b, size_t *len) { b[L3] = 0x44; }
-static void m_ver(uint8_t *b, size_t *len) { b[L3] = 0x65; }
-static void m_ver6(uint8_t *b, size_t *len) { b[L3] = 0x40 | (b[L3] & 0xf); }
-static void m_opts_beyond(uint8_t *b, size_t *len) { b[L3] = 0x4f; *len = L3 + 40; }
-static void m_totlen_big(uint8_t *b, size_t *len) { put16(b + L3 + 2, get16(b + L3 + 2) + 100); }
-static void m_totlen_small(uint8_t *b, size_t *len) { put16(b + L3 + 2, 16); }
-static void m_plen_big(uint8_t *b, size_t *len) { put16(b + L3 + 4, get16(b + L3 + 4) + 1); }
-static void m_mf(uint8_t *b, size_t *len) { put16(b + L3 + 6, 0x2000); }
-static void m_offset(uint8_t *b, size_t *len) { put16(b + L3 + 6, 0x0010); }
-static void m_trunc_tcp(uint8_t *b, size_t *len) { *len = L3 + 30; put16(b + L3 + 2, 30); }
-static void m_trunc_tcp6(uint8_t *b, size_t *len) { *len = L3 + 50; put16(b + L3 + 4, 10); }
-static void m_doff4(uint8_t *b, size_t *len) { b[L3 + 20 + 12] = 4 << 4; }
-static void m_doff_beyond(uint8_t *b, size_t *len) { b[L3 + 20 + 12] = 15 << 4; }
-static void m_trunc_udp(uint8_t *b, size_t *len) { *len = L3 + 24; put16(b + L3 + 2, 24); }
-static void m_l4_past_iplen(uint8_t *b, size_t *len) { put16(b + L3 + 2, 24); }
-static void m_arp(uint8_t *b, size_t *len) { put16(b + 12, 0x0806); }
-static void m_icmp(uint8_t *b, size_t *len) { b[L3 + 9] = 1; }
-static void m_pad60(uint8_t *b, size_t *len) { memset(b + *len, 0, 60 - *len); *len = 60; }
+static void m_trunc_vlan(uint8_t *b, size_t *len)
+{
+	*len = 16;
+}
+static void m_trunc_ip4(uint8_t *b, size_t *len)
+{
+	*len = L3 + 12;
+}
+static void m_trunc_ip6(uint8_t *b, size_t *len)
+{
+	*len = L3 + 30;
+}
+static void m_ihl4(uint8_t *b, size_t *len)
+{
+	b[L3] = 0x44;
+}
+static void m_ver(uint8_t *b, size_t *len)
+{
+	b[L3] = 0x65;
+}
+static void m_ver6(uint8_t *b, size_t *len)
+{
+	b[L3] = 0x40 | (b[L3] & 0xf);
+}
+static void m_opts_beyond(uint8_t *b, size_t *len)
+{
+	b[L3] = 0x4f;
+	*len = L3 + 40;
+}
+static void m_totlen_big(uint8_t *b, size_t *len)
+{
+	put16(b + L3 + 2, get16(b + L3 + 2) + 100);
+}
+static void m_totlen_small(uint8_t *b, size_t *len)
+{
+	put16(b + L3 + 2, 16);
+}
+static void m_plen_big(uint8_t *b, size_t *len)
+{
+	put16(b + L3 + 4, get16(b + L3 + 4) + 1);
+}
+static void m_mf(uint8_t *b, size_t *len)
+{
+	put16(b + L3 + 6, 0x2000);
+}
+static void m_offset(uint8_t *b, size_t *len)
+{
+	put16(b + L3 + 6, 0x0010);
+}
+static void m_trunc_tcp(uint8_t *b, size_t *len)
+{
+	*len = L3 + 30;
+	put16(b + L3 + 2, 30);
+}
+static void m_trunc_tcp6(uint8_t *b, size_t *len)
+{
+	*len = L3 + 50;
+	put16(b + L3 + 4, 10);
+}
+static void m_doff4(uint8_t *b, size_t *len)
+{
+	b[L3 + 20 + 12] = 4 << 4;
+}
+static void m_doff_beyond(uint8_t *b, size_t *len)
+{
+	b[L3 + 20 + 12] = 15 << 4;
+}
+static void m_trunc_udp(uint8_t *b, size_t *len)
+{
+	*len = L3 + 24;
+	put16(b + L3 + 2, 24);
+}
+static void m_l4_past_iplen(uint8_t *b, size_t *len)
+{
+	put16(b + L3 + 2, 24);
+}
+static void m_arp(uint8_t *b, size_t *len)
+{
+	put16(b + 12, 0x0806);
+}
+static void m_icmp(uint8_t *b, size_t *len)
+{
+	b[L3 + 9] = 1;
+}
+static void m_pad60(uint8_t *b, size_t *len)
+{
+	memset(b + *len, 0, 60 - *len);
+	*len = 60;
+}
 
 #define V6 .family = HL_AF_INET6
 #define UDP .proto = IPPROTO_UDP
@@ -1049,6 +1117,30 @@ static void test_no_backend(void)
 	bpf_map_delete_elem(maglev_fd, &svc);	/* no table at all */
 	send_spec((struct spec){ UDP, .sport = 41600 }, &r);
 	check_verdict(&r, XDP_DROP, HL_REASON_DROP_NO_BACKEND);
+}
+
+/* Hold (no single primary): established flows go on, new ones wait. */
+static void test_hold(void)
+{
+	struct spec a = { .sport = 41650 }, b = { .sport = 41652 };
+	const struct svc_fix *s = svc_by_id(1);
+	struct hl_svc_key k = { .proto = s->proto, .family = s->family,
+				.port = htons(s->port) };
+	struct hl_service v = { .id = s->id, .ring_size = RING,
+				.flags = HL_SVC_F_HOLD };
+	struct result r;
+
+	fixture();
+	send_spec(a, &r);
+	check_verdict(&r, XDP_TX, HL_REASON_FORWARDED);
+	addr_parse(s->family, s->vip, k.vip);
+	bpf_map_update_elem(services_fd, &k, &v, BPF_ANY);
+	a.tcp_flags = TCP_ACK;
+	send_spec(a, &r);
+	check_verdict(&r, XDP_TX, HL_REASON_FORWARDED);
+	send_spec(b, &r);
+	check_verdict(&r, XDP_DROP, HL_REASON_DROP_NO_BACKEND);
+	CHECK(ct_node(b, NULL) < 0, "held flow got a conntrack entry");
 }
 
 static void test_redirect_other_device(void)
@@ -1516,6 +1608,7 @@ int main(void)
 	SCENARIO(test_transitioning_no_new_flows);
 	SCENARIO(test_reselect_node_other_service);
 	SCENARIO(test_no_backend);
+	SCENARIO(test_hold);
 	SCENARIO(test_redirect_other_device);
 	SCENARIO(test_no_route);
 	SCENARIO(test_too_big_small_mtu);
