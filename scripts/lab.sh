@@ -306,7 +306,9 @@ lab_kill() {
 # lab_destroy: kill our processes, unmount our bpffs, delete our namespaces,
 # remove the state directory. Safe to call twice or on a half-built lab.
 lab_destroy() {
-	[ -n "${LAB_DIR:-}" ] && [ -d "$LAB_DIR" ] || return 0
+	if [ -z "${LAB_DIR:-}" ] || [ ! -d "$LAB_DIR" ]; then
+		return 0
+	fi
 	local f m ns
 	for f in "$LAB_DIR"/pids/*; do
 		[ -e "$f" ] && lab_kill "$f"

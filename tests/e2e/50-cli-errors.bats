@@ -7,6 +7,7 @@ load lib
 
 setup_file() {
 	e2e_lab_attached || return 1
+	e2e_skipping && return 0
 	svc_setup "$LAB_SVC4" 100 200 300
 	svc_setup "$LAB_SVC6" 100 200 300
 }
@@ -21,6 +22,7 @@ snapshot() {
 }
 
 setup() {
+	e2e_setup
 	before=$(snapshot) || fail "snapshot failed"
 }
 

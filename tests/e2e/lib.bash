@@ -4,7 +4,12 @@
 # Shared by every tests/e2e/*.bats: `load lib`. Builds one namespace lab per
 # .bats file (scripts/lab.sh) in setup_file and deletes it in teardown_file.
 # A kernel feature the lab needs and does not have (native XDP on veth) makes
-# the whole file a visible skip; a missing helios-agent is a failure.
+# every test of the file a visible skip; a missing helios-agent is a failure.
+#
+# bats 1.8 cannot skip from setup_file, so setup_file records the reason in
+# E2E_SKIP (and still succeeds) and the per-test setup() below skips with it.
+# A file that defines its own setup() calls e2e_setup first; a setup_file that
+# does more after e2e_lab_attached returns early when e2e_skipping.
 
 bats_require_minimum_version 1.5.0
 
@@ -16,30 +21,60 @@ source "$BATS_TEST_DIRNAME/../../scripts/lab.sh"
 
 E2E_TOOLS=(ip ethtool clang ss jq mount)
 
-# Fail (not skip) when something the project itself must provide is missing.
-e2e_require() {
-	local t
-	[ "$(id -u)" -eq 0 ] || { skip "end-to-end tests need root (namespaces, XDP)"; }
-	for t in "${E2E_TOOLS[@]}"; do
-		command -v "$t" >/dev/null || { skip "$t not installed"; }
-	done
-	[ -x "$LAB_PY" ] || skip "python3 not installed"
-	if [ ! -x "$HELIOS" ]; then
-		echo "helios-agent not built: $HELIOS" >&2
-		return 1
+# e2e_skip_file REASON: every test of this file will skip with REASON.
+e2e_skip_file() {
+	export E2E_SKIP=$1
+	echo "# skipping every test: $1" >&3
+}
+
+e2e_skipping() { [ -n "${E2E_SKIP:-}" ]; }
+
+e2e_setup() {
+	if e2e_skipping; then
+		skip "$E2E_SKIP"
 	fi
 }
 
+setup() { e2e_setup; }
+
+# Returns 1 (after e2e_skip_file) when the machine cannot run the lab, and
+# fails when something the project itself must provide is missing.
+e2e_require() {
+	local t
+	if [ "$(id -u)" -ne 0 ]; then
+		e2e_skip_file "end-to-end tests need root (namespaces, XDP)"
+		return 1
+	fi
+	for t in "${E2E_TOOLS[@]}"; do
+		if ! command -v "$t" >/dev/null; then
+			e2e_skip_file "$t not installed"
+			return 1
+		fi
+	done
+	if [ ! -x "$LAB_PY" ]; then
+		e2e_skip_file "python3 not installed"
+		return 1
+	fi
+	if [ ! -x "$HELIOS" ]; then
+		echo "helios-agent not built: $HELIOS" >&2
+		return 2
+	fi
+	return 0
+}
+
 # e2e_lab_up: the whole lab with servers and backend decap, director not
-# attached yet. Skips the file if native XDP on veth is unavailable.
+# attached yet. When the machine cannot run it, returns 0 with E2E_SKIP set.
 e2e_lab_up() {
-	e2e_require || return 1
-	lab_create 3 || return 1
 	local rc=0
+	e2e_require || rc=$?
+	[ $rc -eq 1 ] && return 0
+	[ $rc -eq 0 ] || return 1
+	lab_create 3 || return 1
 	lab_up || rc=$?
 	if [ $rc -eq 2 ]; then
 		lab_destroy
-		skip "native XDP on veth unavailable in this kernel"
+		e2e_skip_file "native XDP on veth unavailable in this kernel"
+		return 0
 	fi
 	if [ $rc -ne 0 ]; then
 		echo "lab setup failed" >&2
@@ -60,6 +95,7 @@ e2e_lab_up() {
 # e2e_lab_attached: e2e_lab_up plus the director attached in native mode.
 e2e_lab_attached() {
 	e2e_lab_up || return 1
+	e2e_skipping && return 0
 	if ! lab_helios dir attach eth0 mode native; then
 		echo "helios-agent attach eth0 mode native failed on the director" >&2
 		lab_destroy
