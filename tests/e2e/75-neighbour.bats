@@ -49,3 +49,24 @@ survives_flush() {
 	[ "$(jq .errors <<<"$burst")" -eq 0 ] || fail "connections failed: $burst"
 	[ "$(count b3)" -gt 40 ] || fail "b3 (weight 30000 of 30200) got few connections: $burst"
 }
+
+# All of a burst succeeded and b3 answered some of it.
+b3_serves() {
+	BURST_QUIET=1 burst "$LAB_SVC4" 30 --timeout 1 --parallel 10
+	[ "$(jq .errors <<<"$burst")" -eq 0 ] && [ "$(count b3)" -gt 0 ]
+}
+
+@test "a node added while its host is unreachable takes flows once the host is back" {
+	svc_setup "$LAB_SVC4" 100 100
+	ip -n "$(lab_ns b3)" link set eth0 down
+	ip -n "$(lab_ns dir)" neigh flush to "$(lab_addr4 b3)"
+	run hl node add "$LAB_SVC4" "$(lab_addr4 b3)" weight 100
+	echo "# node add while b3 is down: status $status: $output" >&3
+	assert_success
+	ip -n "$(lab_ns b3)" link set eth0 up
+	# Within ~5 s of b3 answering again, every new flow must succeed.
+	poll 10 b3_serves || {
+		echo "# director neighbours: $(ip -n "$(lab_ns dir)" neigh show | tr '\n' ';')" >&3
+		fail "b3 still unreachable through the director: $burst; dropped-no-route $(reason dropped-no-route)"
+	}
+}
