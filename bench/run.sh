@@ -57,6 +57,9 @@ res = {"machine": {"nproc": os.cpu_count(), "kernel": platform.release(),
                    "mem_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
                    "loadavg_start": load0, "loadavg_end": load1},
        "commit": git("rev-parse", "--short", "HEAD"),
+       # Uncommitted changes to what the benchmark builds: the figures are
+       # for the working tree, not for the commit alone.
+       "tree_dirty": bool(git("status", "--porcelain", "--", "bpf", "include", "user", "Makefile")),
        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
        "stages": {}}
 for line in open(os.path.join(tmp, "stages")):
