@@ -15,6 +15,7 @@
 #include "lib/nexthop.h"
 #include "lib/icmp.h"
 #include "lib/encap.h"
+#include "lib/reset.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -51,8 +52,13 @@ int helios_xdp(struct xdp_md *ctx)
 		node_id = flow->node_id;
 		hash = flow->hash;
 		node = bpf_map_lookup_elem(&nodes, &node_id);
-		if (node && !node_keeps_flow(node, svc, pkt.key.family))
+		if (node && node_keeps_flow(node, svc, pkt.key.family)) {
+			hl_count_tcp_trouble(node_id, pkt.tcp_flags);
+		} else {
 			node = NULL;
+			if (reset_wanted(svc, &pkt))
+				goto reset;
+		}
 	}
 
 	/*
@@ -64,7 +70,7 @@ int helios_xdp(struct xdp_md *ctx)
 		/* Hold (the agent sees no single primary): existing flows
 		 * stay, new ones wait; the client retransmits its SYN. */
 		if (svc->flags & HL_SVC_F_HOLD)
-			return hl_verdict(HL_REASON_DROP_NO_BACKEND, XDP_DROP);
+			return hl_verdict(HL_REASON_HELD, XDP_DROP);
 		new_flow = true;
 		hash = hl_flow_hash(&pkt.key);
 		node_id = maglev_pick(svc, hash);
@@ -101,4 +107,15 @@ int helios_xdp(struct xdp_md *ctx)
 	if (nh->ifindex == ctx->ingress_ifindex)
 		return hl_verdict(HL_REASON_FORWARDED, XDP_TX);
 	return hl_verdict(HL_REASON_FORWARDED, bpf_redirect(nh->ifindex, 0));
+
+reset:
+	/* The flow is over: a later SYN on the same tuple starts afresh. */
+	bpf_map_delete_elem(&conntrack, &pkt.key);
+	if (pkt.key.family == HL_AF_INET6)
+		err = tcp_reset6(ctx, &pkt);
+	else
+		err = tcp_reset4(ctx, &pkt);
+	if (err)
+		return hl_verdict(HL_REASON_DROP_ENCAP, XDP_DROP);
+	return hl_verdict(HL_REASON_RESET_NODE_DOWN, XDP_TX);
 }

@@ -34,6 +34,7 @@ struct agent_node {
 	struct node_health h;
 	struct event *timer;
 	bool probed, last_ok, in_flight, seen;
+	__u64 trouble;			/* data-path SYN retransmits + RSTs seen */
 	__u32 last_rtt_us;
 	__u32 scale;			/* last decided, per-mille */
 	bool ineligible;		/* last decided */
@@ -233,6 +234,9 @@ static void svc_commit(struct agent_svc *as)
 		__u32 flags = hold ? svc.flags | HL_SVC_F_HOLD :
 				     svc.flags & ~HL_SVC_F_HOLD;
 
+		flags = as->conf.reset_on_down ? flags | HL_SVC_F_RESET :
+						 flags & ~HL_SVC_F_RESET;
+
 		if (flags != svc.flags) {
 			if (!hold && ds.hold)
 				log_msg("warn", "%s: hold time over, refusing new connections",
@@ -270,6 +274,24 @@ static void svc_commit(struct agent_svc *as)
 		log_msg("error", "%s: cannot rebuild the table", as->conf.name);
 out:
 	flock(a->st.dir_fd, LOCK_UN);
+}
+
+/* The data path's view of a node in trouble (retransmitted SYNs, client
+ * RSTs) since the last look: input for its circuit breaker. */
+static bool datapath_trouble(struct agent_node *an, __u64 now)
+{
+	struct hl_counters c;
+	__u64 total, delta;
+
+	if (store_counters(&an->svc->agent->st, MAP_NODE_STATS, an->id, &c))
+		return false;
+	total = c.syn_retrans + c.rsts;
+	delta = total > an->trouble ? total - an->trouble : 0;
+	an->trouble = total;
+	if (!delta || !an->probed)
+		return false;
+	return health_datapath_failures(&an->h, &an->svc->conf.health,
+					delta > 1000 ? 1000 : delta, now);
 }
 
 /* ---- probing ----------------------------------------------------------- */
@@ -339,6 +361,7 @@ static struct agent_node *node_new(struct agent_svc *as, __u32 id,
 		return NULL;
 	}
 	health_resume(an);
+	datapath_trouble(an, now_ns());	/* counts from here on */
 	an->logged_flags = n->flags & (HL_NODE_F_DEGRADED | HL_NODE_F_TRANSITIONING |
 				       HL_NODE_F_UNHEALTHY | HL_NODE_F_AGENT);
 	/* Start-up jitter: spread the first probes over one interval. */
@@ -407,8 +430,10 @@ static void sync_all(evutil_socket_t fd, short what, void *arg)
 	}
 	/* Time moves breakers and slow starts on, and ends holds. */
 	for (i = 0; i < a->nsvcs; i++) {
-		for (an = a->svcs[i].nodes; an; an = an->next)
+		for (an = a->svcs[i].nodes; an; an = an->next) {
 			health_tick(&an->h, &a->svcs[i].conf.health, now);
+			datapath_trouble(an, now);
+		}
 		svc_commit(&a->svcs[i]);
 	}
 	timer_in(a->sync, SYNC_MS);

@@ -44,6 +44,24 @@ static void refresh_nexthops(struct store *st)
 			store_nexthop_refresh(st, i);
 }
 
+/* The data path refreshes next hops with bpf_fib_lookup, which the kernel
+ * refuses on a device that does not forward. */
+static void warn_forwarding(const char *dev)
+{
+	char path[128], val = '1';
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/forwarding", dev);
+	f = fopen(path, "r");
+	if (f) {
+		val = fgetc(f);
+		fclose(f);
+	}
+	if (val == '0')
+		fprintf(stderr, "Warning: forwarding is off on %s: next hops are then only refreshed by helios-agent (sysctl net.ipv4.conf.%s.forwarding=1)\n",
+			dev, dev);
+}
+
 int do_attach(int argc, char **argv)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = XDP_FLAGS_DRV_MODE);
@@ -122,6 +140,7 @@ int do_attach(int argc, char **argv)
 		bpf_map_update_elem(st.fds[MAP_SETTINGS], &zero, &cfg, BPF_ANY);
 	}
 	refresh_nexthops(&st);
+	warn_forwarding(dev);
 	if (json_output)
 		json_print(NULL);
 out:

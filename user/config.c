@@ -249,8 +249,8 @@ static int parse_service(struct ctx *c, const config_setting_t *g,
 			 struct svc_conf *sc)
 {
 	static const char *const known[] = {
-		"service", "strategy", "fallback", "hold", "ring", "check",
-		"nodes", NULL
+		"service", "strategy", "fallback", "on_down", "hold", "ring",
+		"check", "nodes", NULL
 	};
 	const config_setting_t *check, *nodes;
 	const char *str;
@@ -294,6 +294,13 @@ static int parse_service(struct ctx *c, const config_setting_t *g,
 		return fail(c, config_setting_get_member(g, "fallback"),
 			    "fallback applies to strategy replica only");
 	sc->fallback_primary = str && !strcmp(str, "primary");
+	str = get_string(c, g, "on_down", &bad);
+	if (bad)
+		return -1;
+	if (str && strcmp(str, "reset") && strcmp(str, "none"))
+		return fail(c, config_setting_get_member(g, "on_down"),
+			    "on_down is reset or none, not '%s'", str);
+	sc->reset_on_down = str && !strcmp(str, "reset");
 	sc->hold_ms = 10000;
 	if (get_ms(c, g, "hold", 3600, &sc->hold_ms))
 		return -1;

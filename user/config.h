@@ -31,6 +31,7 @@ struct svc_conf {
 	char name[SVC_STRLEN];
 	enum svc_strategy strategy;
 	bool fallback_primary;	/* replica: use the primary when no standby is */
+	bool reset_on_down;	/* RST flows whose node goes down */
 	__u32 hold_ms;		/* primary: longest hold of new flows, split brain */
 	__u32 ring;
 	struct probe_cfg probe;

@@ -142,7 +142,7 @@ int parse_zone(const char *str, char zone[HL_ZONE_LEN])
 {
 	const char *c;
 
-	if (!*str || strlen(str) >= HL_ZONE_LEN)
+	if (!*str || *str == '-' || strlen(str) >= HL_ZONE_LEN)
 		goto bad;
 	for (c = str; *c; c++) {
 		if (!(*c >= 'a' && *c <= 'z') && !(*c >= 'A' && *c <= 'Z') &&
@@ -153,7 +153,7 @@ int parse_zone(const char *str, char zone[HL_ZONE_LEN])
 	strcpy(zone, str);
 	return 0;
 bad:
-	p_err("invalid zone '%s': 1 to %d letters, digits, '-' or '_'", str,
+	p_err("invalid zone '%s': 1 to %d letters, digits, '-' or '_', not starting with '-'", str,
 	      HL_ZONE_LEN - 1);
 	return -EINVAL;
 }

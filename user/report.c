@@ -36,6 +36,8 @@ struct json_object *node_json(struct store *st, __u32 id)
 	json_object_object_add(o, "packets", json_object_new_int64(c.packets));
 	json_object_object_add(o, "bytes", json_object_new_int64(c.bytes));
 	json_object_object_add(o, "flows", json_object_new_int64(c.flows));
+	json_object_object_add(o, "syn_retrans", json_object_new_int64(c.syn_retrans));
+	json_object_object_add(o, "rsts", json_object_new_int64(c.rsts));
 	return o;
 }
 

@@ -538,6 +538,8 @@ int store_counters(struct store *st, enum store_map map, __u32 id,
 		sum->packets += percpu[i].packets;
 		sum->bytes += percpu[i].bytes;
 		sum->flows += percpu[i].flows;
+		sum->syn_retrans += percpu[i].syn_retrans;
+		sum->rsts += percpu[i].rsts;
 	}
 	free(percpu);
 	return err;

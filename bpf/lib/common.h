@@ -43,6 +43,10 @@
 
 #define TC_ACT_OK		0
 
+#define HL_TCP_SYN		0x02
+#define HL_TCP_RST		0x04
+#define HL_TCP_ACK		0x10
+
 #define HL_IPV4_HLEN		20
 #define HL_IPV6_HLEN		40
 #define HL_OUTER_TTL		64
@@ -89,6 +93,7 @@ struct hl_pkt {
 	__u8 tcp_flags;		/* byte 13 of the TCP header, 0 for UDP */
 	__u8 vlan;		/* one VLAN tag present */
 	__u16 pad;
+	__be32 tcp_ack;		/* TCP acknowledgment number, for resets */
 };
 
 #endif /* HELIOS_BPF_COMMON_H */

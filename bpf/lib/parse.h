@@ -193,6 +193,7 @@ static __always_inline int parse_l4(struct hdr_cursor *c, void *data,
 		pkt->key.sport = th->source;
 		pkt->key.dport = th->dest;
 		pkt->tcp_flags = ((__u8 *)th)[13];
+		pkt->tcp_ack = th->ack_seq;
 	} else {
 		uh = c->pos;
 		if ((void *)(uh + 1) > data_end ||

@@ -44,4 +44,23 @@ static __always_inline void hl_count_packet(__u32 svc_id, __u32 node_id,
 	}
 }
 
+/* Signs of a node in trouble, as the director sees them (it never sees the
+ * replies, in DSR): a SYN again on a known flow means the node did not
+ * answer the first; a client RST on a known flow means it gave up. The
+ * agent feeds both to the node's circuit breaker. */
+static __always_inline void hl_count_tcp_trouble(__u32 node_id, __u8 flags)
+{
+	struct hl_counters *c;
+
+	if (likely(!(flags & (HL_TCP_SYN | HL_TCP_RST))))
+		return;
+	c = bpf_map_lookup_elem(&node_stats, &node_id);
+	if (!c)
+		return;
+	if ((flags & (HL_TCP_SYN | HL_TCP_ACK)) == HL_TCP_SYN)
+		c->syn_retrans++;
+	if (flags & HL_TCP_RST)
+		c->rsts++;
+}
+
 #endif /* HELIOS_BPF_STATS_H */

@@ -49,6 +49,7 @@ struct hl_svc_key {
 
 /* Service flags: effective state, written by the health agent. */
 #define HL_SVC_F_HOLD		(1u << 0)	/* no single primary: hold new flows */
+#define HL_SVC_F_RESET		(1u << 1)	/* RST flows whose node went down */
 
 struct hl_service {
 	__u32 id;		/* index into the per-service arrays */
@@ -159,6 +160,8 @@ struct hl_counters {
 	__u64 packets;
 	__u64 bytes;		/* frame bytes as received */
 	__u64 flows;		/* new flows (connection-table inserts) */
+	__u64 syn_retrans;	/* SYNs again on a known flow: node silent */
+	__u64 rsts;		/* RSTs the clients sent on known flows */
 };
 
 /* Key of the backends' decap_vips hash: a VIP whose IPIP packets the TC
@@ -194,7 +197,9 @@ struct hl_settings {
 	X(DROP_NO_BACKEND,	9,  "dropped-no-backend")		\
 	X(TOO_BIG,		10, "too-big")				\
 	X(DROP_NO_ROUTE,	11, "dropped-no-route")			\
-	X(DROP_ENCAP,		12, "dropped-encap-failed")
+	X(DROP_ENCAP,		12, "dropped-encap-failed")		\
+	X(HELD,			13, "held-no-primary")			\
+	X(RESET_NODE_DOWN,	14, "reset-node-down")
 
 enum hl_reason {
 #define HL_REASON_ENUM(name, nr, str) HL_REASON_##name = nr,
@@ -213,7 +218,7 @@ _Static_assert(__builtin_offsetof(struct hl_nexthop, updated_ns) == 40,
 	       "hl_nexthop.updated_ns");
 _Static_assert(sizeof(struct hl_flow_key) == 40, "hl_flow_key");
 _Static_assert(sizeof(struct hl_flow) == 8, "hl_flow");
-_Static_assert(sizeof(struct hl_counters) == 24, "hl_counters");
+_Static_assert(sizeof(struct hl_counters) == 40, "hl_counters");
 _Static_assert(sizeof(struct hl_vip_key) == 20, "hl_vip_key");
 _Static_assert(sizeof(struct hl_health) == 48, "hl_health");
 _Static_assert(sizeof(struct hl_settings) == 32, "hl_settings");
