@@ -7,7 +7,7 @@
 
 struct mg_state {
 	const struct maglev_node *node;
-	__u64 offset, skip, next;	/* permutation: (offset + next * skip) % M */
+	__u64 pos, skip;	/* permutation: offset, offset + skip, ... mod M */
 	__u64 quota, count;
 };
 
@@ -29,6 +29,11 @@ static __u64 addr_hash(const struct maglev_node *n, __u64 seed)
 	for (i = 0; i < 4; i++)
 		h = mix64(h ^ n->addr[i]);
 	return h;
+}
+
+__u32 maglev_node_seed(const struct maglev_node *n)
+{
+	return (__u32)addr_hash(n, 0x72656e64657a76ull);	/* "rendezv" */
 }
 
 static int addr_cmp(const void *a, const void *b)
@@ -104,7 +109,7 @@ int maglev_build(const struct maglev_node *nodes, unsigned int count,
 	const struct maglev_node **sorted = NULL;
 	struct mg_state *st = NULL, **heap = NULL;
 	unsigned int n = 0, i, live;
-	__u64 filled = 0;
+	__u64 filled = 0, *taken;
 	int err = -ENOMEM;
 
 	for (i = 0; i < ring_size; i++)
@@ -112,7 +117,10 @@ int maglev_build(const struct maglev_node *nodes, unsigned int count,
 	sorted = calloc(count ? count : 1, sizeof(*sorted));
 	st = calloc(count ? count : 1, sizeof(*st));
 	heap = calloc(count ? count : 1, sizeof(*heap));
-	if (!sorted || !st || !heap)
+	/* Slots taken, as bits: the walk probes it at random, and 8 KiB per
+	 * 65537 slots stays in the L1 cache where the table would not. */
+	taken = calloc(ring_size / 64 + 1, sizeof(*taken));
+	if (!sorted || !st || !heap || !taken)
 		goto out;
 
 	for (i = 0; i < count; i++)
@@ -125,7 +133,7 @@ int maglev_build(const struct maglev_node *nodes, unsigned int count,
 
 	for (i = 0; i < n; i++) {
 		st[i].node = sorted[i];
-		st[i].offset = addr_hash(sorted[i], 0x68656c696f73ull) % ring_size;
+		st[i].pos = addr_hash(sorted[i], 0x68656c696f73ull) % ring_size;
 		st[i].skip = addr_hash(sorted[i], 0x6d61676c6576ull) %
 			     (ring_size - 1) + 1;
 	}
@@ -140,10 +148,15 @@ int maglev_build(const struct maglev_node *nodes, unsigned int count,
 		struct mg_state *s = heap[0];
 		__u64 slot;
 
+		/* Walk the permutation by adding, not multiplying and dividing:
+		 * the walk is most of the build time. */
 		do {
-			slot = (s->offset + s->next * s->skip) % ring_size;
-			s->next++;
-		} while (table[slot] != HL_NODE_NONE);
+			slot = s->pos;
+			s->pos += s->skip;
+			if (s->pos >= ring_size)
+				s->pos -= ring_size;
+		} while (taken[slot / 64] & (1ull << (slot % 64)));
+		taken[slot / 64] |= 1ull << (slot % 64);
 		table[slot] = s->node->id;
 		s->count++;
 		filled++;
@@ -152,6 +165,7 @@ int maglev_build(const struct maglev_node *nodes, unsigned int count,
 		heap_down(heap, live, 0);
 	}
 out:
+	free(taken);
 	free(heap);
 	free(st);
 	free(sorted);

@@ -23,4 +23,9 @@ struct maglev_node {
 int maglev_build(const struct maglev_node *nodes, unsigned int count,
 		 __u32 ring_size, __u32 *table);
 
+/* A per-node 32-bit seed derived from the address alone (like the
+ * permutation), for rendezvous hashing: directors agree without sharing
+ * node ids. */
+__u32 maglev_node_seed(const struct maglev_node *n);
+
 #endif /* HELIOS_MAGLEV_H */
