@@ -42,7 +42,7 @@ static void probe_done(struct probe *p, const struct probe_result *res)
 
 static void print_result(const struct probe *p, const struct probe_result *res)
 {
-	char addr[ADDR_STRLEN];
+	char addr[ADDR_STRLEN], lag[32];
 	struct json_object *o;
 
 	format_addr(p->addr.family, p->addr.w, addr, sizeof(addr));
@@ -67,8 +67,9 @@ static void print_result(const struct probe *p, const struct probe_result *res)
 	json_object_object_add(o, "ok", json_object_new_boolean(res->ok));
 	json_object_object_add(o, "rtt_us", json_object_new_int64(res->rtt_us));
 	json_object_object_add(o, "role", json_object_new_string(role_name(res->role)));
+	snprintf(lag, sizeof(lag), "%.3f", res->lag_s);
 	json_object_object_add(o, "lag_s", res->has_lag ?
-			       json_object_new_double(res->lag_s) : NULL);
+			       json_object_new_double_s(res->lag_s, lag) : NULL);
 	json_object_object_add(o, "lag_bytes", res->has_lag ?
 			       json_object_new_int64(res->lag_bytes) : NULL);
 	if (!res->ok)

@@ -97,16 +97,17 @@ pr_wait_listen() {
 
 pr_server() {
 	local mode=$1 port=$2
-	ip netns exec "$(pr_ns srv)" "${PR_PY:-python3}" -c "$PR_SERVER" "$mode" "$port" \
+	ip netns exec "$(pr_ns srv)" "$PR_PY" -c "$PR_SERVER" "$mode" "$port" \
 		</dev/null >/dev/null 2>&1 3>&- &
 	echo $! >>"$PR_DIR/pids"
-	pr_wait_listen "$(pr_ns srv)" "$port"
 }
 
 pr_setup() {
-	PR_PY=$(command -v python3) || { echo "python3 missing" >&2; return 1; }
+	# not a pyenv shim: a bash script that takes a second to start here
+	if [ -x /usr/bin/python3 ]; then PR_PY=/usr/bin/python3; else PR_PY=$(command -v python3); fi
+	[ -n "$PR_PY" ] || { echo "python3 missing" >&2; return 1; }
 	export PR_PY
-	local t
+	local t port
 	for t in ip ss jq runuser; do
 		command -v "$t" >/dev/null || { echo "$t missing" >&2; return 1; }
 	done
@@ -120,6 +121,9 @@ pr_setup() {
 	pr_host cli 2 && pr_host srv 20 && pr_host pg1 11 && pr_host pg2 12 || return 1
 
 	pr_server http 8080 && pr_server silent 8081 && pr_server garbage 8082 || return 1
+	for port in 8080 8081 8082; do
+		pr_wait_listen "$(pr_ns srv)" $port || return 1
+	done
 
 	PR_PG=$(pg_base_new) || return 1
 	export PR_PG

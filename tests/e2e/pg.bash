@@ -150,12 +150,20 @@ pg_start() {
 	}
 }
 
+# pg_alive PID: runs, and is not a zombie waiting for a slow reaper.
+pg_alive() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
+}
+
 # pg_pid DIR: the postmaster's PID, if it runs.
 pg_pid() {
 	local pid
 	[ -f "$1/data/postmaster.pid" ] || return 1
 	read -r pid <"$1/data/postmaster.pid" || return 1
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+	[ -n "$pid" ] && pg_alive "$pid" && echo "$pid"
 }
 
 # pg_stop DIR: immediate stop; the postmaster is killed by its PID if
@@ -163,12 +171,12 @@ pg_pid() {
 pg_stop() {
 	local dir=$1 pid i
 	pid=$(pg_pid "$dir") || return 0
-	pg_as "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w -t "$PG_WAIT_S" stop \
-		>/dev/null 2>&1
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		[ $i -eq 20 ] && kill -KILL "$pid" 2>/dev/null
-		sleep 0.1
+	# -W and our own finer poll: pg_ctl's wait is much slower
+	pg_as "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -W stop >/dev/null 2>&1
+	for ((i = 0; i < 200; i++)); do
+		pg_alive "$pid" || return 0
+		[ $i -eq 100 ] && kill -KILL "$pid" 2>/dev/null
+		sleep 0.02
 	done
 	echo "pg: postmaster $pid of $dir does not stop" >&2
 	return 1
@@ -204,10 +212,14 @@ pg_wait_streaming() {
 
 # pg_base_destroy BASE: stop every instance under BASE, remove it all.
 pg_base_destroy() {
-	local base=$1 d
+	local base=$1 d pids=()
 	[ -n "$base" ] && [ -d "$base" ] || return 0
 	for d in "$base"/*/; do
-		[ -f "$d/pg.env" ] && pg_stop "${d%/}"
+		[ -f "$d/pg.env" ] || continue
+		pg_stop "${d%/}" &
+		pids+=($!)
 	done
+	# only these: a bare `wait` would also wait for the caller's servers
+	[ ${#pids[@]} -eq 0 ] || wait "${pids[@]}"
 	rm -rf "$base"
 }
