@@ -59,10 +59,12 @@ $(BUILD)/vmlinux/vmlinux.h:
 	$(call msg,GEN,$@)
 	$(Q)scripts/gen-vmlinux.sh $@
 
+# -mcpu=v3: the rate limiter's compare-and-swap and the active-flow
+# counters' fetch-and-or need BPF atomics (kernel 5.12+).
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -mcpu=v3 -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)

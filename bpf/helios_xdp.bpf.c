@@ -12,6 +12,8 @@
 #include "lib/stats.h"
 #include "lib/conntrack.h"
 #include "lib/select.h"
+#include "lib/strategy.h"
+#include "lib/ratelimit.h"
 #include "lib/nexthop.h"
 #include "lib/icmp.h"
 #include "lib/encap.h"
@@ -31,7 +33,7 @@ int helios_xdp(struct xdp_md *ctx)
 	struct hl_node *node = NULL;
 	struct hl_flow *flow;
 	bool new_flow = false;
-	__u32 node_id, hash, outer;
+	__u32 node_id, hash, outer, fflags;
 	int reason, err;
 
 	reason = hl_parse(data, data_end, &pkt);
@@ -46,6 +48,13 @@ int helios_xdp(struct xdp_md *ctx)
 	if (!svc)
 		return hl_verdict(HL_REASON_PASS_NOT_SERVICE, XDP_PASS);
 
+	/* Packet and byte limits hold for every packet of the service. */
+	if (unlikely(svc->opts & HL_SVC_O_LIMIT_TRAFFIC)) {
+		reason = rl_traffic(svc, pkt.frame_len);
+		if (reason != HL_REASON_FORWARDED)
+			return hl_verdict(reason, XDP_DROP);
+	}
+
 	/* Established: stay on the node unless it went away or bad. */
 	flow = ct_lookup(&pkt.key);
 	if (flow) {
@@ -54,8 +63,12 @@ int helios_xdp(struct xdp_md *ctx)
 		node = bpf_map_lookup_elem(&nodes, &node_id);
 		if (node && node_keeps_flow(node, svc, pkt.key.family)) {
 			hl_count_tcp_trouble(node_id, pkt.tcp_flags);
+			if (unlikely(svc->opts & HL_SVC_O_COUNT_ACTIVE))
+				active_close(svc, flow, pkt.tcp_flags);
 		} else {
 			node = NULL;
+			/* Its old node no longer holds it. */
+			active_close(svc, flow, HL_TCP_RST);
 			if (reset_wanted(svc, &pkt))
 				goto reset;
 		}
@@ -71,14 +84,26 @@ int helios_xdp(struct xdp_md *ctx)
 		 * stay, new ones wait; the client retransmits its SYN. */
 		if (svc->flags & HL_SVC_F_HOLD)
 			return hl_verdict(HL_REASON_HELD, XDP_DROP);
+		/* Connection limits: new connections only, never a packet
+		 * of an established flow (even one whose entry was lost). */
+		if (unlikely(svc->opts & HL_SVC_O_LIMIT_CONN) &&
+		    rl_conn_start(&pkt)) {
+			reason = rl_conn(svc, &pkt);
+			if (reason != HL_REASON_FORWARDED)
+				return hl_verdict(reason, XDP_DROP);
+		}
 		new_flow = true;
-		hash = hl_flow_hash(&pkt.key);
-		node_id = maglev_pick(svc, hash);
+		hash = hl_select_hash(&pkt.key, svc->hash);
+		node_id = select_node(svc, hash);
 		node = bpf_map_lookup_elem(&nodes, &node_id);
 		if (!node || !node_takes_flow(node, svc, pkt.key.family))
 			return hl_verdict(HL_REASON_DROP_NO_BACKEND, XDP_DROP);
-		if (!ct_insert(&pkt.key, node_id, hash))
+		fflags = svc->opts & HL_SVC_O_COUNT_ACTIVE ? HL_FLOW_F_COUNTED : 0;
+		if (!ct_insert(&pkt.key, node_id, hash, fflags)) {
 			hl_count_flow(svc->id, node_id);
+			if (fflags)
+				active_add(svc->id, node_id, 1);
+		}
 	}
 
 	nh = bpf_map_lookup_elem(&nexthops, &node_id);

@@ -8,6 +8,7 @@
 #include "common.h"
 #include "report.h"
 #include "store.h"
+#include "strategy.h"
 
 static int do_help(int argc, char **argv)
 {
@@ -133,6 +134,12 @@ static int do_add(int argc, char **argv)
 		p_err("ring size %u of service %s is too small for %u nodes (needs %d slots per node)",
 		      svc.ring_size, argv[0], count, HL_RING_MIN_PER_NODE);
 		err = -ENOSPC;
+		goto out;
+	}
+	if (strategy_needs_list(svc.strategy) && count > HL_SEL_MAX) {
+		p_err("service %s uses strategy %s, which supports at most %d nodes",
+		      argv[0], hl_strategy_name(svc.strategy), HL_SEL_MAX);
+		err = -E2BIG;
 		goto out;
 	}
 	node.family = a.addr.family;

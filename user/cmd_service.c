@@ -1,31 +1,160 @@
 // SPDX-License-Identifier: GPL-2.0
 /* helios-agent service { add | del | list } */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <bpf/bpf.h>
 
 #include "common.h"
+#include "rate.h"
 #include "report.h"
 #include "store.h"
+#include "strategy.h"
 
 static int do_help(int argc, char **argv)
 {
 	fprintf(stderr,
-		"Usage: helios-agent service add SVC [ring N]\n"
+		"Usage: helios-agent service add SVC [ring N] [STRATEGY_OPTS]\n"
+		"       helios-agent service set SVC STRATEGY_OPTS\n"
+		"       helios-agent service set SVC rate { conn | pkt | bytes } RATE\n"
+		"       helios-agent service set SVC client-rate conn RATE [prefix LEN]\n"
 		"       helios-agent service del SVC\n"
 		"       helios-agent service list\n"
 		"\n"
 		"SVC := VIP:PORT/{tcp|udp}\n"
-		"ring: Maglev table size, a prime of at least %d per node (default %d)\n",
-		HL_RING_MIN_PER_NODE, HL_RING_DEFAULT);
+		"STRATEGY_OPTS := [strategy NAME] [bounded-load F|off] [hash { 5tuple | src | src-dport }]\n"
+		"                 [fallback { primary | none }]\n"
+		"NAME := { maglev | rendezvous | wrr | random | lc | p2c | srchash | primary | replica |\n"
+		"          prefer-zone }\n"
+		"RATE := { N[/s] [burst B] [leaky] | off }   N, B: positive integers, k/M/G allowed\n"
+		"ring: Maglev table size, a prime of at least %d per node (default %d)\n"
+		"bounded-load F: maglev-type strategies; a node holding more than F x the average\n"
+		"                active flows (F > 1, e.g. 1.25) passes new flows on\n"
+		"rate conn: new connections (TCP SYN, first UDP packet); established flows are\n"
+		"           never cut. rate pkt / rate bytes: every packet of the service.\n"
+		"client-rate: new connections per client address, or per prefix of LEN bits.\n"
+		"At most %d nodes for rendezvous and lc.\n",
+		HL_RING_MIN_PER_NODE, HL_RING_DEFAULT, HL_SEL_MAX);
+	return 0;
+}
+
+/* bounded-load F: F in (1, 655.35], two decimals; "off" is 0. */
+static int parse_bounded(const char *str, __u16 *pct)
+{
+	char *end;
+	double f;
+
+	if (!strcmp(str, "off")) {
+		*pct = 0;
+		return 0;
+	}
+	errno = 0;
+	f = strtod(str, &end);
+	if (errno || *end || end == str || !(f > 1.0) || f > 655.35) {
+		p_err("invalid bounded-load '%s': expected a factor above 1 (e.g. 1.25) or off",
+		      str);
+		return -EINVAL;
+	}
+	*pct = (__u16)(f * 100 + 0.5);
+	if (*pct <= 100) {
+		p_err("invalid bounded-load '%s': expected a factor above 1 (e.g. 1.25) or off",
+		      str);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct strat_args {
+	bool has_strategy, has_bounded, has_hash, has_fallback;
+	__u8 strategy, hash;
+	__u16 bounded;
+	bool fallback_primary;
+};
+
+/* One STRATEGY_OPTS keyword and its value; 1 if argv[0] is not one. */
+static int parse_strat_opt(char **argv, int argc, struct strat_args *a)
+{
+	const char *k = argv[0];
+
+	if (strcmp(k, "strategy") && strcmp(k, "bounded-load") &&
+	    strcmp(k, "hash") && strcmp(k, "fallback"))
+		return 1;
+	if (argc < 2) {
+		p_err("'%s' needs a value", k);
+		return -EINVAL;
+	}
+	if (!strcmp(k, "strategy")) {
+		a->has_strategy = true;
+		return hl_strategy_parse(argv[1], &a->strategy);
+	}
+	if (!strcmp(k, "bounded-load")) {
+		a->has_bounded = true;
+		return parse_bounded(argv[1], &a->bounded);
+	}
+	if (!strcmp(k, "hash")) {
+		a->has_hash = true;
+		return hl_hash_parse(argv[1], &a->hash);
+	}
+	a->has_fallback = true;
+	if (!strcmp(argv[1], "primary"))
+		a->fallback_primary = true;
+	else if (strcmp(argv[1], "none")) {
+		p_err("invalid fallback '%s': expected primary or none", argv[1]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Apply the options to svc and check the result as a whole. */
+static int apply_strat(struct store *st, struct hl_service *svc,
+		       const struct strat_args *a, const char *name)
+{
+	unsigned int nodes;
+
+	if (a->has_strategy) {
+		svc->strategy = a->strategy;
+		/* srchash means affinity by client unless told otherwise */
+		if (a->strategy == HL_STRAT_SRCHASH && !a->has_hash)
+			svc->hash = HL_HASH_SRC;
+	}
+	if (a->has_hash)
+		svc->hash = a->hash;
+	if (a->has_bounded)
+		svc->bounded_load = a->bounded;
+	if (a->has_fallback)
+		svc->opts = a->fallback_primary ?
+			svc->opts | HL_SVC_O_FALLBACK_PRIMARY :
+			svc->opts & ~HL_SVC_O_FALLBACK_PRIMARY;
+	if (svc->bounded_load && !strategy_hashes(svc->strategy)) {
+		p_err("bounded-load applies to maglev, srchash, primary, replica and prefer-zone, not %s",
+		      hl_strategy_name(svc->strategy));
+		return -EINVAL;
+	}
+	if (a->has_fallback && svc->strategy != HL_STRAT_REPLICA) {
+		p_err("fallback applies to the replica strategy only");
+		return -EINVAL;
+	}
+	if (strategy_needs_list(svc->strategy) && st &&
+	    (nodes = store_node_count(st, svc->id)) > HL_SEL_MAX) {
+		p_err("strategy %s supports at most %d nodes; service %s has %u",
+		      hl_strategy_name(svc->strategy), HL_SEL_MAX, name, nodes);
+		return -E2BIG;
+	}
+	/* Active counts: kept while the strategy needs them. */
+	if (svc->strategy == HL_STRAT_LC || svc->strategy == HL_STRAT_P2C ||
+	    svc->bounded_load)
+		svc->opts |= HL_SVC_O_COUNT_ACTIVE;
+	else
+		svc->opts &= ~HL_SVC_O_COUNT_ACTIVE;
 	return 0;
 }
 
 static int do_add(int argc, char **argv)
 {
 	struct hl_svc_key key;
-	struct hl_service svc;
+	struct hl_service svc = {}, tpl = {};
+	struct strat_args sa = {};
 	unsigned long ring = HL_RING_DEFAULT;
 	struct store st;
 	char name[SVC_STRLEN];
@@ -37,20 +166,30 @@ static int do_add(int argc, char **argv)
 	NEXT_ARG();
 	while (argc) {
 		if (!strcmp(argv[0], "ring") && argc > 1) {
-			if (parse_uint(argv[1], "ring size", HL_RING_MAX, &ring))
-				return -1;
-			if (ring < HL_RING_MIN_PER_NODE || !is_prime(ring)) {
-				p_err("invalid ring size %lu: must be a prime from %d to %d",
-				      ring, HL_RING_MIN_PER_NODE, HL_RING_MAX);
+			quiet_errors = true;	/* one message for every bad ring */
+			err = parse_uint(argv[1], "ring size", HL_RING_MAX, &ring);
+			quiet_errors = false;
+			if (err || ring < HL_RING_MIN_PER_NODE || !is_prime(ring)) {
+				p_err("invalid ring size '%s': must be a prime from %d to %d",
+				      argv[1], HL_RING_MIN_PER_NODE, HL_RING_MAX);
 				return -1;
 			}
-			NEXT_ARG();
-			NEXT_ARG();
 		} else {
-			p_err("unexpected '%s' (expected: ring N)", argv[0]);
-			return -1;
+			err = parse_strat_opt(argv, argc, &sa);
+			if (err < 0)
+				return -1;
+			if (err) {
+				p_err("unexpected '%s' (expected: ring N, strategy NAME, bounded-load F, hash MODE, fallback primary|none)",
+				      argv[0]);
+				return -1;
+			}
 		}
+		NEXT_ARG();
+		NEXT_ARG();
 	}
+	if (apply_strat(NULL, &tpl, &sa, argv[0]))
+		return -1;
+	tpl.ring_size = ring;
 
 	err = store_open(&st, true);
 	if (err)
@@ -61,11 +200,144 @@ static int do_add(int argc, char **argv)
 		err = -EEXIST;
 		goto out;
 	}
-	err = store_service_add(&st, &key, ring);
+	err = store_service_add_cfg(&st, &key, &tpl);
 	if (!err && json_output)
 		json_print(NULL);
 	else if (!err)
-		p_info("service %s added (ring %lu)", name, ring);
+		p_info("service %s added (ring %lu, strategy %s)", name, ring,
+		       hl_strategy_name(tpl.strategy));
+out:
+	store_close(&st);
+	return err;
+}
+
+/* rate { conn | pkt | bytes } RATE, client-rate conn RATE [prefix LEN] */
+static int set_rate(struct store *st, const struct hl_svc_key *key,
+		    struct hl_service *svc, int argc, char **argv)
+{
+	bool client = !strcmp(argv[0], "client-rate");
+	struct hl_limits lim = {};
+	struct hl_bucket *b = NULL;
+	struct rate_spec r;
+	const char *kind;
+	__u32 id = svc->id;
+	int err;
+
+	if (argc < 2) {
+		p_err("'%s' needs conn%s", argv[0], client ? "" : ", pkt or bytes");
+		return -EINVAL;
+	}
+	kind = argv[1];
+	if (client ? strcmp(kind, "conn") :
+	    strcmp(kind, "conn") && strcmp(kind, "pkt") && strcmp(kind, "bytes")) {
+		p_err("unknown limit '%s %s' (expected: rate conn|pkt|bytes, client-rate conn)",
+		      argv[0], kind);
+		return -EINVAL;
+	}
+	if (parse_rate(argc - 2, argv + 2, client ? "client-rate" : kind, client,
+		       &r))
+		return -EINVAL;
+	if (bpf_map_lookup_elem(st->fds[MAP_LIMITS], &id, &lim))
+		memset(&lim, 0, sizeof(lim));
+	if (client) {
+		struct hl_bucket cb;
+
+		if (r.off) {
+			lim.client_cost = lim.client_tolerance = 0;
+		} else {
+			if (r.prefix > 32 && key->family == HL_AF_INET) {
+				p_err("invalid prefix length %ld for an IPv4 service (at most 32)",
+				      r.prefix);
+				return -EINVAL;
+			}
+			err = bucket_set(&cb, "client-rate", r.rate,
+					 r.leaky ? 1 : r.burst, 1);
+			if (err)
+				return err;
+			lim.client_cost = cb.cost;
+			lim.client_tolerance = cb.tolerance;
+			lim.client_plen4 = r.prefix > 0 ? r.prefix : 32;
+			lim.client_plen6 = r.prefix > 0 ? r.prefix : 128;
+		}
+	} else {
+		__u64 min = !strcmp(kind, "bytes") ? BYTES_BURST_MIN : 1;
+
+		b = !strcmp(kind, "conn") ? &lim.conn :
+		    !strcmp(kind, "pkt") ? &lim.pkt : &lim.bytes;
+		if (r.off) {
+			memset(b, 0, sizeof(*b));
+		} else {
+			err = bucket_set(b, kind, r.rate,
+					 r.leaky ? min : r.burst, min);
+			if (err)
+				return err;
+		}
+	}
+	if (bpf_map_update_elem(st->fds[MAP_LIMITS], &id, &lim, BPF_ANY))
+		return -errno;
+	svc->opts &= ~(HL_SVC_O_LIMIT_CONN | HL_SVC_O_LIMIT_TRAFFIC);
+	if (lim.conn.cost || lim.client_cost)
+		svc->opts |= HL_SVC_O_LIMIT_CONN;
+	if (lim.pkt.cost || lim.bytes.cost)
+		svc->opts |= HL_SVC_O_LIMIT_TRAFFIC;
+	return store_service_update(st, key, svc);
+}
+
+static int do_set(int argc, char **argv)
+{
+	struct strat_args sa = {};
+	struct hl_svc_key key;
+	struct hl_service svc;
+	const char *svc_arg;
+	struct store st;
+	char name[SVC_STRLEN];
+	int err, i;
+
+	REQ_ARGS(2);
+	if (parse_svc(argv[0], &key))
+		return -1;
+	svc_arg = argv[0];
+	NEXT_ARG();
+	if (strcmp(argv[0], "rate") && strcmp(argv[0], "client-rate")) {
+		/* Check all of the arguments before opening anything. */
+		for (i = 0; i < argc; i += 2) {
+			err = parse_strat_opt(argv + i, argc - i, &sa);
+			if (err < 0)
+				return -1;
+			if (err) {
+				p_err("unexpected '%s' (expected: strategy NAME, bounded-load F, hash MODE, fallback primary|none, rate ..., client-rate ...)",
+				      argv[i]);
+				return -1;
+			}
+		}
+	}
+	err = store_open(&st, true);
+	if (err)
+		goto out;
+	format_svc(&key, name, sizeof(name));
+	if (store_service_find(&st, &key, &svc)) {
+		p_err("no service %s", svc_arg);
+		err = -ENOENT;
+		goto out;
+	}
+	err = store_nodes_load(&st);
+	if (err)
+		goto out;
+	if (!strcmp(argv[0], "rate") || !strcmp(argv[0], "client-rate")) {
+		err = set_rate(&st, &key, &svc, argc, argv);
+	} else {
+		err = apply_strat(&st, &svc, &sa, name);
+		if (!err) {
+			err = store_service_update(&st, &key, &svc);
+			if (err == -E2BIG)
+				p_err("strategy %s supports at most %d usable nodes",
+				      hl_strategy_name(svc.strategy), HL_SEL_MAX);
+		}
+	}
+	if (err && err != -EINVAL && err != -ERANGE && err != -E2BIG)
+		p_err("cannot update service %s: %s", name, strerror(-err));
+	if (!err && json_output)
+		json_print(NULL);
 out:
 	store_close(&st);
 	return err;
@@ -109,7 +381,9 @@ static int list_one(struct store *st, const struct hl_svc_key *key,
 
 	format_svc(key, name, sizeof(name));
 	if (!json_output) {
-		printf("%-40s %5u %9u %6u\n", name, svc->id, svc->ring_size, nodes);
+		printf("%-40s %5u %9u %6u %-12s %s\n", name, svc->id,
+		       svc->ring_size, nodes, hl_strategy_name(svc->strategy),
+		       hl_hash_name(svc->hash));
 		return 0;
 	}
 	o = json_object_new_object();
@@ -117,6 +391,17 @@ static int list_one(struct store *st, const struct hl_svc_key *key,
 	json_object_object_add(o, "id", json_object_new_int64(svc->id));
 	json_object_object_add(o, "ring", json_object_new_int64(svc->ring_size));
 	json_object_object_add(o, "nodes", json_object_new_int64(nodes));
+	json_object_object_add(o, "strategy",
+			       json_object_new_string(hl_strategy_name(svc->strategy)));
+	json_object_object_add(o, "hash",
+			       json_object_new_string(hl_hash_name(svc->hash)));
+	json_object_object_add(o, "slots", json_object_new_int64(svc->slots));
+	if (svc->bounded_load)
+		json_object_object_add(o, "bounded_load",
+				       json_object_new_double(svc->bounded_load / 100.0));
+	if (svc->strategy == HL_STRAT_REPLICA)
+		json_object_object_add(o, "fallback", json_object_new_string(
+			svc->opts & HL_SVC_O_FALLBACK_PRIMARY ? "primary" : "none"));
 	json_object_array_add(data, o);
 	return 0;
 }
@@ -133,7 +418,8 @@ static int do_list(int argc, char **argv)
 		return -1;
 	}
 	if (!json_output)
-		printf("%-40s %5s %9s %6s\n", "SERVICE", "ID", "RING", "NODES");
+		printf("%-40s %5s %9s %6s %-12s %s\n", "SERVICE", "ID", "RING",
+		       "NODES", "STRATEGY", "HASH");
 	err = store_open(&st, false);
 	if (!err)
 		err = store_nodes_load(&st);
@@ -152,6 +438,7 @@ int do_service(int argc, char **argv)
 {
 	static const struct cmd cmds[] = {
 		{ "add",	do_add },
+		{ "set",	do_set },
 		{ "del",	do_del },
 		{ "list",	do_list },
 		{ "help",	do_help },

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "rate.h"
 #include "report.h"
 #include "store.h"
 
@@ -18,14 +19,37 @@ static int service_stats(struct store *st, const struct hl_svc_key *key,
 {
 	struct stats_ctx *ctx = data;
 	struct json_object *o, *nodes;
+	struct json_object *limits;
+	struct hl_limit_stats ls;
 	struct hl_counters c;
 	char name[SVC_STRLEN];
 	__u32 i;
+	int l;
 
 	if (ctx->only && memcmp(ctx->only, key, sizeof(*key)))
 		return 0;
 	format_svc(key, name, sizeof(name));
 	store_counters(st, MAP_SVC_STATS, svc->id, &c);
+	store_limit_stats(st, MAP_LIMIT_STATS, svc->id, &ls);
+	limits = json_object_new_object();
+	for (l = 0; l < HL_LIMIT_MAX; l++) {
+		struct json_object *lo;
+
+		if (!json_output) {
+			if (ls.admitted[l] || ls.dropped[l])
+				printf("  limit %-7s admitted %llu, dropped %llu\n",
+				       limit_names[l],
+				       (unsigned long long)ls.admitted[l],
+				       (unsigned long long)ls.dropped[l]);
+			continue;
+		}
+		lo = json_object_new_object();
+		json_object_object_add(lo, "admitted",
+				       json_object_new_int64(ls.admitted[l]));
+		json_object_object_add(lo, "dropped",
+				       json_object_new_int64(ls.dropped[l]));
+		json_object_object_add(limits, limit_names[l], lo);
+	}
 	if (!json_output) {
 		printf("service %s: %llu packets, %llu bytes, %llu flows\n", name,
 		       (unsigned long long)c.packets, (unsigned long long)c.bytes,
@@ -46,6 +70,7 @@ static int service_stats(struct store *st, const struct hl_svc_key *key,
 	if (!json_output) {
 		printf("\n");
 		json_object_put(nodes);
+		json_object_put(limits);
 		return 0;
 	}
 	o = json_object_new_object();
@@ -54,6 +79,7 @@ static int service_stats(struct store *st, const struct hl_svc_key *key,
 	json_object_object_add(o, "bytes", json_object_new_int64(c.bytes));
 	json_object_object_add(o, "flows", json_object_new_int64(c.flows));
 	json_object_object_add(o, "nodes", nodes);
+	json_object_object_add(o, "limits", limits);
 	json_object_array_add(ctx->services, o);
 	return 0;
 }

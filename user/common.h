@@ -35,8 +35,8 @@ bool is_prefix(const char *pfx, const char *str);
 	({								\
 		int _cnt = (cnt);					\
 		if (argc < _cnt) {					\
-			p_err("'%s' needs at least %d more argument(s)", \
-			      argc > 0 ? argv[-1] : "command", _cnt);	\
+			p_err("missing arguments: %d more expected (see help)", \
+			      _cnt);					\
 			return -1;					\
 		}							\
 	})
@@ -50,5 +50,6 @@ int do_stats(int argc, char **argv);
 int do_map(int argc, char **argv);
 int do_decap(int argc, char **argv);
 int do_probe(int argc, char **argv);
+int do_class(int argc, char **argv);
 
 #endif /* HELIOS_COMMON_H */

@@ -21,7 +21,9 @@ static int do_help(int argc, char **argv)
 		"\n"
 		"  attach DEV [mode native|generic] [src ADDR]\n"
 		"  detach DEV\n"
-		"  service { add SVC [ring N] | del SVC | list | help }\n"
+		"  service { add SVC [ring N] [strategy NAME ...] | set SVC ... | del SVC |\n"
+		"            list | help }\n"
+		"  class { add PREFIX name NAME rate conn N[/s] [burst B] | del NAME | list }\n"
 		"  node { add SVC ADDR [weight N] [role ROLE] [zone NAME] |\n"
 		"         set SVC ADDR [weight N] [role ROLE] [zone NAME] |\n"
 		"         del SVC ADDR | list [SVC] | help }\n"
@@ -58,6 +60,7 @@ static const struct cmd objects[] = {
 	{ "run",	do_run },
 	{ "health",	do_health },
 	{ "probe",	do_probe },
+	{ "class",	do_class },
 	{ 0 }
 };
 
@@ -71,9 +74,12 @@ int main(int argc, char **argv)
 		{ "bpffs",	required_argument,	NULL, 'B' },
 		{ 0 }
 	};
-	int opt;
+	int opt, i, j;
 
-	while ((opt = getopt_long(argc, argv, "jpvh", options, NULL)) >= 0) {
+	/* Options before the object; after it only the exact flags below, so
+	 * a command's own arguments (weight -1) are never taken for options. */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+jpvh", options, NULL)) >= 0) {
 		switch (opt) {
 		case 'p':
 			pretty_output = true;
@@ -90,13 +96,26 @@ int main(int argc, char **argv)
 			bpffs_dir = optarg;
 			break;
 		default:
-			p_err("unknown option (see 'helios-agent help')");
+			p_err("unknown option '%s' (see 'helios-agent help')",
+			      argv[optind - 1]);
 			return 1;
 		}
 	}
 	libbpf_set_print(libbpf_print);
 	argc -= optind;
 	argv += optind;
+	for (i = 0, j = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+			json_output = true;
+		} else if (!strcmp(argv[i], "-p") || !strcmp(argv[i], "--pretty")) {
+			json_output = pretty_output = true;
+		} else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
+			verbose = true;
+		} else {
+			argv[j++] = argv[i];
+		}
+	}
+	argc = j;
 	if (argc < 1) {
 		do_help(0, NULL);
 		return 1;

@@ -14,6 +14,7 @@
 #include "maglev.h"
 #include "nexthop.h"
 #include "store.h"
+#include "strategy.h"
 
 const char *const store_map_names[MAP_COUNT] = {
 	[MAP_SERVICES]		= "services",
@@ -25,6 +26,14 @@ const char *const store_map_names[MAP_COUNT] = {
 	[MAP_NODE_STATS]	= "node_stats",
 	[MAP_REASONS]		= "reasons",
 	[MAP_SETTINGS]		= "settings",
+	[MAP_SEL]		= "sel",
+	[MAP_NODE_ACTIVE]	= "node_active",
+	[MAP_SVC_ACTIVE]	= "svc_active",
+	[MAP_LIMITS]		= "limits",
+	[MAP_CLASS_PREFIXES]	= "class_prefixes",
+	[MAP_CLASSES]		= "classes",
+	[MAP_LIMIT_STATS]	= "limit_stats",
+	[MAP_CLASS_STATS]	= "class_stats",
 };
 
 int store_pin_path(const struct store *st, const char *name, char *buf,
@@ -164,6 +173,9 @@ void store_close(struct store *st)
 
 /* ---- services ---------------------------------------------------------- */
 
+static int rebuild(struct store *st, const struct hl_service *want,
+		   bool admin, __u32 *slots);
+
 int store_service_find(struct store *st, const struct hl_svc_key *key,
 		       struct hl_service *svc)
 {
@@ -184,12 +196,34 @@ static int zero_counters(struct store *st, enum store_map map, __u32 id)
 	return err;
 }
 
+static int zero_value(struct store *st, enum store_map map, __u32 id,
+		      size_t size, bool percpu)
+{
+	size_t n = percpu ? libbpf_num_possible_cpus() : 1;
+	void *zero = calloc(n, size);
+	int err;
+
+	if (!zero)
+		return -ENOMEM;
+	err = bpf_map_update_elem(st->fds[map], &id, zero, BPF_ANY) ? -errno : 0;
+	free(zero);
+	return err;
+}
+
 int store_service_add(struct store *st, const struct hl_svc_key *key,
 		      __u32 ring_size)
 {
+	struct hl_service tpl = { .ring_size = ring_size };
+
+	return store_service_add_cfg(st, key, &tpl);
+}
+
+int store_service_add_cfg(struct store *st, const struct hl_svc_key *key,
+			  const struct hl_service *tpl)
+{
 	bool used[HL_MAX_SERVICES] = { false };
 	struct hl_svc_key k, *prev = NULL;
-	struct hl_service svc = { .ring_size = ring_size };
+	struct hl_service svc = *tpl;
 	int err;
 
 	while (!bpf_map_get_next_key(st->fds[MAP_SERVICES], prev, &k)) {
@@ -200,6 +234,8 @@ int store_service_add(struct store *st, const struct hl_svc_key *key,
 			used[s.id] = true;
 		prev = &k;
 	}
+	svc.id = 0;
+	svc.flags = 0;
 	while (svc.id < HL_MAX_SERVICES && used[svc.id])
 		svc.id++;
 	if (svc.id == HL_MAX_SERVICES) {
@@ -207,16 +243,47 @@ int store_service_add(struct store *st, const struct hl_svc_key *key,
 		return -ENOSPC;
 	}
 
-	/* Counters and an empty table first: the service appears last. */
+	/* Counters, limits and tables first: the service appears last. */
 	err = zero_counters(st, MAP_SVC_STATS, svc.id);
 	if (!err)
-		err = store_rebuild(st, &svc);
+		err = zero_value(st, MAP_LIMIT_STATS, svc.id,
+				 sizeof(struct hl_limit_stats), true);
+	if (!err)
+		err = zero_value(st, MAP_LIMITS, svc.id,
+				 sizeof(struct hl_limits), false);
+	if (!err)
+		err = zero_value(st, MAP_SVC_ACTIVE, svc.id, sizeof(__s64),
+				 false);
+	if (!err)
+		err = rebuild(st, &svc, true, &svc.slots);
 	if (!err && bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc,
 					BPF_NOEXIST))
 		err = -errno;
 	if (err)
 		p_err("cannot add the service: %s", strerror(-err));
 	return err;
+}
+
+int store_service_update(struct store *st, const struct hl_svc_key *key,
+			 const struct hl_service *svc)
+{
+	struct hl_service cur, next;
+	int err;
+
+	err = store_service_find(st, key, &cur);
+	if (err)
+		return err;
+	next = cur;
+	next.strategy = svc->strategy;
+	next.hash = svc->hash;
+	next.bounded_load = svc->bounded_load;
+	next.opts = svc->opts;
+	if (!st->nodes) {
+		err = store_nodes_load(st);
+		if (err)
+			return err;
+	}
+	return rebuild(st, &next, true, NULL);
 }
 
 int store_service_del(struct store *st, const struct hl_svc_key *key)
@@ -353,6 +420,8 @@ int store_node_add(struct store *st, const struct hl_svc_key *key,
 	n.svc_id = svc.id;
 	n.flags |= HL_NODE_F_EXISTS;
 	err = zero_counters(st, MAP_NODE_STATS, id);
+	if (!err)
+		err = zero_value(st, MAP_NODE_ACTIVE, id, sizeof(__s64), false);
 	if (err)
 		return err;
 	st->nodes[id] = n;
@@ -481,11 +550,42 @@ out:
 	return err;
 }
 
-int store_rebuild(struct store *st, const struct hl_service *svc)
+/* The service's key, by id: store_rebuild() writes the service back. */
+static int service_key_by_id(struct store *st, __u32 id, struct hl_svc_key *key)
 {
-	struct maglev_node *mn;
-	unsigned int count = 0, i;
-	__u32 *table;
+	struct hl_svc_key *prev = NULL;
+	struct hl_service s;
+
+	while (!bpf_map_get_next_key(st->fds[MAP_SERVICES], prev, key)) {
+		if (!bpf_map_lookup_elem(st->fds[MAP_SERVICES], key, &s) &&
+		    s.id == id)
+			return 0;
+		prev = key;
+	}
+	return -ENOENT;
+}
+
+/*
+ * Build the tables of the service's strategy (user/strategy.h) and swap
+ * them in: the node list first, then the slot table, then the service's
+ * slot count. Between the table swap and the service write a packet may
+ * index the new table with the old count: it reads a node of the new
+ * table, or no slot (HL_NODE_NONE, dropped like an empty table), nothing
+ * else. With `admin`, `want` carries new admin fields (service set);
+ * otherwise they are read back from the map, never from a caller's
+ * possibly stale copy. A service not in the map yet (being added) gets
+ * its slot count in *slots.
+ */
+static int rebuild(struct store *st, const struct hl_service *want,
+		   bool admin, __u32 *slots)
+{
+	struct hl_settings cfg = {};
+	struct hl_service svc = *want, cur;
+	struct strat_tables t;
+	struct hl_svc_key key;
+	__u32 zero = 0, id = want->id;
+	char zone[HL_ZONE_LEN + 1] = "";
+	bool exists;
 	int err;
 
 	if (!st->nodes) {
@@ -493,30 +593,40 @@ int store_rebuild(struct store *st, const struct hl_service *svc)
 		if (err)
 			return err;
 	}
-	mn = calloc(HL_MAX_NODES, sizeof(*mn));
-	table = malloc(svc->ring_size * sizeof(*table));
-	if (!mn || !table) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < HL_MAX_NODES; i++) {
-		const struct hl_node *n = &st->nodes[i];
-
-		if (!(n->flags & HL_NODE_F_EXISTS) || n->svc_id != svc->id)
-			continue;
-		mn[count].id = i;
-		mn[count].weight = node_table_weight(n);
-		mn[count].family = n->family;
-		memcpy(mn[count].addr, n->addr, sizeof(n->addr));
-		count++;
-	}
-	err = maglev_build(mn, count, svc->ring_size, table);
+	exists = !service_key_by_id(st, id, &key) &&
+		 !bpf_map_lookup_elem(st->fds[MAP_SERVICES], &key, &cur);
+	if (exists && !admin)
+		svc = cur;
+	if (!bpf_map_lookup_elem(st->fds[MAP_SETTINGS], &zero, &cfg))
+		memcpy(zone, cfg.zone, HL_ZONE_LEN);
+	err = strategy_build(&svc, st->nodes, zone, &t);
+	if (err)
+		return err;
+	if (bpf_map_update_elem(st->fds[MAP_SEL], &id, &t.sel, BPF_ANY))
+		err = -errno;
 	if (!err)
-		err = table_swap(st, svc->id, table, svc->ring_size);
-out:
-	free(table);
-	free(mn);
+		err = table_swap(st, id, t.table, t.len);
+	if (!err && !exists && slots)
+		*slots = t.len;
+	if (!err && exists) {
+		if (admin) {
+			cur.strategy = svc.strategy;
+			cur.hash = svc.hash;
+			cur.bounded_load = svc.bounded_load;
+			cur.opts = svc.opts;
+		}
+		cur.slots = t.len;
+		if (bpf_map_update_elem(st->fds[MAP_SERVICES], &key, &cur,
+					BPF_ANY))
+			err = -errno;
+	}
+	strategy_tables_free(&t);
 	return err;
+}
+
+int store_rebuild(struct store *st, const struct hl_service *svc)
+{
+	return rebuild(st, svc, false, NULL);
 }
 
 /* ---- counters ---------------------------------------------------------- */
@@ -563,4 +673,26 @@ int store_reasons(struct store *st, __u64 counts[HL_REASON_MAX])
 	}
 	free(percpu);
 	return 0;
+}
+
+int store_limit_stats(struct store *st, enum store_map map, __u32 id,
+		      struct hl_limit_stats *sum)
+{
+	int ncpus = libbpf_num_possible_cpus(), i, l;
+	struct hl_limit_stats *percpu;
+	int err = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	percpu = calloc(ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(st->fds[map], &id, percpu))
+		err = -errno;
+	for (i = 0; !err && i < ncpus; i++)
+		for (l = 0; l < HL_LIMIT_MAX; l++) {
+			sum->admitted[l] += percpu[i].admitted[l];
+			sum->dropped[l] += percpu[i].dropped[l];
+		}
+	free(percpu);
+	return err;
 }

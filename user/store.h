@@ -22,6 +22,14 @@ enum store_map {
 	MAP_NODE_STATS,
 	MAP_REASONS,
 	MAP_SETTINGS,
+	MAP_SEL,
+	MAP_NODE_ACTIVE,
+	MAP_SVC_ACTIVE,
+	MAP_LIMITS,
+	MAP_CLASS_PREFIXES,
+	MAP_CLASSES,
+	MAP_LIMIT_STATS,
+	MAP_CLASS_STATS,
 	MAP_COUNT
 };
 
@@ -52,6 +60,13 @@ int store_service_find(struct store *st, const struct hl_svc_key *key,
 		       struct hl_service *svc);
 int store_service_add(struct store *st, const struct hl_svc_key *key,
 		      __u32 ring_size);
+/* `tpl` gives ring_size and the admin fields (strategy, hash,
+ * bounded_load, opts); the id is chosen here. */
+int store_service_add_cfg(struct store *st, const struct hl_svc_key *key,
+			  const struct hl_service *tpl);
+/* Write a service's admin fields (keeping the agent's flags), rebuild. */
+int store_service_update(struct store *st, const struct hl_svc_key *key,
+			 const struct hl_service *svc);
 int store_service_del(struct store *st, const struct hl_svc_key *key);
 
 /* Nodes; the snapshot in st->nodes is refreshed by store_nodes_load(). */
@@ -66,6 +81,10 @@ int store_nexthop_refresh(struct store *st, __u32 id);
 
 /* Rebuild a service's table off to the side and swap it in. */
 int store_rebuild(struct store *st, const struct hl_service *svc);
+
+/* Per-CPU admitted/dropped per limit, summed (limit_stats/class_stats). */
+int store_limit_stats(struct store *st, enum store_map map, __u32 id,
+		      struct hl_limit_stats *sum);
 
 /* Per-CPU counters summed over CPUs. */
 int store_counters(struct store *st, enum store_map map, __u32 id,

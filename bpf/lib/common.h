@@ -43,6 +43,7 @@
 
 #define TC_ACT_OK		0
 
+#define HL_TCP_FIN		0x01
 #define HL_TCP_SYN		0x02
 #define HL_TCP_RST		0x04
 #define HL_TCP_ACK		0x10

@@ -90,4 +90,84 @@ struct {
 	__uint(max_entries, 1);
 } settings SEC(".maps");
 
+/* ---- selection strategies ---- */
+
+/* Usable nodes per service (rendezvous, lc, bounded-load), by service id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hl_sel);
+	__uint(max_entries, HL_MAX_SERVICES);
+} sel SEC(".maps");
+
+/* Active flows per node and per service (lc, p2c, bounded-load): +1 on a
+ * connection-table insert, -1 when a FIN or RST of the flow is first seen.
+ * Shared by all CPUs: atomic adds. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __s64);
+	__uint(max_entries, HL_MAX_NODES);
+} node_active SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __s64);
+	__uint(max_entries, HL_MAX_SERVICES);
+} svc_active SEC(".maps");
+
+/* Smooth-WRR cursor per service and CPU: each CPU walks the sequence. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, HL_MAX_SERVICES);
+} wrr_cursor SEC(".maps");
+
+/* ---- rate limits ---- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hl_limits);
+	__uint(max_entries, HL_MAX_SERVICES);
+} limits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct hl_client_key);
+	__type(value, __u64);
+	__uint(max_entries, HL_CLIENT_ENTRIES);
+} clients SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct hl_class_key);
+	__type(value, __u32);
+	__uint(max_entries, HL_MAX_CLASSES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} class_prefixes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hl_class);
+	__uint(max_entries, HL_MAX_CLASSES);
+} classes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hl_limit_stats);
+	__uint(max_entries, HL_MAX_SERVICES);
+} limit_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hl_limit_stats);
+	__uint(max_entries, HL_MAX_CLASSES);
+} class_stats SEC(".maps");
+
 #endif /* HELIOS_BPF_MAPS_H */

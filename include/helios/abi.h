@@ -53,10 +53,148 @@ struct hl_svc_key {
 
 struct hl_service {
 	__u32 id;		/* index into the per-service arrays */
-	__u32 ring_size;	/* slots in this service's Maglev table */
-	__u32 flags;		/* HL_SVC_F_*, host order */
+	__u32 ring_size;	/* slots of this service's Maglev table */
+	__u32 flags;		/* HL_SVC_F_*, host order: effective */
+	__u8 strategy;		/* admin: enum hl_strategy */
+	__u8 hash;		/* admin: enum hl_hash_mode */
+	__u16 bounded_load;	/* admin: per-cent of the average load, 0 = off */
+	__u32 slots;		/* entries of the current table (ring_size, or
+				 * the smooth-WRR sequence's length) */
+	__u32 opts;		/* admin: HL_SVC_O_*, host order */
+};
+
+/* ---- selection strategies (issue 4) ---- */
+
+#ifndef HL_SEL_MAX
+#define HL_SEL_MAX		64	/* nodes of a rendezvous / lc service */
+#endif
+#define HL_WRR_SLOTS_MAX	65536	/* longest smooth-WRR sequence */
+#define HL_BOUNDED_PROBES	8	/* bounded-load: slots tried after the first */
+
+/* How a service picks the node of a new flow: `service add SVC strategy
+ * NAME`. Numbers are stored in maps; never reuse one. */
+#define HL_STRATEGIES(X)						\
+	X(MAGLEV,	0, "maglev")	/* weighted consistent hashing */	\
+	X(RENDEZVOUS,	1, "rendezvous") /* weighted highest random weight */ \
+	X(WRR,		2, "wrr")	/* smooth weighted round-robin */	\
+	X(RANDOM,	3, "random")	/* weighted random */		\
+	X(LC,		4, "lc")	/* weighted least connections */	\
+	X(P2C,		5, "p2c")	/* power of two (weighted) choices */	\
+	X(SRCHASH,	6, "srchash")	/* maglev keyed by the source */	\
+	X(PRIMARY,	7, "primary")	/* maglev over the primary */	\
+	X(REPLICA,	8, "replica")	/* maglev over replicas/standbys */ \
+	X(PREFER_ZONE,	9, "prefer-zone") /* maglev over the director's zone */
+
+enum hl_strategy {
+#define HL_STRAT_ENUM(name, nr, str) HL_STRAT_##name = nr,
+	HL_STRATEGIES(HL_STRAT_ENUM)
+#undef HL_STRAT_ENUM
+	HL_STRAT_MAX
+};
+
+/* What the flow hash covers: `hash 5tuple|src|src-dport`. */
+enum hl_hash_mode {
+	HL_HASH_5TUPLE		= 0,
+	HL_HASH_SRC		= 1,	/* client address: session affinity */
+	HL_HASH_SRC_DPORT	= 2,	/* client address and service port */
+};
+
+/* Service options: admin state, written by `service add|set` (the agent
+ * writes `flags`, never these). */
+#define HL_SVC_O_COUNT_ACTIVE	(1u << 0)	/* lc, p2c, bounded-load */
+#define HL_SVC_O_LIMIT_CONN	(1u << 1)	/* conn, client or class limits */
+#define HL_SVC_O_LIMIT_TRAFFIC	(1u << 2)	/* pkt or bytes: every packet */
+#define HL_SVC_O_FALLBACK_PRIMARY (1u << 3)	/* replica: primary if none */
+
+/* The usable nodes of a service, for the strategies that look at each:
+ * the map `sel`, indexed by service id. Built by user space. */
+struct hl_sel {
+	__u32 count;			/* entries below, <= HL_SEL_MAX */
+	__u32 usable;			/* all usable nodes (bounded-load) */
+	__u32 ids[HL_SEL_MAX];		/* node ids */
+	__u32 weights[HL_SEL_MAX];	/* table weights, > 0 */
+	__u32 seeds[HL_SEL_MAX];	/* rendezvous: hash of the address */
+};
+
+/* ---- rate limits ---- */
+
+/*
+ * A bucket is a GCRA (virtual scheduling) cell: `tat`, the theoretical
+ * arrival time, moves on by `cost` per unit (connection, packet, byte); a
+ * unit conforms when tat would stay within `tolerance` (= burst * cost) of
+ * now. Times are CLOCK_MONOTONIC ns << HL_TB_SHIFT, compared by signed
+ * difference, so wrapping is harmless. One 64-bit word per bucket is
+ * updated with compare-and-swap: exact on any number of CPUs.
+ */
+#define HL_TB_SHIFT		10
+#define HL_TB_NS		(1000000000ull << HL_TB_SHIFT)
+
+struct hl_bucket {
+	__u64 tat;		/* data path: theoretical arrival time */
+	__u64 cost;		/* per unit; 0 = no limit */
+	__u64 tolerance;	/* burst * cost */
+};
+
+enum hl_limit {
+	HL_LIMIT_CONN	= 0,	/* new connections per second, service */
+	HL_LIMIT_PKT	= 1,	/* packets per second, service */
+	HL_LIMIT_BYTES	= 2,	/* bytes per second, service */
+	HL_LIMIT_CLIENT	= 3,	/* new connections per client prefix */
+	HL_LIMIT_CLASS	= 4,	/* new connections of a priority class */
+	HL_LIMIT_MAX
+};
+
+/* The map `limits`, indexed by service id. */
+struct hl_limits {
+	struct hl_bucket conn, pkt, bytes;
+	__u64 client_cost;	/* per-client bucket, template */
+	__u64 client_tolerance;
+	__u8 client_plen4;	/* client prefix length, IPv4 */
+	__u8 client_plen6;	/* and IPv6 */
+	__u8 pad[6];
+};
+
+/* Key of the per-client LRU hash `clients`; value: __u64 tat. */
+struct hl_client_key {
+	__be32 addr[4];		/* client prefix, network order */
+	__u32 svc_id;
+	__u8 family;
+	__u8 pad[3];
+};
+
+/* Per-CPU admitted/dropped counts per limit: `limit_stats`, by service. */
+struct hl_limit_stats {
+	__u64 admitted[HL_LIMIT_MAX];
+	__u64 dropped[HL_LIMIT_MAX];
+};
+
+/* Priority classes: an LPM trie `class_prefixes` of client prefixes to a
+ * class id, and the array `classes` of their buckets (director-wide). A
+ * new connection from a class's prefix is admitted by the class's bucket
+ * instead of the service's: bulk clients are shed first. */
+#ifndef HL_MAX_CLASSES
+#define HL_MAX_CLASSES		64
+#endif
+#define HL_CLASS_NAME_LEN	16
+
+struct hl_class_key {
+	__u32 prefixlen;	/* 32 (family + pad) + the prefix length */
+	__u8 family;
+	__u8 pad[3];
+	__be32 addr[4];		/* network order */
+};
+
+struct hl_class {
+	struct hl_bucket conn;
+	char name[HL_CLASS_NAME_LEN];
+	__u32 flags;		/* HL_CLASS_F_USED */
 	__u32 pad;
 };
+#define HL_CLASS_F_USED		(1u << 0)
+
+#ifndef HL_CLIENT_ENTRIES
+#define HL_CLIENT_ENTRIES	262144	/* per-client buckets (LRU) */
+#endif
 
 /* Node flags: HL_NODE_F_EXISTS is admin state; the rest is effective state,
  * written only by the health agent. */
@@ -114,9 +252,14 @@ struct hl_flow_key {
 	__u16 pad;
 };
 
+#define HL_FLOW_F_COUNTED	(1u << 0)	/* in the node's active count */
+#define HL_FLOW_F_CLOSED	(1u << 1)	/* FIN or RST seen: uncounted */
+
 struct hl_flow {
 	__u32 node_id;
 	__u32 hash;		/* flow hash, kept for the IPv6 outer flow label */
+	__u32 flags;		/* HL_FLOW_F_*, host order */
+	__u32 pad;
 };
 
 /* Health as the agent last judged it: the map `health`, indexed by node id,
@@ -178,6 +321,7 @@ struct hl_settings {
 	__be32 src4;		/* outer IPv4 source, 0 = egress address */
 	__be32 src6[4];		/* outer IPv6 source, 0 = egress address */
 	__u32 pad[3];
+	char zone[HL_ZONE_LEN];	/* the director's zone (prefer-zone), or "" */
 };
 
 /*
@@ -199,7 +343,12 @@ struct hl_settings {
 	X(DROP_NO_ROUTE,	11, "dropped-no-route")			\
 	X(DROP_ENCAP,		12, "dropped-encap-failed")		\
 	X(HELD,			13, "held-no-primary")			\
-	X(RESET_NODE_DOWN,	14, "reset-node-down")
+	X(RESET_NODE_DOWN,	14, "reset-node-down")			\
+	X(DROP_RATE_CONN,	15, "dropped-rate-conn")		\
+	X(DROP_RATE_PKT,	16, "dropped-rate-pkt")			\
+	X(DROP_RATE_BYTES,	17, "dropped-rate-bytes")		\
+	X(DROP_RATE_CLIENT,	18, "dropped-rate-client")		\
+	X(DROP_RATE_CLASS,	19, "dropped-rate-class")
 
 enum hl_reason {
 #define HL_REASON_ENUM(name, nr, str) HL_REASON_##name = nr,
@@ -210,17 +359,29 @@ enum hl_reason {
 
 /* Layout checks, run by both compilers. */
 _Static_assert(sizeof(struct hl_svc_key) == 20, "hl_svc_key");
-_Static_assert(sizeof(struct hl_service) == 16, "hl_service");
+_Static_assert(sizeof(struct hl_service) == 24, "hl_service");
+_Static_assert(__builtin_offsetof(struct hl_service, strategy) == 12,
+	       "hl_service.strategy");
 _Static_assert(sizeof(struct hl_node) == 48, "hl_node");
 _Static_assert(__builtin_offsetof(struct hl_node, zone) == 32, "hl_node.zone");
 _Static_assert(sizeof(struct hl_nexthop) == 48, "hl_nexthop");
 _Static_assert(__builtin_offsetof(struct hl_nexthop, updated_ns) == 40,
 	       "hl_nexthop.updated_ns");
 _Static_assert(sizeof(struct hl_flow_key) == 40, "hl_flow_key");
-_Static_assert(sizeof(struct hl_flow) == 8, "hl_flow");
+_Static_assert(sizeof(struct hl_flow) == 16, "hl_flow");
 _Static_assert(sizeof(struct hl_counters) == 40, "hl_counters");
 _Static_assert(sizeof(struct hl_vip_key) == 20, "hl_vip_key");
 _Static_assert(sizeof(struct hl_health) == 48, "hl_health");
-_Static_assert(sizeof(struct hl_settings) == 32, "hl_settings");
+_Static_assert(sizeof(struct hl_settings) == 48, "hl_settings");
+_Static_assert(sizeof(struct hl_sel) == 8 + 12 * HL_SEL_MAX, "hl_sel");
+_Static_assert(sizeof(struct hl_bucket) == 24, "hl_bucket");
+_Static_assert(sizeof(struct hl_limits) == 96, "hl_limits");
+_Static_assert(__builtin_offsetof(struct hl_limits, client_plen4) == 88,
+	       "hl_limits.client_plen4");
+_Static_assert(sizeof(struct hl_client_key) == 24, "hl_client_key");
+_Static_assert(sizeof(struct hl_limit_stats) == 16 * HL_LIMIT_MAX,
+	       "hl_limit_stats");
+_Static_assert(sizeof(struct hl_class_key) == 24, "hl_class_key");
+_Static_assert(sizeof(struct hl_class) == 48, "hl_class");
 
 #endif /* HELIOS_ABI_H */
