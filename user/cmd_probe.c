@@ -152,9 +152,12 @@ int do_probe(int argc, char **argv)
 	unsigned long port, count = 1, i;
 	int err = 0, failed = 0;
 
-	if (argc < 1 || !strcmp(argv[0], "help")) {
+	if (argc >= 1 && !strcmp(argv[0], "help"))
+		return do_help(argc, argv);
+	if (argc < 1) {
 		do_help(argc, argv);
-		return argc < 1 ? -1 : 0;
+		p_err("missing probe kind");
+		return -1;
 	}
 	REQ_ARGS(3);
 	if (probe_kind_parse(argv[0], &cfg.kind)) {
