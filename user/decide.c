@@ -2,11 +2,12 @@
 /*
  * From node health and roles to data-path state, per service strategy:
  * - maglev: every node by its health (Degraded at reduced weight).
- * - primary: only the one node whose last probe found it out of recovery and
- *   Healthy (Degraded nodes never take writes). None or several: hold new
- *   flows (split brain is never resolved by guessing); the others are cut
- *   (Unhealthy) once a single primary is known, so no flow writes to a
- *   demoted node.
+ * - primary: only the one node whose last probe found it out of recovery,
+ *   and only while it is Healthy (Degraded nodes never take writes). Any
+ *   node whose last probe answered "primary" claims the role, whatever its
+ *   health: none or several claims hold new flows (split brain is never
+ *   resolved by guessing); the others are cut (Unhealthy) once a single
+ *   primary is known, so no flow writes to a demoted node.
  * - replica: usable standbys/replicas by health; the primary only as a
  *   fallback when no standby is usable and the service allows it. A primary
  *   gets weight 0 otherwise but keeps its existing flows.
@@ -29,8 +30,7 @@ static __u32 health_flags(const struct node_health *h)
 
 static bool claims_primary(const struct decide_node *n)
 {
-	return n->last_ok && n->h->role == HL_ROLE_PRIMARY &&
-	       n->h->state == HEALTH_HEALTHY;
+	return n->last_ok && n->h->role == HL_ROLE_PRIMARY;
 }
 
 static bool is_standby(const struct decide_node *n)
@@ -73,6 +73,8 @@ bool decide(struct decide_svc *svc, struct decide_node *nodes, unsigned int n,
 	case STRATEGY_MAGLEV:
 		break;
 	case STRATEGY_PRIMARY:
+		if (svc->primary >= 0 && nodes[svc->primary].h->state != HEALTH_HEALTHY)
+			svc->primary = -1;	/* the one primary may not take writes */
 		if (svc->primary < 0) {
 			/* Hold: no new flows anywhere, existing ones stay. */
 			svc->hold = true;

@@ -50,7 +50,7 @@ setup_file() {
 	cat >"$LAB_DIR/agent.conf" <<-EOF
 	# written by 90-agent.bats
 	services = (
-	  { service = "$WVIP:5432/tcp"; strategy = "primary"; hold = 4;
+	  { service = "$WVIP:5432/tcp"; strategy = "primary"; hold = 10;
 	    on_down = "reset"; check = { $check }; nodes = $nodes; },
 	  { service = "$RVIP:5432/tcp"; strategy = "replica"; fallback = "primary";
 	    check = { $check }; nodes = $nodes; }
@@ -81,6 +81,8 @@ which() {
 	lab_exec client timeout 3 "$PG_BIN/psql" -X -At "host=$1 port=5432 user=postgres dbname=postgres connect_timeout=2" \
 		-c "SELECT current_setting('cluster_name')" 2>/dev/null
 }
+
+holding() { [ "$(hl -j health $WVIP:5432/tcp | jq -r '.[0].hold')" = true ]; }
 
 writes_on() { [ "$(which $WVIP)" = "$1" ]; }
 reads_on() { [ "$(which $RVIP)" = "$1" ]; }
@@ -201,8 +203,7 @@ session_start() {
 	held0=$(reason held-no-primary)
 	# The old primary comes back, still a primary: two claim the role.
 	ip -n "$(lab_ns b1)" link set eth0 up
-	poll 100 [ "$(hl -j health $WVIP:5432/tcp | jq -r '.[0].hold')" = true ] ||
-		fail "write service not holding: $(hl health)"
+	poll 100 holding || fail "write service not holding: $(hl health)"
 	run which $WVIP
 	assert_output ""
 	[ "$(reason held-no-primary)" -gt "$held0" ] || fail "held SYNs not counted"

@@ -71,6 +71,13 @@ static void test_primary(void)
 	CHECK(!s.hold && s.primary == 1, "failover to the promoted node");
 	CHECK(dn[0].flags == HL_NODE_F_UNHEALTHY, "old primary cut");
 
+	/* The old primary is back with its breaker open: it still claims the
+	 * role, so the service holds rather than writing to the new one. */
+	set(0, HEALTH_TRANSITIONING, HL_ROLE_PRIMARY, true);
+	set(1, HEALTH_HEALTHY, HL_ROLE_PRIMARY, true);
+	CHECK(decide(&s, dn, 2, &cfg, 1) && s.hold && s.primary == -2,
+	      "a primary in any health state claims the role");
+
 	/* Degraded primary takes no writes: hold. */
 	set(0, HEALTH_DEGRADED, HL_ROLE_PRIMARY, true);
 	set(1, HEALTH_HEALTHY, HL_ROLE_STANDBY, true);
