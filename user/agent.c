@@ -502,6 +502,7 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 		const struct svc_conf *n = &new->svcs[i];
 		const struct svc_conf *o = find_svc_conf(old, &n->key);
 		struct hl_service svc;
+		bool added = false;
 
 		if (store_service_find(&a->st, &n->key, &svc)) {
 			err = store_service_add(&a->st, &n->key, n->ring);
@@ -524,11 +525,18 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 			node.weight = nc->weight;
 			node.role = nc->role;
 			memcpy(node.zone, nc->zone, sizeof(node.zone));
-			err = id >= 0 ? store_node_update(&a->st, id, &node) :
-					store_node_add(&a->st, &n->key, &node);
+			if (id >= 0) {
+				err = store_node_update(&a->st, id, &node);
+			} else {
+				/* One table build for all the new nodes. */
+				err = store_node_add(&a->st, &n->key, &node, false);
+				added = true;
+			}
 			if (err)
 				break;
 		}
+		if (added && !err)
+			err = store_rebuild(&a->st, &svc);
 	}
 	flock(a->st.dir_fd, LOCK_UN);
 	return err;

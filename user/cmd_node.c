@@ -145,7 +145,7 @@ static int do_add(int argc, char **argv)
 	node.family = a.addr.family;
 	memcpy(node.addr, a.addr.w, sizeof(node.addr));
 	apply_args(&node, &a);
-	err = store_node_add(&st, &a.key, &node);
+	err = store_node_add(&st, &a.key, &node, true);
 	if (!err && json_output)
 		json_print(NULL);
 out:

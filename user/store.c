@@ -399,7 +399,7 @@ int store_nexthop_refresh(struct store *st, __u32 id)
 }
 
 int store_node_add(struct store *st, const struct hl_svc_key *key,
-		   const struct hl_node *node)
+		   const struct hl_node *node, bool rebuild)
 {
 	struct hl_service svc;
 	struct hl_node n = *node;
@@ -436,7 +436,7 @@ int store_node_add(struct store *st, const struct hl_svc_key *key,
 		err = -errno;
 		goto fail;
 	}
-	err = store_rebuild(st, &svc);
+	err = rebuild ? store_rebuild(st, &svc) : 0;
 	if (!err)
 		return 0;
 	st->nodes[id].flags = 0;

@@ -73,8 +73,9 @@ int store_service_del(struct store *st, const struct hl_svc_key *key);
 int store_nodes_load(struct store *st);
 int store_node_find(struct store *st, __u32 svc_id, const struct ip_addr *addr);
 unsigned int store_node_count(struct store *st, __u32 svc_id);
+/* Without `rebuild` the caller rebuilds the table once after many adds. */
 int store_node_add(struct store *st, const struct hl_svc_key *key,
-		   const struct hl_node *node);
+		   const struct hl_node *node, bool rebuild);
 int store_node_update(struct store *st, __u32 id, const struct hl_node *node);
 int store_node_del(struct store *st, __u32 id);
 int store_nexthop_refresh(struct store *st, __u32 id);
