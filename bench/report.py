@@ -98,6 +98,7 @@ else:
                     "value": "not measured in this run", "met": None})
 
 cp = R.get("ctlplane")
+ag = R.get("agent")
 if cp:
     for r in cp["maglev_rebuild"]:
         if r["nodes"] == 1000:
@@ -358,10 +359,22 @@ if cp:
 else:
     p("**Not measured in this run.**")
     p()
-p("**Agent CPU while probing 100 and 1000 nodes at 1 s: not measured yet.** "
-  "`helios-agent run` landed while this harness was written; its row belongs in "
-  "`bench/ctlplane.c`.")
-p()
+if ag:
+    p("**Agent CPU while probing** (`bench/agent_cpu.sh`): `helios-agent run` with one service "
+      "of N nodes, TCP checks every second against a listener in another namespace (every "
+      "node address on its lo), CPU time of the agent (user + system, from /proc) over a "
+      f"{ag['agent_cpu'][0]['window_s']} s window once every node had a result; start-up is "
+      "from exec to every node probed (it adds the nodes, resolves their next hops and builds "
+      "the table once).")
+    p()
+    p("| nodes | interval | CPU (% of one core) | start-up |")
+    p("|---|---|---|---|")
+    for r in ag["agent_cpu"]:
+        p(f"| {r['nodes']} | {r['interval_s']} s | {r['cpu_percent']:.2f} % | {r['startup_ms']} ms |")
+    p()
+else:
+    p("**Agent CPU: not measured in this run.**")
+    p()
 
 # ---- 5
 p("## 5. Database traffic")

@@ -34,6 +34,7 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 stage pktcost 300 "$BUILD/bench/pktcost" -o "$TMP/pktcost.json"
 stage live 120 "$BUILD/bench/live" -o "$TMP/live.json"
 stage ctlplane 120 "$BUILD/bench/ctlplane" -a "$BUILD/helios-agent" -o "$TMP/ctlplane.json"
+stage agent 180 bench/agent_cpu.sh "$BUILD" "$TMP/agent.json" 100 1000
 if [ -z "${BENCH_SKIP_PG:-}" ]; then
 	stage pgbench 480 bench/pgbench.sh "$BUILD" "$TMP/pgbench.json"
 fi
@@ -65,7 +66,7 @@ res = {"machine": {"nproc": os.cpu_count(), "kernel": platform.release(),
 for line in open(os.path.join(tmp, "stages")):
     name, rc, secs = line.split()
     res["stages"][name] = {"rc": int(rc), "seconds": int(secs)}
-for name in ("pktcost", "live", "ctlplane", "pgbench"):
+for name in ("pktcost", "live", "ctlplane", "agent", "pgbench"):
     p = os.path.join(tmp, name + ".json")
     if os.path.exists(p) and res["stages"].get(name, {}).get("rc") == 0:
         res[name] = json.load(open(p))
