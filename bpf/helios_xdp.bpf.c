@@ -40,6 +40,8 @@ int helios_xdp(struct xdp_md *ctx)
 	if (reason != HL_PARSE_OK)
 		return hl_verdict(reason, hl_parse_action(reason));
 
+	if (port_is_free(pkt.key.dport))
+		return hl_verdict(HL_REASON_PASS_NOT_SERVICE, XDP_PASS);
 	__builtin_memcpy(skey.vip, pkt.key.dst, sizeof(skey.vip));
 	skey.port = pkt.key.dport;
 	skey.proto = pkt.key.proto;

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@ const char *const store_map_names[MAP_COUNT] = {
 	[MAP_CLASSES]		= "classes",
 	[MAP_LIMIT_STATS]	= "limit_stats",
 	[MAP_CLASS_STATS]	= "class_stats",
+	[MAP_FREE_PORTS]	= "free_ports",
 };
 
 int store_pin_path(const struct store *st, const char *name, char *buf,
@@ -155,6 +157,8 @@ int store_open(struct store *st, bool create)
 		err = store_load(st);
 		if (!err)
 			err = store_open_pins(st);
+		if (!err)
+			err = store_ports_sync(st);	/* a new map, old services */
 	}
 	if (err == -EACCES || err == -EPERM)
 		p_err("cannot open Helios maps in %s: permission denied (run as root)",
@@ -210,6 +214,26 @@ static int zero_value(struct store *st, enum store_map map, __u32 id,
 	return err;
 }
 
+/* Rewrite free_ports from the services map: every port but theirs. */
+int store_ports_sync(struct store *st)
+{
+	static __u64 bits[65536 / 64];
+	__u32 keys[65536 / 64], count = 65536 / 64, i;
+	struct hl_svc_key k, *prev = NULL;
+
+	memset(bits, 0xff, sizeof(bits));
+	while (!bpf_map_get_next_key(st->fds[MAP_SERVICES], prev, &k)) {
+		__u16 port = ntohs(k.port);
+
+		bits[port / 64] &= ~(1ull << (port % 64));
+		prev = &k;
+	}
+	for (i = 0; i < count; i++)
+		keys[i] = i;
+	return bpf_map_update_batch(st->fds[MAP_FREE_PORTS], keys, bits, &count,
+				    NULL) ? -errno : 0;
+}
+
 int store_service_add(struct store *st, const struct hl_svc_key *key,
 		      __u32 ring_size)
 {
@@ -259,6 +283,8 @@ int store_service_add_cfg(struct store *st, const struct hl_svc_key *key,
 	if (!err && bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc,
 					BPF_NOEXIST))
 		err = -errno;
+	if (!err)
+		err = store_ports_sync(st);
 	if (err)
 		p_err("cannot add the service: %s", strerror(-err));
 	return err;
@@ -298,6 +324,7 @@ int store_service_del(struct store *st, const struct hl_svc_key *key)
 	/* Stop matching first, then free the nodes and the table. */
 	if (bpf_map_delete_elem(st->fds[MAP_SERVICES], key))
 		return -errno;
+	store_ports_sync(st);
 	err = store_nodes_load(st);
 	if (err)
 		return err;

@@ -30,6 +30,7 @@ enum store_map {
 	MAP_CLASSES,
 	MAP_LIMIT_STATS,
 	MAP_CLASS_STATS,
+	MAP_FREE_PORTS,
 	MAP_COUNT
 };
 
@@ -56,6 +57,7 @@ int store_pin_path(const struct store *st, const char *name, char *buf,
 		   size_t len);
 
 /* Services. */
+int store_ports_sync(struct store *st);
 int store_service_find(struct store *st, const struct hl_svc_key *key,
 		       struct hl_service *svc);
 int store_service_add(struct store *st, const struct hl_svc_key *key,

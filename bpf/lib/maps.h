@@ -81,6 +81,17 @@ struct {
 	__uint(max_entries, HL_REASON_MAX);
 } reasons SEC(".maps");
 
+/* One bit per port that no service uses (bit port % 64 of word port / 64,
+ * port in host order): traffic to those ports is passed without the
+ * services hash lookup. A clear bit only means "look it up", so a map that
+ * was never filled costs speed, never correctness. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 65536 / 64);
+} free_ports SEC(".maps");
+
 /* Written and read by user space only; defined here so that it is created
  * and pinned with the other maps. */
 struct {

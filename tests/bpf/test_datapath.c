@@ -1229,6 +1229,39 @@ static void test_reset_v6(void)
 	SKIP("no IPv6 TCP service in the fixture");
 }
 
+/* free_ports: a set bit passes the port's traffic before the service
+ * lookup; a clear one (the default) looks it up. */
+static void test_free_ports(void)
+{
+	int fd = bpf_map__fd(skel->maps.free_ports);
+	struct spec svc_port = { .sport = 41900 }, other = { .sport = 41902, .dport = 9999 };
+	__u64 bits;
+	__u32 word;
+	struct result r;
+
+	fixture();
+	word = 9999 / 64;
+	bits = 1ull << (9999 % 64);
+	CHECK(!bpf_map_update_elem(fd, &word, &bits, BPF_ANY), "set 9999 free");
+	send_spec(other, &r);
+	check_verdict(&r, XDP_PASS, HL_REASON_PASS_NOT_SERVICE);
+	send_spec(svc_port, &r);
+	check_verdict(&r, XDP_TX, HL_REASON_FORWARDED);
+
+	/* A service port marked free by mistake would be passed: the bit
+	 * is what decides, so user space must keep it exact. */
+	word = 5432 / 64;
+	bits = 1ull << (5432 % 64);
+	bpf_map_update_elem(fd, &word, &bits, BPF_ANY);
+	svc_port.sport = 41904;
+	send_spec(svc_port, &r);
+	check_verdict(&r, XDP_PASS, HL_REASON_PASS_NOT_SERVICE);
+	bits = 0;
+	bpf_map_update_elem(fd, &word, &bits, BPF_ANY);
+	word = 9999 / 64;
+	bpf_map_update_elem(fd, &word, &bits, BPF_ANY);
+}
+
 /* Retransmitted SYNs and client RSTs on known flows, per node: the agent's
  * circuit-breaker input. */
 static void test_trouble_counters(void)
@@ -1725,6 +1758,7 @@ int main(void)
 	SCENARIO(test_reset_v4);
 	SCENARIO(test_reset_v6);
 	SCENARIO(test_trouble_counters);
+	SCENARIO(test_free_ports);
 	SCENARIO(test_redirect_other_device);
 	SCENARIO(test_no_route);
 	SCENARIO(test_too_big_small_mtu);
