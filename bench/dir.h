@@ -13,7 +13,8 @@
 
 struct dir {
 	struct helios_xdp *skel;
-	int prog, services, nodes, nexthops, maglev, ct, svc_stats, reasons;
+	int prog, services, nodes, nexthops, maglev, ct, svc_stats, reasons,
+	    free_ports;
 	struct hl_node node[HL_MAX_NODES];
 	struct hl_nexthop nh[HL_MAX_NODES];
 	__u32 nr_nodes;		/* ids 0..nr_nodes-1 in use */
@@ -58,6 +59,13 @@ static inline struct dir *dir_load(void)
 	d->ct = bpf_map__fd(d->skel->maps.conntrack);
 	d->svc_stats = bpf_map__fd(d->skel->maps.svc_stats);
 	d->reasons = bpf_map__fd(d->skel->maps.reasons);
+	d->free_ports = bpf_map__fd(d->skel->maps.free_ports);
+	/* Every port free until a service takes it, as user space keeps it. */
+	for (__u32 w = 0; w < 65536 / 64; w++) {
+		__u64 all = ~0ull;
+
+		bpf_map_update_elem(d->free_ports, &w, &all, BPF_ANY);
+	}
 	d->nh_ifindex = 1;
 	memcpy(d->nh_dmac, mac_router, ETH_ALEN);
 	memcpy(d->nh_smac, mac_dir, ETH_ALEN);
@@ -168,6 +176,15 @@ static inline void dir_service(struct dir *d, __u32 svc_id, int family,
 	memcpy(key.vip, vip, 16);
 	if (bpf_map_update_elem(d->services, &key, &svc, BPF_NOEXIST))
 		die("services: %s", strerror(errno));
+	{
+		__u32 w = port / 64;
+		__u64 bits;
+
+		if (!bpf_map_lookup_elem(d->free_ports, &w, &bits)) {
+			bits &= ~(1ull << (port % 64));
+			bpf_map_update_elem(d->free_ports, &w, &bits, BPF_ANY);
+		}
+	}
 	free(keys);
 }
 
