@@ -89,10 +89,12 @@ static void apply_args(struct hl_node *n, const struct node_args *a)
 }
 
 /* Open the store and find the service named in `a` (and its node). */
+/* Open the store, find the service and the node; `want_node` says whether
+ * the node must exist (set, del) or must not (add). */
 static int open_service(struct store *st, const struct node_args *a,
-			struct hl_service *svc, int *node_id)
+			struct hl_service *svc, int *node_id, bool want_node)
 {
-	char name[SVC_STRLEN];
+	char name[SVC_STRLEN], addr[ADDR_STRLEN];
 	int err;
 
 	err = store_open(st, true);
@@ -107,6 +109,15 @@ static int open_service(struct store *st, const struct node_args *a,
 	if (err)
 		return err;
 	*node_id = store_node_find(st, svc->id, &a->addr);
+	format_addr(a->addr.family, a->addr.w, addr, sizeof(addr));
+	if (want_node && *node_id < 0) {
+		p_err("no node %s in service %s", addr, name);
+		return -ENOENT;
+	}
+	if (!want_node && *node_id >= 0) {
+		p_err("node %s already exists in service %s", addr, name);
+		return -EEXIST;
+	}
 	return 0;
 }
 
@@ -121,14 +132,9 @@ static int do_add(int argc, char **argv)
 
 	if (parse_node_args(argc, argv, true, &a))
 		return -1;
-	err = open_service(&st, &a, &svc, &id);
+	err = open_service(&st, &a, &svc, &id, false);
 	if (err)
 		goto out;
-	if (id >= 0) {
-		p_err("node %s already exists in service %s", argv[1], argv[0]);
-		err = -EEXIST;
-		goto out;
-	}
 	count = store_node_count(&st, svc.id) + 1;
 	if ((unsigned long)svc.ring_size < (unsigned long)count * HL_RING_MIN_PER_NODE) {
 		p_err("ring size %u of service %s is too small for %u nodes (needs %d slots per node)",
@@ -167,14 +173,9 @@ static int do_set(int argc, char **argv)
 		p_err("nothing to set (expected: weight N, role ROLE, zone NAME)");
 		return -1;
 	}
-	err = open_service(&st, &a, &svc, &id);
+	err = open_service(&st, &a, &svc, &id, true);
 	if (err)
 		goto out;
-	if (id < 0) {
-		p_err("no node %s in service %s", argv[1], argv[0]);
-		err = -ENOENT;
-		goto out;
-	}
 	node = st.nodes[id];
 	apply_args(&node, &a);
 	err = store_node_update(&st, id, &node);
@@ -196,14 +197,9 @@ static int do_del(int argc, char **argv)
 
 	if (parse_node_args(argc, argv, false, &a))
 		return -1;
-	err = open_service(&st, &a, &svc, &id);
+	err = open_service(&st, &a, &svc, &id, true);
 	if (err)
 		goto out;
-	if (id < 0) {
-		p_err("no node %s in service %s", argv[1], argv[0]);
-		err = -ENOENT;
-		goto out;
-	}
 	err = store_node_del(&st, id);
 	if (err)
 		p_err("cannot delete node %s: %s", argv[1], strerror(-err));
