@@ -22,7 +22,8 @@ static int do_help(int argc, char **argv)
 		"       helios-agent map dump NAME\n"
 		"\n"
 		"NAME := { services | nodes | nexthops | maglev | conntrack | svc_stats |\n"
-		"          node_stats | reasons | settings | decap_vips }\n");
+		"          node_stats | reasons | settings | decap_vips | any pinned map }\n"
+		"(maps without a decoder of their own print keys and values in hex)\n");
 	return 0;
 }
 
@@ -285,6 +286,62 @@ static int dump_decap_vips(const char *path, struct json_object *arr)
 	return 0;
 }
 
+static struct json_object *hex(const void *buf, __u32 len)
+{
+	char *s = malloc(len * 2 + 1);
+	struct json_object *o;
+	__u32 i;
+
+	if (!s)
+		return json_object_new_string("?");
+	for (i = 0; i < len; i++)
+		sprintf(s + 2 * i, "%02x", ((const __u8 *)buf)[i]);
+	o = json_object_new_string(s);
+	free(s);
+	return o;
+}
+
+/* Maps without a decoder of their own: keys and values in hex, like
+ * bpftool's; per-CPU values show every CPU's copy one after the other. */
+static int dump_raw(int fd, struct json_object *arr)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), vsize;
+	void *key, *next, *val;
+	int err = 0, ncpus = libbpf_num_possible_cpus();
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	vsize = info.value_size;
+	if (info.type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+	    info.type == BPF_MAP_TYPE_PERCPU_HASH ||
+	    info.type == BPF_MAP_TYPE_LRU_PERCPU_HASH)
+		vsize = ((vsize + 7) & ~7u) * ncpus;
+	key = calloc(1, info.key_size);
+	next = calloc(1, info.key_size);
+	val = calloc(1, vsize);
+	if (!key || !next || !val) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (void *prev = NULL; !bpf_map_get_next_key(fd, prev, next); prev = key) {
+		struct json_object *o;
+
+		memcpy(key, next, info.key_size);
+		if (bpf_map_lookup_elem(fd, key, val))
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "key", hex(key, info.key_size));
+		json_object_object_add(o, "value", hex(val, vsize));
+		json_object_array_add(arr, o);
+	}
+out:
+	free(key);
+	free(next);
+	free(val);
+	return err;
+}
+
 /* Plain output: one line per entry, "key value" pairs. */
 static void print_plain(struct json_object *arr)
 {
@@ -341,6 +398,7 @@ static int do_dump(int argc, char **argv)
 	case MAP_NODE_STATS:	err = dump_counters(&st, m, HL_MAX_NODES, arr); break;
 	case MAP_REASONS:	err = dump_reasons(&st, arr); break;
 	case MAP_SETTINGS:	err = dump_settings(&st, arr); break;
+	default:		err = dump_raw(st.fds[m], arr); break;
 	}
 out:
 	store_close(&st);
