@@ -203,8 +203,17 @@ static void svc_commit(struct agent_svc *as)
 	__u64 now = now_ns();
 
 	for (an = as->nodes; an && n < sizeof(dn) / sizeof(dn[0]); an = an->next) {
+		__s64 active = 0;
+
 		dn[n] = (struct decide_node){ .h = &an->h, .probed = an->probed,
 					      .last_ok = an->last_ok };
+		if (as->conf.health.adaptive) {
+			if (a->st.nodes)
+				dn[n].weight = a->st.nodes[an->id].weight;
+			if (!bpf_map_lookup_elem(a->st.fds[MAP_NODE_ACTIVE], &an->id,
+						 &active) && active > 0)
+				dn[n].active = active;
+		}
 		n++;
 	}
 	if (!decide(&ds, dn, n, &as->conf.health, now))

@@ -17,6 +17,8 @@ struct decide_node {
 	const struct node_health *h;
 	bool probed;		/* has a result (or one carried over a restart) */
 	bool last_ok;
+	__u32 weight;		/* configured, for adaptive weighting */
+	__u64 active;		/* active flows the data path counts */
 	/* out: */
 	__u32 flags;		/* HL_NODE_F_{DEGRADED,TRANSITIONING,UNHEALTHY} */
 	__u32 scale;		/* per-mille of the configured weight */

@@ -118,8 +118,8 @@ static int parse_check(struct ctx *c, const config_setting_t *g,
 		"timeout", "rise", "fall", "latency", "lag_degraded",
 		"lag_unhealthy", "lag_degraded_bytes", "lag_unhealthy_bytes",
 		"fail_rate", "degraded_weight", "breaker_failures", "breaker_open",
-		"breaker_successes", "breaker_trial_weight", "slow_start",
-		"backoff", NULL
+		"breaker_successes", "breaker_trial_weight", "breaker_error_rate",
+		"slow_start", "backoff", "adaptive", NULL
 	};
 	struct health_cfg *h = &sc->health;
 	struct probe_cfg *p = &sc->probe;
@@ -178,6 +178,7 @@ static int parse_check(struct ctx *c, const config_setting_t *g,
 	    get_number(c, g, "lag_degraded", 0, 1e9, &h->lag_degraded_s) ||
 	    get_number(c, g, "lag_unhealthy", 0, 1e9, &h->lag_unhealthy_s) ||
 	    get_number(c, g, "fail_rate", 0.01, 1, &h->fail_rate) ||
+	    get_number(c, g, "breaker_error_rate", 0, 1, &h->breaker_error_rate) ||
 	    get_u32(c, g, "breaker_failures", 1, 1000, &h->breaker_failures) ||
 	    get_ms(c, g, "breaker_open", 3600, &h->breaker_open_ms) ||
 	    get_u32(c, g, "breaker_successes", 1, 1000, &h->breaker_successes) ||
@@ -202,6 +203,13 @@ static int parse_check(struct ctx *c, const config_setting_t *g,
 		return -1;
 	h->breaker_trial_scale = v * 10;
 
+	{
+		const config_setting_t *ad = config_setting_get_member(g, "adaptive");
+
+		if (ad && config_setting_type(ad) != CONFIG_TYPE_BOOL)
+			return fail(c, ad, "'adaptive' is true or false");
+		h->adaptive = ad && config_setting_get_bool(ad);
+	}
 	p->timeout_ms = h->timeout_ms;
 	why = health_cfg_check(h);
 	return why ? fail(c, g, "impossible check settings: %s", why) : 0;

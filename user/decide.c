@@ -53,6 +53,34 @@ static int single_primary(const struct decide_node *nodes, unsigned int n)
 	return found;
 }
 
+/* Adaptive weighting: each usable node's scale times its score. */
+static void adapt(struct decide_node *nodes, unsigned int n)
+{
+	double best = 0, flows = 0, weights = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (!nodes[i].scale)
+			continue;
+		if (nodes[i].h->has_ema && (!best || nodes[i].h->ema_ms < best))
+			best = nodes[i].h->ema_ms;
+		flows += nodes[i].active;
+		weights += nodes[i].weight;
+	}
+	for (i = 0; i < n; i++) {
+		__u32 score;
+
+		if (!nodes[i].scale)
+			continue;
+		score = health_score(nodes[i].h, best,
+				     flows ? nodes[i].active / flows : 0,
+				     weights ? nodes[i].weight / weights : 0);
+		nodes[i].scale = (nodes[i].scale * score + SCALE_FULL / 2) / SCALE_FULL;
+		if (!nodes[i].scale)
+			nodes[i].scale = 1;	/* usable: keep a trickle */
+	}
+}
+
 bool decide(struct decide_svc *svc, struct decide_node *nodes, unsigned int n,
 	    const struct health_cfg *cfg, __u64 now_ns)
 {
@@ -66,6 +94,8 @@ bool decide(struct decide_svc *svc, struct decide_node *nodes, unsigned int n,
 		nodes[i].scale = health_scale(nodes[i].h, cfg, now_ns);
 		nodes[i].ineligible = false;
 	}
+	if (cfg->adaptive)
+		adapt(nodes, n);
 	svc->hold = false;
 	svc->primary = single_primary(nodes, n);
 

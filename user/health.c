@@ -49,6 +49,8 @@ const char *health_cfg_check(const struct health_cfg *cfg)
 		return "scales are per-mille, at most 1000";
 	if (!cfg->breaker_failures || !cfg->breaker_successes)
 		return "breaker thresholds must be at least 1";
+	if (cfg->breaker_error_rate < 0 || cfg->breaker_error_rate > 1)
+		return "breaker error rate must be in [0, 1]";
 	if (!cfg->backoff_base_ms || cfg->backoff_base_ms > cfg->interval_ms)
 		return "backoff base must be between 1 ms and the interval";
 	return NULL;
@@ -64,7 +66,7 @@ void health_init(struct node_health *h, bool reachable, __u64 now_ns)
 	h->usable_since_ns = 0;
 }
 
-static double fail_rate(const struct node_health *h)
+double health_fail_rate(const struct node_health *h)
 {
 	unsigned int i, fails = 0;
 
@@ -99,7 +101,7 @@ static enum health_state compute_state(const struct node_health *h,
 	if (h->has_lag && lag_bytes_on && cfg->lag_degraded_bytes &&
 	    h->lag_bytes > cfg->lag_degraded_bytes)
 		return HEALTH_DEGRADED;
-	if (fail_rate(h) > cfg->fail_rate || h->breaker == BREAKER_HALF_OPEN)
+	if (health_fail_rate(h) > cfg->fail_rate || h->breaker == BREAKER_HALF_OPEN)
 		return HEALTH_DEGRADED;
 	return HEALTH_HEALTHY;
 }
@@ -130,7 +132,11 @@ static void breaker_event(struct node_health *h, const struct health_cfg *cfg,
 	switch (h->breaker) {
 	case BREAKER_CLOSED:
 		h->breaker_fails = ok ? 0 : h->breaker_fails + 1;
-		if (h->breaker_fails >= cfg->breaker_failures) {
+		/* Adaptive variant: also a failure rate, which catches a node
+		 * that fails often without failing many times in a row. */
+		if (h->breaker_fails >= cfg->breaker_failures ||
+		    (cfg->breaker_error_rate &&
+		     health_fail_rate(h) > cfg->breaker_error_rate)) {
 			h->breaker = BREAKER_OPEN;
 			h->breaker_since_ns = now_ns;
 		}
@@ -244,6 +250,23 @@ __u32 health_next_delay(struct node_health *h, const struct health_cfg *cfg,
 	if (h->backoff_ms > cfg->interval_ms)
 		h->backoff_ms = cfg->interval_ms;
 	return h->backoff_ms;
+}
+
+__u32 health_score(const struct node_health *h, double best_ema_ms,
+		   double flow_share, double weight_share)
+{
+	double score = 1;
+
+	/* Twice as slow as the fastest: half the weight (not below 1/4). */
+	if (h->has_ema && h->ema_ms > 0 && best_ema_ms > 0)
+		score *= best_ema_ms / h->ema_ms < 0.25 ? 0.25 : best_ema_ms / h->ema_ms;
+	score *= 1 - health_fail_rate(h);
+	/* Holding more than its share of the flows: less of the new ones. */
+	if (weight_share > 0 && flow_share > weight_share)
+		score *= weight_share / flow_share < 0.5 ? 0.5 : weight_share / flow_share;
+	if (score > 1)
+		score = 1;
+	return score * SCALE_FULL + 0.5;
 }
 
 const char *health_state_name(enum health_state s)

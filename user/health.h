@@ -28,6 +28,9 @@ struct health_cfg {
 	__u32 breaker_open_ms;		/* 10000 in Open before Half-Open */
 	__u32 breaker_successes;	/* 3 in Half-Open: -> Closed */
 	__u32 breaker_trial_scale;	/* 100 per-mille while Half-Open */
+	double breaker_error_rate;	/* 0: off; else also Open above this
+					 * failure rate over the window */
+	bool adaptive;			/* scale weights by a score */
 	__u32 slow_start_ms;		/* 0: off */
 	__u32 backoff_base_ms;		/* 100: first re-probe of a down node */
 };
@@ -102,6 +105,15 @@ __u32 health_scale(const struct node_health *h, const struct health_cfg *cfg,
  * uniform random 32-bit number. */
 __u32 health_next_delay(struct node_health *h, const struct health_cfg *cfg,
 			__u32 rnd);
+
+/* Failure rate over the last HEALTH_WINDOW probes (0 until it is full). */
+double health_fail_rate(const struct node_health *h);
+
+/* Adaptive weighting: a score in per-mille from the node's latency against
+ * the fastest node of its service, its failure rate, and its share of the
+ * service's active flows against its share of the weight. */
+__u32 health_score(const struct node_health *h, double best_ema_ms,
+		   double flow_share, double weight_share);
 
 const char *health_state_name(enum health_state s);
 const char *breaker_state_name(enum breaker_state s);

@@ -108,11 +108,31 @@ static void test_replica(void)
 	      "standby back: primary out again");
 }
 
+/* Adaptive weighting on top of health: the slower node gets less. */
+static void test_adaptive(void)
+{
+	struct decide_svc s = { .strategy = STRATEGY_MAGLEV };
+
+	health_defaults(&cfg);
+	cfg.adaptive = true;
+	set(0, HEALTH_HEALTHY, HL_ROLE_ANY, true);
+	set(1, HEALTH_HEALTHY, HL_ROLE_ANY, true);
+	h[0].has_ema = h[1].has_ema = true;
+	h[0].ema_ms = 2;
+	h[1].ema_ms = 8;
+	dn[0].weight = dn[1].weight = 100;
+	CHECK(decide(&s, dn, 2, &cfg, 1), "decide");
+	CHECK(dn[0].scale == 1000 && dn[1].scale == 250, "scales %u %u",
+	      dn[0].scale, dn[1].scale);
+	cfg.adaptive = false;
+}
+
 int main(void)
 {
 	RUN(test_not_probed);
 	RUN(test_maglev);
 	RUN(test_primary);
 	RUN(test_replica);
+	RUN(test_adaptive);
 	return unit_done();
 }

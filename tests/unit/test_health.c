@@ -140,6 +140,43 @@ static void test_breaker(void)
 	      health_state_name(h.state));
 }
 
+/* Adaptive breaker: opens on a failure rate without a run of failures. */
+static void test_breaker_error_rate(void)
+{
+	int i;
+
+	setup();
+	cfg.fall = 100;
+	cfg.breaker_failures = 100;
+	cfg.breaker_error_rate = 0.5;
+	for (i = 0; i < 9; i++)
+		probe(i % 3 == 0, 1);	/* fails 2 of 3, never 2 in a row */
+	CHECK(h.breaker == BREAKER_CLOSED, "window not full yet");
+	for (i = 0; i < 3 && h.breaker == BREAKER_CLOSED; i++)
+		probe(false, 1);
+	CHECK(h.breaker == BREAKER_OPEN, "open on the rate (%s)",
+	      breaker_state_name(h.breaker));
+}
+
+/* Adaptive weighting's score: slow, failing or overloaded nodes get less. */
+static void test_score(void)
+{
+	int i;
+
+	setup();
+	for (i = 0; i < 10; i++)
+		probe(true, 10);
+	CHECK(health_score(&h, 10, 0, 0) == 1000, "fastest, no failures: full");
+	CHECK(health_score(&h, 5, 0, 0) == 500, "twice the fastest's latency: half");
+	CHECK(health_score(&h, 1, 0, 0) == 250, "floor at a quarter");
+	CHECK(health_score(&h, 10, 0.5, 0.25) == 500, "twice its share of flows: half");
+	CHECK(health_score(&h, 10, 0.2, 0.25) == 1000, "under its share: full");
+	probe(false, 0);
+	probe(false, 0);
+	CHECK(health_score(&h, 10, 0, 0) == 800, "20%% failures: 0.8, got %u",
+	      health_score(&h, 10, 0, 0));
+}
+
 static void test_slow_start(void)
 {
 	setup();
@@ -198,6 +235,8 @@ int main(void)
 	RUN(test_lag);
 	RUN(test_failure_rate);
 	RUN(test_breaker);
+	RUN(test_breaker_error_rate);
+	RUN(test_score);
 	RUN(test_slow_start);
 	RUN(test_backoff);
 	RUN(test_cfg_check);
