@@ -23,11 +23,23 @@ connection count and in time, and prints one JSON object on stdout.
           quit     -> {"quit": true} and exit
   ctl SOCK CMD...
         sends one command to a hold process and prints its answer.
+
+  flood ADDR PORT --src SRC=RATE ... --seconds S --sport-base P [--timeout S]
+        [--seed N]
+        paced new connections for S seconds: RATE per second from each
+        source address SRC (one schedule each, on one selector loop); each
+        reads the greeting and closes. A connection not answered within
+        --timeout (default 0.8 s, under the 1 s initial SYN RTO, so no SYN
+        is ever retransmitted) is abandoned. Source ports P, P+1, ...
+        -> {"seconds", "sources": {SRC: {"offered", "ok", "span"}},
+            "counts": {backend: n}}
+        (span: seconds from the first to the last connection attempt)
 """
 import argparse
 import concurrent.futures
 import json
 import os
+import random
 import selectors
 import socket
 import sys
@@ -239,6 +251,87 @@ def cmd_hold(a):
     return 0
 
 
+def cmd_flood(a):
+    sel = selectors.DefaultSelector()
+    srcs = []
+    for i, spec in enumerate(a.src):
+        addr, _, rate = spec.partition("=")
+        # Phases spread so that equal schedules interleave, and each
+        # attempt jittered by up to ±0.4 of its interval (the mean rate
+        # stays exact): lockstep sources against a refilling bucket would
+        # otherwise hand its tokens to whichever comes first each time.
+        srcs.append({"addr": addr, "rate": float(rate), "offered": 0,
+                     "phase": i / len(a.src), "ok": 0, "first": None,
+                     "last": None})
+    rnd = random.Random(a.seed)
+    for x in srcs:
+        x["jit"] = rnd.uniform(-0.4, 0.4)
+    counts = {}
+    sport = a.sport_base
+    t0 = time.monotonic()
+    end = t0 + a.seconds
+    live = {}   # sock -> [src, deadline, buf]
+
+    def finish(s):
+        sel.unregister(s)
+        s.close()
+        del live[s]
+
+    while True:
+        now = time.monotonic()
+        if now >= end and not live:
+            break
+        for src in srcs:
+            # Attempts due by now on this source's schedule.
+            while now < end:
+                due = t0 + (src["offered"] + src["phase"] +
+                            src["jit"]) / src["rate"]
+                if due > now:
+                    break
+                fam = family_of(a.addr)
+                s = socket.socket(fam, socket.SOCK_STREAM)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.setblocking(False)
+                s.bind((src["addr"], sport))
+                sport += 1
+                s.connect_ex((a.addr, a.port))
+                src["offered"] += 1
+                src["jit"] = rnd.uniform(-0.4, 0.4)
+                src["first"] = src["first"] or now
+                src["last"] = now
+                live[s] = [src, now + a.timeout, b""]
+                sel.register(s, selectors.EVENT_READ)
+        dues = [t0 + (x["offered"] + x["phase"] + x["jit"]) / x["rate"]
+                for x in srcs]
+        nxt = min([d for d in dues if d < end] +
+                  [v[1] for v in live.values()] + [end + 1])
+        for key, _ in sel.select(max(0.0, min(nxt - time.monotonic(), 0.05))):
+            s = key.fileobj
+            st = live[s]
+            try:
+                chunk = s.recv(256)
+            except OSError:
+                chunk = b""
+            st[2] += chunk
+            if st[2].endswith(b"\n"):
+                name = st[2].decode().strip()
+                counts[name] = counts.get(name, 0) + 1
+                st[0]["ok"] += 1
+                finish(s)
+            elif not chunk:
+                finish(s)
+        now = time.monotonic()
+        for s in [s for s, v in live.items() if v[1] <= now]:
+            finish(s)
+    print(json.dumps({
+        "seconds": a.seconds, "counts": counts,
+        "sources": {x["addr"]: {"offered": x["offered"], "ok": x["ok"],
+                                "span": round((x["last"] or 0) -
+                                              (x["first"] or 0), 4)}
+                    for x in srcs}}))
+    return 0
+
+
 def cmd_ctl(a):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(a.timeout)
@@ -285,6 +378,16 @@ def main():
     p.add_argument("--lifetime", type=float, default=300.0)
     p.set_defaults(fn=cmd_hold)
 
+    p = sub.add_parser("flood")
+    p.add_argument("addr")
+    p.add_argument("port", type=int)
+    p.add_argument("--src", action="append", required=True)
+    p.add_argument("--seconds", type=float, required=True)
+    p.add_argument("--sport-base", type=int, required=True)
+    p.add_argument("--timeout", type=float, default=0.8)
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(fn=cmd_flood)
+
     p = sub.add_parser("ctl")
     p.add_argument("ctl")
     p.add_argument("words", nargs="+")
@@ -294,6 +397,11 @@ def main():
     a = ap.parse_args()
     if getattr(a, "count", 1) > 20000:
         ap.error("count is bounded at 20000")
+    if a.mode == "flood" and (a.seconds > 60 or a.seconds <= 0 or
+                              any(float(x.partition("=")[2] or 0) <= 0 or
+                                  float(x.partition("=")[2]) > 1000
+                                  for x in a.src)):
+        ap.error("flood: 0 < seconds <= 60, 0 < RATE <= 1000 per source")
     return a.fn(a)
 
 
