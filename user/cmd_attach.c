@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* helios-agent attach DEV [mode native|generic] [src ADDR] / detach DEV */
+/* helios-agent attach DEV [mode native|generic] [src ADDR] [zone NAME] /
+ * detach DEV */
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -10,6 +11,8 @@
 #include <linux/if_link.h>
 
 #include "common.h"
+#include "parse.h"
+#include "report.h"
 #include "store.h"
 
 static int link_pin_path(const struct store *st, __u32 ifindex, char *buf,
@@ -62,10 +65,29 @@ static void warn_forwarding(const char *dev)
 			dev, dev);
 }
 
+/* The director's zone changed: prefer-zone tables follow it. */
+static int rebuild_zoned(struct store *st, const struct hl_svc_key *key,
+			 const struct hl_service *svc, void *data)
+{
+	int err;
+
+	(void)key;
+	(void)data;
+	if (svc->strategy != HL_STRAT_PREFER_ZONE)
+		return 0;
+	err = store_rebuild(st, svc);
+	if (err)
+		p_err("cannot rebuild the table of service %u: %s", svc->id,
+		      strerror(-err));
+	return err;
+}
+
 int do_attach(int argc, char **argv)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = XDP_FLAGS_DRV_MODE);
 	struct ip_addr src = {};
+	char zone[HL_ZONE_LEN] = "";
+	bool has_zone = false;
 	struct store st;
 	const char *dev;
 	char path[4200];
@@ -73,7 +95,9 @@ int do_attach(int argc, char **argv)
 	int err, link_fd;
 
 	if (argc < 1 || !strcmp(argv[0], "help")) {
-		fprintf(stderr, "Usage: helios-agent attach DEV [mode native|generic] [src ADDR]\n");
+		fprintf(stderr, "Usage: helios-agent attach DEV [mode native|generic] [src ADDR] [zone NAME]\n"
+			"zone: the director's own zone; prefer-zone services send new flows to\n"
+			"      usable nodes of this zone, to the others only when none is usable.\n");
 		return argc < 1 ? -1 : 0;
 	}
 	dev = argv[0];
@@ -92,8 +116,12 @@ int do_attach(int argc, char **argv)
 		} else if (!strcmp(argv[0], "src") && argc > 1) {
 			if (parse_addr(argv[1], &src))
 				return -1;
+		} else if (!strcmp(argv[0], "zone") && argc > 1) {
+			if (parse_zone(argv[1], zone))
+				return -1;
+			has_zone = true;
 		} else {
-			p_err("unexpected '%s' (expected: mode native|generic, src ADDR)",
+			p_err("unexpected '%s' (expected: mode native|generic, src ADDR, zone NAME)",
 			      argv[0]);
 			return -1;
 		}
@@ -129,15 +157,22 @@ int do_attach(int argc, char **argv)
 		p_err("cannot pin the link at %s: %s", path, strerror(-err));
 		goto out;
 	}
-	if (src.family) {
+	if (src.family || has_zone) {
 		struct hl_settings cfg = {};
 
 		bpf_map_lookup_elem(st.fds[MAP_SETTINGS], &zero, &cfg);
 		if (src.family == HL_AF_INET)
 			cfg.src4 = src.w[0];
-		else
+		else if (src.family)
 			memcpy(cfg.src6, src.w, sizeof(cfg.src6));
+		if (has_zone)
+			memcpy(cfg.zone, zone, sizeof(cfg.zone));
 		bpf_map_update_elem(st.fds[MAP_SETTINGS], &zero, &cfg, BPF_ANY);
+	}
+	if (has_zone && !store_nodes_load(&st)) {
+		err = for_each_service(&st, rebuild_zoned, NULL);
+		if (err)
+			goto out;
 	}
 	refresh_nexthops(&st);
 	warn_forwarding(dev);

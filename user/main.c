@@ -19,7 +19,7 @@ static int do_help(int argc, char **argv)
 		"            decap | probe | run | health }\n"
 		"OPTIONS := { -j|--json | -p|--pretty | -v|--verbose | --bpffs DIR }\n"
 		"\n"
-		"  attach DEV [mode native|generic] [src ADDR]\n"
+		"  attach DEV [mode native|generic] [src ADDR] [zone NAME]\n"
 		"  detach DEV\n"
 		"  service { add SVC [ring N] [strategy NAME ...] | set SVC ... | del SVC |\n"
 		"            list | help }\n"

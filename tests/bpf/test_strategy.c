@@ -44,6 +44,7 @@ static const __u32 ids[NODES] = { 10, 11, 12 };
 static const __u16 weights[NODES] = { 200, 300, 500 };
 static struct hl_svc_key key;
 static struct hl_service svc;
+static char dir_zone[HL_ZONE_LEN + 1];	/* hl_settings.zone, as attach sets it */
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
@@ -152,7 +153,7 @@ static int rebuild(void)
 	__u32 id = svc.id;
 	int fd, err;
 
-	err = strategy_build(&svc, snap, "", &t);
+	err = strategy_build(&svc, snap, dir_zone, &t);
 	if (err)
 		return err;
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "t_ring", 4, 4, t.len, &opts);
@@ -510,6 +511,65 @@ static void test_client_limit(void)
 	ct_flush();
 }
 
+/*
+ * prefer-zone: a director in zone "a" sends new flows to the usable nodes
+ * of zone a only (10 and 12, by weight 2:5); when none of them is usable,
+ * to the others (11); once one is back, to zone a again. Without a zone
+ * (attach without `zone`), to every node by weight.
+ */
+static void set_zone(int k, const char *zone)
+{
+	__u32 id = ids[k];
+
+	memset(snap[id].zone, 0, sizeof(snap[id].zone));
+	strncpy(snap[id].zone, zone, HL_ZONE_LEN - 1);
+	bpf_map_update_elem(map_fd("nodes"), &id, &snap[id], BPF_ANY);
+}
+
+static void test_prefer_zone(void)
+{
+	const double in_zone[NODES] = { 2.0 / 7, 0, 5.0 / 7 },
+		     other[NODES] = { 0, 1, 0 },
+		     back[NODES] = { 0, 0, 1 },
+		     all[NODES] = { 0.2, 0.3, 0.5 };
+	uint32_t count[NODES];
+
+	CHECK(!setup(IPPROTO_UDP, HL_STRAT_PREFER_ZONE, 0), "setup");
+	set_zone(0, "a");
+	set_zone(1, "b");
+	set_zone(2, "a");
+	strcpy(dir_zone, "a");
+	CHECK(!rebuild(), "rebuild");
+	spread(0, FLOWS, IPPROTO_UDP, count);
+	check_shares("zone a", count, in_zone, 0.02);
+
+	/* No usable node in zone a (one down, one transitioning). */
+	set_node(0, weights[0], HL_NODE_F_UNHEALTHY);
+	set_node(2, weights[2], HL_NODE_F_TRANSITIONING);
+	CHECK(!rebuild(), "rebuild");
+	ct_flush();
+	spread(FLOWS, 20000, IPPROTO_UDP, count);
+	check_shares("zone a unusable", count, other, 0.001);
+
+	/* Node 12 usable again: back to the director's zone. */
+	set_node(2, weights[2], 0);
+	CHECK(!rebuild(), "rebuild");
+	ct_flush();
+	spread(2 * FLOWS, 20000, IPPROTO_UDP, count);
+	check_shares("zone a back", count, back, 0.001);
+
+	/* A director without a zone: every usable node by weight. */
+	set_node(0, weights[0], 0);
+	dir_zone[0] = 0;
+	CHECK(!rebuild(), "rebuild");
+	ct_flush();
+	spread(0, FLOWS, IPPROTO_UDP, count);
+	check_shares("no zone", count, all, 0.02);
+	for (int k = 0; k < NODES; k++)
+		set_zone(k, "");
+	ct_flush();
+}
+
 static void test_load(void)
 {
 	skel = helios_xdp__open_and_load();
@@ -538,6 +598,7 @@ int main(void)
 	RUN(test_LC);
 	RUN(test_P2C);
 	RUN(test_srchash_affinity);
+	RUN(test_prefer_zone);
 	RUN(test_lc_uneven_closes);
 	RUN(test_bounded_load);
 	RUN(test_conn_limit);

@@ -119,6 +119,16 @@ after:  $after"
 	rejects attach nosuchdev0
 }
 
+@test "a bad director zone is rejected by attach; settings and attachment stay" {
+	local cfg
+	cfg=$(hl map dump settings)
+	rejects attach eth0 zone "eu west"
+	rejects attach eth0 zone 0123456789abcdefg
+	rejects attach eth0 zone
+	[ "$(hl map dump settings)" = "$cfg" ] || fail "settings changed: $cfg"
+	lab_exec dir ip -d link show eth0 | grep -q 'xdp' || fail "eth0 detached"
+}
+
 @test "the lab still forwards after all the rejected commands" {
 	burst "$LAB_SVC4" 300
 	assert_spread 0.08 b1=100 b2=200 b3=300
