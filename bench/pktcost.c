@@ -25,6 +25,7 @@
 #include "bench.h"
 #include "dir.h"
 #include "bench/floors.skel.h"
+#include "strategy.h"
 
 #define MAX_ROUNDS	15
 #define REP_CHEAP	500000
@@ -84,6 +85,7 @@ enum check {
 	C_FLOOR_NEW,
 	C_NOT_SERVICE,
 	C_FORWARD,
+	C_DROP_RATE_CONN,	/* XDP_DROP by the service's conn bucket */
 };
 
 struct bcase {
@@ -255,6 +257,7 @@ static void check_run(struct dir *d, const struct bcase *c, const struct run *r,
 		return;
 	case C_NOT_SERVICE:
 	case C_FORWARD:
+	case C_DROP_RATE_CONN:
 		break;
 	}
 
@@ -262,7 +265,9 @@ static void check_run(struct dir *d, const struct bcase *c, const struct run *r,
 		__u64 want = 0, got = a->reasons[i] - b->reasons[i];
 
 		if ((c->check == C_NOT_SERVICE && i == HL_REASON_PASS_NOT_SERVICE) ||
-		    (c->check == C_FORWARD && i == HL_REASON_FORWARDED))
+		    (c->check == C_FORWARD && i == HL_REASON_FORWARDED) ||
+		    (c->check == C_DROP_RATE_CONN &&
+		     i == HL_REASON_DROP_RATE_CONN))
 			want = n;
 		if (got != want)
 			FAIL(c, "reason %u counted %llu times, want %llu", i,
@@ -273,6 +278,13 @@ static void check_run(struct dir *d, const struct bcase *c, const struct run *r,
 		    memcmp(r->out, c->f.b, c->f.len))
 			FAIL(c, "verdict %u, want XDP_PASS, frame untouched",
 			     r->retval);
+		return;
+	}
+	if (c->check == C_DROP_RATE_CONN) {
+		if (r->retval != XDP_DROP)
+			FAIL(c, "verdict %u, want XDP_DROP", r->retval);
+		if (a->flows != b->flows || a->entries != b->entries)
+			FAIL(c, "a dropped SYN made a flow");
 		return;
 	}
 	if (r->retval != XDP_TX)
@@ -378,8 +390,194 @@ static void establish(struct dir *d, struct bcase *c)
 		FAIL(c, "first packet: verdict %u, want XDP_TX", r.retval);
 }
 
+/*
+ * Service `svc_id` (added by dir_service) switched to `strategy`, its
+ * tables built by the agent's strategy_build() and put in place as
+ * user/store.c does. Node roles: the first node primary, the others
+ * replicas (primary and replica then have nodes; the rest ignore roles).
+ */
+static void dir_strategy(struct dir *d, const __be32 *vip, __u16 port,
+			 __u8 strategy, __u16 bounded, __u32 opts,
+			 const struct hl_limits *lim, __u32 svc_id)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_INNER_MAP);
+	struct hl_svc_key key = { .port = htons(port), .proto = IPPROTO_TCP,
+				  .family = HL_AF_INET };
+	struct hl_limits none = {};
+	struct hl_service svc;
+	struct strat_tables t;
+	__u32 i, first = HL_NODE_NONE, *keys;
+	int fd, err;
+
+	memcpy(key.vip, vip, 16);
+	if (bpf_map_lookup_elem(d->services, &key, &svc))
+		die("service %u: %s", svc_id, strerror(errno));
+	for (i = 0; i < d->nr_nodes; i++) {
+		if (d->node[i].svc_id != svc_id)
+			continue;
+		d->node[i].role = first == HL_NODE_NONE ? HL_ROLE_PRIMARY :
+							 HL_ROLE_REPLICA;
+		if (first == HL_NODE_NONE)
+			first = i;
+		bpf_map_update_elem(d->nodes, &i, &d->node[i], BPF_ANY);
+	}
+	svc.strategy = strategy;
+	svc.bounded_load = bounded;
+	svc.opts = opts;
+	if (strategy == HL_STRAT_LC || strategy == HL_STRAT_P2C || bounded)
+		svc.opts |= HL_SVC_O_COUNT_ACTIVE;
+	err = strategy_build(&svc, d->node, "", &t);
+	if (err)
+		die("strategy_build(%s): %s", hl_strategy_name(strategy),
+		    strerror(-err));
+	keys = malloc(t.len * sizeof(*keys));
+	if (!keys)
+		die("out of memory");
+	for (i = 0; i < t.len; i++)
+		keys[i] = i;
+	i = t.len;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "hl_ring", 4, 4, t.len, &mo);
+	svc.slots = t.len;
+	if (fd < 0 || bpf_map_update_batch(fd, keys, t.table, &i, NULL) ||
+	    bpf_map_update_elem(d->maglev, &svc_id, &fd, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(d->skel->maps.sel), &svc_id,
+				&t.sel, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(d->skel->maps.limits), &svc_id,
+				lim ? lim : &none, BPF_ANY) ||
+	    bpf_map_update_elem(d->services, &key, &svc, BPF_ANY))
+		die("strategy tables: %s", strerror(errno));
+	close(fd);
+	free(keys);
+	strategy_tables_free(&t);
+}
+
+/* Per strategy (new flow, established flow) and rate-limited packets: one
+ * TCP service each on VIP:6000+i, 3 nodes. */
+#define STRAT_CASES	(2 * (HL_STRAT_MAX + 1))
+#define RATE_CASES	3
+#define EXTRA_CASES	(STRAT_CASES + RATE_CASES)
+#define SVC_EXTRA	3	/* first service id of these */
+
+static char extra_names[EXTRA_CASES][2][64];
+
+static void extra_setup(struct dir *d, struct bcase *x)
+{
+	struct hl_limits lim;
+	__u32 n = 0, sid = SVC_EXTRA, st;
+	__u16 port = 6000;
+
+	for (st = 0; st <= HL_STRAT_MAX; st++, sid++, port++) {
+		/* HL_STRAT_MAX: maglev with bounded-load 1.25 */
+		const char *name = st < HL_STRAT_MAX ? hl_strategy_name(st) :
+						       "bounded-load";
+		__u8 strat = st < HL_STRAT_MAX ? st : HL_STRAT_MAGLEV;
+
+		dir_service(d, sid, HL_AF_INET, vip4, port, IPPROTO_TCP, 3,
+			    HL_RING_DEFAULT);
+		dir_strategy(d, vip4, port, strat, st < HL_STRAT_MAX ? 0 : 125,
+			     0, NULL, sid);
+		snprintf(extra_names[n][0], 64, "strategy_%s_new", name);
+		snprintf(extra_names[n][1], 64, "strategy %s: new TCP flow (SYN), IPv4", name);
+		x[n] = (struct bcase)CASE(extra_names[n][0], extra_names[n][1],
+			"newflow", P_DIR, W_BUMP, C_FORWARD, true, sid, REP_NEW);
+		frame_build(&x[n].f, HL_AF_INET, client4, vip4, 0, port,
+			    IPPROTO_TCP, 0x02, 64);
+		n++;
+		snprintf(extra_names[n][0], 64, "strategy_%s_established", name);
+		snprintf(extra_names[n][1], 64, "strategy %s: established TCP flow, IPv4", name);
+		x[n] = (struct bcase)CASE(extra_names[n][0], extra_names[n][1],
+			"tx", P_DIR, W_RESTORE, C_FORWARD, false, sid, REP_FWD);
+		frame_build(&x[n].f, HL_AF_INET, est4, vip4, 41000 + st, port,
+			    IPPROTO_TCP, 0x10, 64);
+		establish(d, &x[n]);
+		n++;
+	}
+
+	/* rate conn, never short of tokens: every SYN admitted. */
+	memset(&lim, 0, sizeof(lim));
+	lim.conn.cost = 1;
+	lim.conn.tolerance = 1ull << 62;
+	dir_service(d, sid, HL_AF_INET, vip4, port, IPPROTO_TCP, 3, HL_RING_DEFAULT);
+	dir_strategy(d, vip4, port, HL_STRAT_MAGLEV, 0, HL_SVC_O_LIMIT_CONN,
+		     &lim, sid);
+	x[n] = (struct bcase)CASE("rate_conn_admitted",
+		"rate conn: new TCP flow (SYN) admitted by the bucket, IPv4",
+		"newflow", P_DIR, W_BUMP, C_FORWARD, true, sid, REP_NEW);
+	frame_build(&x[n].f, HL_AF_INET, client4, vip4, 0, port, IPPROTO_TCP,
+		    0x02, 64);
+	n++, sid++, port++;
+
+	/* rate conn with an empty bucket (one token per 1000 s, no burst):
+	 * every SYN dropped; the frame is not rewritten, no wrapper. */
+	lim.conn.cost = 1000 * HL_TB_NS;
+	lim.conn.tolerance = 0;
+	dir_service(d, sid, HL_AF_INET, vip4, port, IPPROTO_TCP, 3, HL_RING_DEFAULT);
+	dir_strategy(d, vip4, port, HL_STRAT_MAGLEV, 0, HL_SVC_O_LIMIT_CONN,
+		     &lim, sid);
+	x[n] = (struct bcase)CASE("rate_conn_dropped",
+		"rate conn: SYN dropped by the bucket, IPv4", "pass", P_DIR,
+		W_NONE, C_DROP_RATE_CONN, false, sid, REP_FWD);
+	frame_build(&x[n].f, HL_AF_INET, client4, vip4, 40999, port,
+		    IPPROTO_TCP, 0x02, 64);
+	n++, sid++, port++;
+
+	/* rate pkt, never short of tokens: an established flow's packet
+	 * takes from the service's packet bucket. */
+	memset(&lim, 0, sizeof(lim));
+	lim.pkt.cost = 1;
+	lim.pkt.tolerance = 1ull << 62;
+	dir_service(d, sid, HL_AF_INET, vip4, port, IPPROTO_TCP, 3, HL_RING_DEFAULT);
+	dir_strategy(d, vip4, port, HL_STRAT_MAGLEV, 0, HL_SVC_O_LIMIT_TRAFFIC,
+		     &lim, sid);
+	x[n] = (struct bcase)CASE("rate_pkt_admitted",
+		"rate pkt: established TCP flow admitted by the bucket, IPv4",
+		"tx", P_DIR, W_RESTORE, C_FORWARD, false, sid, REP_FWD);
+	frame_build(&x[n].f, HL_AF_INET, est4, vip4, 40998, port, IPPROTO_TCP,
+		    0x10, 64);
+	establish(d, &x[n]);
+	n++;
+}
+
+/* Delete the flows the bumping wrapper made (sources 198.18.0.0/16 and
+ * fd00:4845::/112), keeping the established ones: the extra new-flow
+ * cases insert 40000 flows each per round, which would otherwise fill the
+ * LRU table until it evicts (and the entry checks fail). */
+static void ct_drop_bumped(struct dir *d)
+{
+	enum { CHUNK = 8192 };
+	static struct hl_flow_key keys[CHUNK], del[CHUNK];
+	static struct hl_flow vals[CHUNK];
+	__u32 batch = 0, count, i, nd;
+	bool more = true, first = true;
+	int err;
+
+	while (more) {
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+
+		count = CHUNK;
+		err = bpf_map_lookup_batch(d->ct, first ? NULL : &batch, &batch,
+					   keys, vals, &count, &bo);
+		first = false;
+		if (err && errno != ENOENT)
+			die("conntrack batch lookup: %s", strerror(errno));
+		more = !err;
+		for (i = nd = 0; i < count; i++) {
+			const struct hl_flow_key *k = &keys[i];
+
+			if ((k->family == HL_AF_INET &&
+			     ntohl(k->src[0]) >> 16 == 0xc612) ||
+			    (k->family == HL_AF_INET6 && k->src[0] == client6[0] &&
+			     !k->src[1] && !k->src[2] && !(ntohl(k->src[3]) >> 16)))
+				del[nd++] = *k;
+		}
+		for (i = 0; i < nd; i++)
+			bpf_map_delete_elem(d->ct, &del[i]);
+	}
+}
+
 static void series_main(struct json_object *root, struct bcase *fls)
 {
+	struct bcase x[EXTRA_CASES];
 	struct bcase cases[] = {
 		CASE("not_service", "non-service packet (TCP to VIP:9999)", "pass",
 		  P_DIR, W_NONE, C_NOT_SERVICE, false, 0, REP_CHEAP),
@@ -415,6 +613,7 @@ static void series_main(struct json_object *root, struct bcase *fls)
 	establish(d, &cases[1]);
 	establish(d, &cases[3]);
 	establish(d, &cases[4]);
+	extra_setup(d, x);
 
 	for (k = 0; k < rounds; k++) {
 		double pass = measure(d, &fls[0], k, 0);
@@ -423,10 +622,18 @@ static void series_main(struct json_object *root, struct bcase *fls)
 		measure(d, &fls[2], k, pass);
 		for (i = 0; i < nc; i++)
 			measure(d, &cases[i], k, pass);
+		for (i = 0; i < EXTRA_CASES; i++) {
+			measure(d, &x[i], k, pass);
+			if (x[i].new_flow)
+				ct_drop_bumped(d);
+		}
 		fprintf(stderr, "  round %d: pass %.0f tx %.0f newflow %.0f |", k + 1,
 			fls[0].ns[k], fls[1].ns[k], fls[2].ns[k]);
 		for (i = 0; i < nc; i++)
 			fprintf(stderr, " %.0f", cases[i].ns[k]);
+		fprintf(stderr, " | extra");
+		for (i = 0; i < EXTRA_CASES; i++)
+			fprintf(stderr, " %.0f", x[i].ns[k]);
 		fprintf(stderr, "\n");
 	}
 
@@ -436,6 +643,8 @@ static void series_main(struct json_object *root, struct bcase *fls)
 	jc = json_object_new_object();
 	for (i = 0; i < nc; i++)
 		json_object_object_add(jc, cases[i].key, case_json(&cases[i]));
+	for (i = 0; i < EXTRA_CASES; i++)
+		json_object_object_add(jc, x[i].key, case_json(&x[i]));
 	json_object_object_add(o, "rounds", json_object_new_int(rounds));
 	json_object_object_add(o, "floors", jf);
 	json_object_object_add(o, "cases", jc);

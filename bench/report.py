@@ -220,8 +220,16 @@ if pp:
       f"one LRU insert. The floors are bare programs (no counter), so the ratios against them "
       f"are large where the floor is a few ns.")
     p()
-    p("Not landed yet, so no rows: the wrr / random / p2c strategies, a rate-limited packet, "
-      "NAT forward and reply. Each is a `CASE(...)` line in `bench/pktcost.c` when it lands.")
+    p("The `strategy …` rows: one TCP service per strategy (3 nodes, tables from the agent's "
+      "`strategy_build()`; `bounded-load` is Maglev with bounded-load 1.25; lc, p2c and "
+      "bounded-load count active flows, so their new flows also pay two atomic adds). The "
+      "`rate …` rows: a service whose `rate conn` bucket always has a token (the SYN is "
+      "admitted and becomes a new flow), one whose bucket is empty (the SYN is dropped, "
+      "reason `dropped-rate-conn`; no wrapper, nothing is rewritten), and `rate pkt` on an "
+      "established flow (every packet takes from the bucket, one compare-and-swap).")
+    p()
+    p("Not landed yet, so no rows: NAT forward and reply. Each is a `CASE(...)` line in "
+      "`bench/pktcost.c` when it lands.")
     p()
     p("How it is measured:")
     p()
