@@ -18,6 +18,7 @@
 #include "lib/icmp.h"
 #include "lib/encap.h"
 #include "lib/reset.h"
+#include "lib/retry.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -33,7 +34,8 @@ int helios_xdp(struct xdp_md *ctx)
 	struct hl_node *node = NULL;
 	struct hl_flow *flow;
 	bool new_flow = false;
-	__u32 node_id, hash, outer, fflags;
+	__u32 node_id, hash, outer, fflags, other, created;
+	__u32 fwd = HL_REASON_FORWARDED;
 	int reason, err;
 
 	reason = hl_parse(data, data_end, &pkt);
@@ -67,6 +69,24 @@ int helios_xdp(struct xdp_md *ctx)
 			hl_count_tcp_trouble(node_id, pkt.tcp_flags);
 			if (unlikely(svc->opts & HL_SVC_O_COUNT_ACTIVE))
 				active_close(svc, flow, pkt.tcp_flags);
+			if (unlikely(svc->opts & HL_SVC_O_SYN_RETRY)) {
+				other = syn_second_chance(svc, flow, &pkt,
+							  pkt.key.family);
+				node = other == HL_NODE_NONE ? node :
+				       bpf_map_lookup_elem(&nodes, &other);
+				if (!node)
+					return hl_verdict(HL_REASON_DROP_NO_BACKEND,
+							  XDP_DROP);
+				if (other != HL_NODE_NONE) {
+					if (flow->flags & HL_FLOW_F_COUNTED) {
+						active_add(svc->id, node_id, -1);
+						active_add(svc->id, other, 1);
+					}
+					flow->node_id = node_id = other;
+					flow->flags |= HL_FLOW_F_RETRIED;
+					fwd = HL_REASON_SYN_RETRY;
+				}
+			}
 		} else {
 			node = NULL;
 			/* Its old node no longer holds it. */
@@ -101,7 +121,12 @@ int helios_xdp(struct xdp_md *ctx)
 		if (!node || !node_takes_flow(node, svc, pkt.key.family))
 			return hl_verdict(HL_REASON_DROP_NO_BACKEND, XDP_DROP);
 		fflags = svc->opts & HL_SVC_O_COUNT_ACTIVE ? HL_FLOW_F_COUNTED : 0;
-		if (!ct_insert(&pkt.key, node_id, hash, fflags)) {
+		created = 0;
+		if (unlikely(svc->opts & HL_SVC_O_SYN_RETRY)) {
+			created = retry_now_ms();
+			retry_note_flow(svc->id);
+		}
+		if (!ct_insert(&pkt.key, node_id, hash, fflags, created)) {
 			hl_count_flow(svc->id, node_id);
 			if (fflags)
 				active_add(svc->id, node_id, 1);
@@ -132,8 +157,8 @@ int helios_xdp(struct xdp_md *ctx)
 
 	hl_count_packet(svc->id, node_id, pkt.frame_len);
 	if (nh->ifindex == ctx->ingress_ifindex)
-		return hl_verdict(HL_REASON_FORWARDED, XDP_TX);
-	return hl_verdict(HL_REASON_FORWARDED, bpf_redirect(nh->ifindex, 0));
+		return hl_verdict(fwd, XDP_TX);
+	return hl_verdict(fwd, bpf_redirect(nh->ifindex, 0));
 
 reset:
 	/* The flow is over: a later SYN on the same tuple starts afresh. */

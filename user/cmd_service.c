@@ -19,6 +19,7 @@ static int do_help(int argc, char **argv)
 		"       helios-agent service set SVC STRATEGY_OPTS\n"
 		"       helios-agent service set SVC rate { conn | pkt | bytes } RATE\n"
 		"       helios-agent service set SVC client-rate conn RATE [prefix LEN]\n"
+		"       helios-agent service set SVC syn-retry { DELAY_MS [budget PCT] [min N] | off }\n"
 		"       helios-agent service del SVC\n"
 		"       helios-agent service list\n"
 		"\n"
@@ -34,6 +35,9 @@ static int do_help(int argc, char **argv)
 		"rate conn: new connections (TCP SYN, first UDP packet); established flows are\n"
 		"           never cut. rate pkt / rate bytes: every packet of the service.\n"
 		"client-rate: new connections per client address, or per prefix of LEN bits.\n"
+		"syn-retry: a SYN sent again on a flow at least DELAY_MS old goes once to\n"
+		"           another node; at most PCT %% of new flows per second (10), at\n"
+		"           least N per second and CPU (5).\n"
 		"At most %d nodes for rendezvous and lc.\n",
 		HL_RING_MIN_PER_NODE, HL_RING_DEFAULT, HL_SEL_MAX);
 	return 0;
@@ -283,8 +287,71 @@ static int set_rate(struct store *st, const struct hl_svc_key *key,
 	return store_service_update(st, key, svc);
 }
 
+/* syn-retry { off | DELAY_MS [budget PCT] [min N] }: checked whole before
+ * anything is written. */
+static int parse_syn_retry(int argc, char **argv, struct hl_limits *lim,
+			   bool *on)
+{
+	unsigned long v;
+
+	if (argc < 2) {
+		p_err("syn-retry needs a delay in ms, or off");
+		return -EINVAL;
+	}
+	*on = strcmp(argv[1], "off");
+	if (!*on)
+		return argc == 2 ? 0 : (p_err("unexpected '%s'", argv[2]), -EINVAL);
+	if (parse_uint(argv[1], "syn-retry delay (ms)", 65535, &v) || !v) {
+		if (!v)
+			p_err("invalid syn-retry delay '%s': from 1 to 65535 ms", argv[1]);
+		return -EINVAL;
+	}
+	lim->retry_delay_ms = v;
+	lim->retry_pct = 10;
+	lim->retry_min = 5;
+	for (argc -= 2, argv += 2; argc; argc -= 2, argv += 2) {
+		if (argc < 2 || (strcmp(argv[0], "budget") && strcmp(argv[0], "min"))) {
+			p_err("unexpected '%s' (expected: budget PCT, min N)", argv[0]);
+			return -EINVAL;
+		}
+		if (!strcmp(argv[0], "budget")) {
+			if (parse_uint(argv[1], "syn-retry budget (%)", 100, &v))
+				return -EINVAL;
+			lim->retry_pct = v;
+		} else {
+			if (parse_uint(argv[1], "syn-retry minimum (per second)", 255, &v))
+				return -EINVAL;
+			lim->retry_min = v;
+		}
+	}
+	return 0;
+}
+
+static int set_syn_retry(struct store *st, const struct hl_svc_key *key,
+			 struct hl_service *svc, const struct hl_limits *want,
+			 bool on)
+{
+	struct hl_limits lim;
+	__u32 id = svc->id;
+
+	if (bpf_map_lookup_elem(st->fds[MAP_LIMITS], &id, &lim))
+		memset(&lim, 0, sizeof(lim));
+	lim.retry_delay_ms = on ? want->retry_delay_ms : 0;
+	lim.retry_pct = on ? want->retry_pct : 0;
+	lim.retry_min = on ? want->retry_min : 0;
+	if (bpf_map_update_elem(st->fds[MAP_LIMITS], &id, &lim, BPF_ANY))
+		return -errno;
+	if (on)
+		svc->opts |= HL_SVC_O_SYN_RETRY;
+	else
+		svc->opts &= ~HL_SVC_O_SYN_RETRY;
+	return store_service_update(st, key, svc);
+}
+
 static int do_set(int argc, char **argv)
 {
+	struct hl_limits retry = {};
+	bool retry_on = false;
 	struct strat_args sa = {};
 	struct hl_svc_key key;
 	struct hl_service svc;
@@ -298,7 +365,10 @@ static int do_set(int argc, char **argv)
 		return -1;
 	svc_arg = argv[0];
 	NEXT_ARG();
-	if (strcmp(argv[0], "rate") && strcmp(argv[0], "client-rate")) {
+	if (!strcmp(argv[0], "syn-retry")) {
+		if (parse_syn_retry(argc, argv, &retry, &retry_on))
+			return -1;
+	} else if (strcmp(argv[0], "rate") && strcmp(argv[0], "client-rate")) {
 		/* Check all of the arguments before opening anything. */
 		for (i = 0; i < argc; i += 2) {
 			err = parse_strat_opt(argv + i, argc - i, &sa);
@@ -323,7 +393,9 @@ static int do_set(int argc, char **argv)
 	err = store_nodes_load(&st);
 	if (err)
 		goto out;
-	if (!strcmp(argv[0], "rate") || !strcmp(argv[0], "client-rate")) {
+	if (!strcmp(argv[0], "syn-retry")) {
+		err = set_syn_retry(&st, &key, &svc, &retry, retry_on);
+	} else if (!strcmp(argv[0], "rate") || !strcmp(argv[0], "client-rate")) {
 		err = set_rate(&st, &key, &svc, argc, argv);
 	} else {
 		err = apply_strat(&st, &svc, &sa, name);

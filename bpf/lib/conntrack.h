@@ -19,10 +19,11 @@ static __always_inline struct hl_flow *ct_lookup(const struct hl_flow_key *key)
  * allocate fails here; the packet still goes out, routed by the table.
  */
 static __always_inline int ct_insert(const struct hl_flow_key *key,
-				     __u32 node_id, __u32 hash, __u32 flags)
+				     __u32 node_id, __u32 hash, __u32 flags,
+				     __u32 created_ms)
 {
 	struct hl_flow flow = { .node_id = node_id, .hash = hash,
-				.flags = flags };
+				.flags = flags, .created_ms = created_ms };
 
 	return bpf_map_update_elem(&conntrack, key, &flow, BPF_ANY);
 }

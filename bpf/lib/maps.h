@@ -81,6 +81,14 @@ struct {
 	__uint(max_entries, HL_REASON_MAX);
 } reasons SEC(".maps");
 
+/* SYN second-chance budget windows, per service and CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hl_retry_window);
+	__uint(max_entries, HL_MAX_SERVICES);
+} retry_window SEC(".maps");
+
 /* One bit per port that no service uses (bit port % 64 of word port / 64,
  * port in host order): traffic to those ports is passed without the
  * services hash lookup. A clear bit only means "look it up", so a map that

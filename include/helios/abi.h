@@ -105,6 +105,7 @@ enum hl_hash_mode {
 #define HL_SVC_O_LIMIT_CONN	(1u << 1)	/* conn, client or class limits */
 #define HL_SVC_O_LIMIT_TRAFFIC	(1u << 2)	/* pkt or bytes: every packet */
 #define HL_SVC_O_FALLBACK_PRIMARY (1u << 3)	/* replica: primary if none */
+#define HL_SVC_O_SYN_RETRY	(1u << 4)	/* SYN second chance */
 
 /* The usable nodes of a service, for the strategies that look at each:
  * the map `sel`, indexed by service id. Built by user space. */
@@ -151,7 +152,13 @@ struct hl_limits {
 	__u64 client_tolerance;
 	__u8 client_plen4;	/* client prefix length, IPv4 */
 	__u8 client_plen6;	/* and IPv6 */
-	__u8 pad[6];
+	/* SYN second chance (HL_SVC_O_SYN_RETRY): a SYN again on a flow at
+	 * least retry_delay_ms old goes once to another node, within a budget
+	 * of retry_pct % of the new flows per second, at least retry_min. */
+	__u16 retry_delay_ms;
+	__u8 retry_pct;
+	__u8 retry_min;
+	__u8 pad[2];
 };
 
 /* Key of the per-client LRU hash `clients`; value: __u64 tat. */
@@ -254,12 +261,22 @@ struct hl_flow_key {
 
 #define HL_FLOW_F_COUNTED	(1u << 0)	/* in the node's active count */
 #define HL_FLOW_F_CLOSED	(1u << 1)	/* FIN or RST seen: uncounted */
+#define HL_FLOW_F_RETRIED	(1u << 2)	/* had its SYN second chance */
 
 struct hl_flow {
 	__u32 node_id;
 	__u32 hash;		/* flow hash, kept for the IPv6 outer flow label */
 	__u32 flags;		/* HL_FLOW_F_*, host order */
-	__u32 pad;
+	__u32 created_ms;	/* bpf_ktime_get_ns() / 2^20, SYN retry only */
+};
+
+/* Per-CPU SYN second-chance budget window of a service: `retry_window`. */
+struct hl_retry_window {
+	__u64 start_ns;
+	__u32 flows;		/* new flows in this window */
+	__u32 prev_flows;	/* and in the one before */
+	__u32 retries;		/* second chances given in this window */
+	__u32 denied;		/* refused by the budget */
 };
 
 /* Health as the agent last judged it: the map `health`, indexed by node id,
@@ -348,7 +365,8 @@ struct hl_settings {
 	X(DROP_RATE_PKT,	16, "dropped-rate-pkt")			\
 	X(DROP_RATE_BYTES,	17, "dropped-rate-bytes")		\
 	X(DROP_RATE_CLIENT,	18, "dropped-rate-client")		\
-	X(DROP_RATE_CLASS,	19, "dropped-rate-class")
+	X(DROP_RATE_CLASS,	19, "dropped-rate-class")		\
+	X(SYN_RETRY,		20, "forwarded-syn-retry")
 
 enum hl_reason {
 #define HL_REASON_ENUM(name, nr, str) HL_REASON_##name = nr,
@@ -369,6 +387,7 @@ _Static_assert(__builtin_offsetof(struct hl_nexthop, updated_ns) == 40,
 	       "hl_nexthop.updated_ns");
 _Static_assert(sizeof(struct hl_flow_key) == 40, "hl_flow_key");
 _Static_assert(sizeof(struct hl_flow) == 16, "hl_flow");
+_Static_assert(sizeof(struct hl_retry_window) == 24, "hl_retry_window");
 _Static_assert(sizeof(struct hl_counters) == 40, "hl_counters");
 _Static_assert(sizeof(struct hl_vip_key) == 20, "hl_vip_key");
 _Static_assert(sizeof(struct hl_health) == 48, "hl_health");

@@ -1229,6 +1229,76 @@ static void test_reset_v6(void)
 	SKIP("no IPv6 TCP service in the fixture");
 }
 
+/* Service 1 with SYN second chance: delay, budget per cent, minimum. */
+static void syn_retry_on(__u16 delay_ms, __u8 pct, __u8 min)
+{
+	const struct svc_fix *f = svc_by_id(1);
+	struct hl_svc_key k = { .proto = f->proto, .family = f->family,
+				.port = htons(f->port) };
+	struct hl_limits lim = { .retry_delay_ms = delay_ms, .retry_pct = pct,
+				 .retry_min = min };
+	struct hl_retry_window w[ncpus];
+	struct hl_service v;
+	__u32 id = 1;
+
+	addr_parse(f->family, f->vip, k.vip);
+	CHECK(!bpf_map_lookup_elem(services_fd, &k, &v), "service lookup");
+	v.opts |= HL_SVC_O_SYN_RETRY;
+	CHECK(!bpf_map_update_elem(services_fd, &k, &v, BPF_EXIST), "service update");
+	CHECK(!bpf_map_update_elem(bpf_map__fd(skel->maps.limits), &id, &lim,
+				   BPF_ANY), "limits update");
+	memset(w, 0, sizeof(w));
+	bpf_map_update_elem(bpf_map__fd(skel->maps.retry_window), &id, w, BPF_ANY);
+}
+
+/* A SYN again on a known flow goes once to another node, within budget. */
+static void test_syn_second_chance(void)
+{
+	struct spec s = { .sport = 42100 };
+	struct result r;
+	int64_t first, second;
+
+	fixture();
+	syn_retry_on(0, 100, 1);
+	send_spec(s, &r);
+	check_verdict(&r, XDP_TX, HL_REASON_FORWARDED);
+	first = out_node(&r);
+	CHECK(ct_node(s, NULL) == first, "first SYN: flow on %lld", (long long)ct_node(s, NULL));
+	send_spec(s, &r);		/* the client's retransmission */
+	check_verdict(&r, XDP_TX, HL_REASON_SYN_RETRY);
+	second = out_node(&r);
+	CHECK(second >= 0 && second != first, "second chance went to %lld, first %lld",
+	      (long long)second, (long long)first);
+	CHECK(ct_node(s, NULL) == second, "flow not moved to the second node");
+	send_spec(s, &r);		/* once only */
+	check_verdict(&r, XDP_TX, HL_REASON_FORWARDED);
+	CHECK(out_node(&r) == second, "a third SYN moved again");
+	s.tcp_flags = TCP_ACK;
+	send_spec(s, &r);
+	CHECK(out_node(&r) == second, "the flow's ACK went elsewhere");
+
+	/* No budget (0 %, minimum 0): the SYN stays where it went. */
+	fixture();
+	syn_retry_on(0, 0, 0);
+	s.sport = 42102;
+	s.tcp_flags = TCP_SYN;
+	send_spec(s, &r);
+	first = out_node(&r);
+	send_spec(s, &r);
+	check_verdict(&r, XDP_TX, HL_REASON_FORWARDED);
+	CHECK(out_node(&r) == first, "moved without budget");
+
+	/* Too early: a SYN again within the delay is a duplicate. */
+	fixture();
+	syn_retry_on(60000, 100, 5);
+	s.sport = 42104;
+	send_spec(s, &r);
+	first = out_node(&r);
+	send_spec(s, &r);
+	check_verdict(&r, XDP_TX, HL_REASON_FORWARDED);
+	CHECK(out_node(&r) == first, "moved before the delay");
+}
+
 /* free_ports: a set bit passes the port's traffic before the service
  * lookup; a clear one (the default) looks it up. */
 static void test_free_ports(void)
@@ -1759,6 +1829,7 @@ int main(void)
 	SCENARIO(test_reset_v6);
 	SCENARIO(test_trouble_counters);
 	SCENARIO(test_free_ports);
+	SCENARIO(test_syn_second_chance);
 	SCENARIO(test_redirect_other_device);
 	SCENARIO(test_no_route);
 	SCENARIO(test_too_big_small_mtu);
