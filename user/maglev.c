@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,6 +104,24 @@ static void set_quotas(struct mg_state *st, unsigned int n, __u64 ring)
 	}
 }
 
+/* The node's next preferred free slot is its. Walk the permutation by
+ * adding, not multiplying and dividing: the walk is most of the build. */
+static void claim(struct mg_state *s, __u32 *table, __u64 *taken,
+		  __u32 ring_size)
+{
+	__u64 slot;
+
+	do {
+		slot = s->pos;
+		s->pos += s->skip;
+		if (s->pos >= ring_size)
+			s->pos -= ring_size;
+	} while (taken[slot / 64] & (1ull << (slot % 64)));
+	taken[slot / 64] |= 1ull << (slot % 64);
+	table[slot] = s->node->id;
+	s->count++;
+}
+
 int maglev_build(const struct maglev_node *nodes, unsigned int count,
 		 __u32 ring_size, __u32 *table)
 {
@@ -110,6 +129,7 @@ int maglev_build(const struct maglev_node *nodes, unsigned int count,
 	struct mg_state *st = NULL, **heap = NULL;
 	unsigned int n = 0, i, live;
 	__u64 filled = 0, *taken;
+	bool uniform;
 	int err = -ENOMEM;
 
 	for (i = 0; i < ring_size; i++)
@@ -144,21 +164,23 @@ int maglev_build(const struct maglev_node *nodes, unsigned int count,
 	for (i = live; i-- > 0;)
 		heap_down(heap, live, i);
 
+	/* Equal weights (the common case) turn in index order, which is the
+	 * order the heap yields for them too: the same table, without the
+	 * heap's cost per slot. */
+	for (i = 1, uniform = true; i < n && uniform; i++)
+		uniform = st[i].node->weight == st[0].node->weight;
+	while (uniform && filled < ring_size) {
+		for (i = 0; i < n && filled < ring_size; i++) {
+			if (st[i].count < st[i].quota) {
+				claim(&st[i], table, taken, ring_size);
+				filled++;
+			}
+		}
+	}
 	while (filled < ring_size && live) {
 		struct mg_state *s = heap[0];
-		__u64 slot;
 
-		/* Walk the permutation by adding, not multiplying and dividing:
-		 * the walk is most of the build time. */
-		do {
-			slot = s->pos;
-			s->pos += s->skip;
-			if (s->pos >= ring_size)
-				s->pos -= ring_size;
-		} while (taken[slot / 64] & (1ull << (slot % 64)));
-		taken[slot / 64] |= 1ull << (slot % 64);
-		table[slot] = s->node->id;
-		s->count++;
+		claim(s, table, taken, ring_size);
 		filled++;
 		if (s->count == s->quota)
 			heap[0] = heap[--live];
