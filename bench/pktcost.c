@@ -681,6 +681,7 @@ struct scale {
 	const char *series;
 	__u32 value;		/* nodes, services or table entries */
 	__u32 nodes, services, ring, prefill;
+	__u8 strategy;		/* enum hl_strategy; maglev by default */
 };
 
 /* Established and new-flow cost of one configuration, 5 rounds. */
@@ -704,6 +705,8 @@ static struct json_object *scale_run(const struct scale *s, struct bcase *fls)
 			vip[0] = htonl(0xc6128000u + i);
 		dir_service(d, i, HL_AF_INET, vip, 5432, IPPROTO_TCP, s->nodes,
 			    s->ring);
+		if (s->strategy != HL_STRAT_MAGLEV)
+			dir_strategy(d, vip, 5432, s->strategy, 0, 0, NULL, i);
 	}
 	/* The packets go to the last service added. */
 	est.svc_id = nw.svc_id = s->services - 1;
@@ -724,10 +727,12 @@ static struct json_object *scale_run(const struct scale *s, struct bcase *fls)
 		measure(d, &est, k, p);
 		measure(d, &nw, k, p);
 	}
-	fprintf(stderr, "  %-9s %7u: established %.0f new %.0f ns (median; setup+run %.1f s)\n",
-		s->series, s->value, summarize(est.ns, rounds).med,
+	fprintf(stderr, "  %-10s %-9s %7u: established %.0f new %.0f ns (median; setup+run %.1f s)\n",
+		hl_strategy_name(s->strategy), s->series, s->value, summarize(est.ns, rounds).med,
 		summarize(nw.ns, rounds).med, (now_ns() - t0) / 1e9);
 	json_object_object_add(o, s->series, json_object_new_int64(s->value));
+	json_object_object_add(o, "strategy",
+			       json_object_new_string(hl_strategy_name(s->strategy)));
 	json_object_object_add(o, "nodes_per_service", json_object_new_int64(s->nodes));
 	json_object_object_add(o, "services", json_object_new_int64(s->services));
 	json_object_object_add(o, "ring", json_object_new_int64(s->ring));
@@ -758,7 +763,7 @@ static void series_scale(struct json_object *root, struct bcase *fls)
 	a = json_object_new_array();
 	for (i = 0; i < 4; i++) {
 		struct scale s = { "nodes", nodes[i], nodes[i], 1,
-				   ring_for(nodes[i]), 0 };
+				   ring_for(nodes[i]), 0, HL_STRAT_MAGLEV };
 
 		json_object_array_add(a, scale_run(&s, fls));
 	}
@@ -766,7 +771,8 @@ static void series_scale(struct json_object *root, struct bcase *fls)
 	a = json_object_new_array();
 	for (i = 0; i < 3; i++) {
 		/* 3 nodes each, ring 307 (prime >= 100 per node) */
-		struct scale s = { "services", svcs[i], 3, svcs[i], 307, 0 };
+		struct scale s = { "services", svcs[i], 3, svcs[i], 307, 0,
+				   HL_STRAT_MAGLEV };
 
 		json_object_array_add(a, scale_run(&s, fls));
 	}
@@ -774,11 +780,39 @@ static void series_scale(struct json_object *root, struct bcase *fls)
 	a = json_object_new_array();
 	for (i = 0; i < 3; i++) {
 		struct scale s = { "conntrack", entries[i], 3, 1,
-				   HL_RING_DEFAULT, entries[i] };
+				   HL_RING_DEFAULT, entries[i], HL_STRAT_MAGLEV };
 
 		json_object_array_add(a, scale_run(&s, fls));
 	}
 	json_object_object_add(o, "conntrack", a);
+
+	/* Every other strategy against node count; rendezvous and lc walk
+	 * their node list (at most HL_SEL_MAX nodes), the rest are O(1). */
+	{
+		static const __u8 strats[] = { HL_STRAT_WRR, HL_STRAT_RANDOM,
+					       HL_STRAT_P2C, HL_STRAT_RENDEZVOUS,
+					       HL_STRAT_LC };
+		static const __u32 few[] = { 3, 16, HL_SEL_MAX };
+		struct json_object *by = json_object_new_object();
+
+		for (unsigned int k = 0; k < sizeof(strats); k++) {
+			bool list = strats[k] == HL_STRAT_RENDEZVOUS ||
+				    strats[k] == HL_STRAT_LC;
+			const __u32 *counts = list ? few : nodes;
+			unsigned int nc = list ? 3 : 4;
+
+			a = json_object_new_array();
+			for (i = 0; i < nc; i++) {
+				struct scale sc = { "nodes", counts[i], counts[i], 1,
+						    ring_for(counts[i]), 0,
+						    strats[k] };
+
+				json_object_array_add(a, scale_run(&sc, fls));
+			}
+			json_object_object_add(by, hl_strategy_name(strats[k]), a);
+		}
+		json_object_object_add(o, "strategy_nodes", by);
+	}
 	json_object_object_add(root, "scaling", o);
 }
 
