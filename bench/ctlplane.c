@@ -34,17 +34,6 @@ static void sh(const char *cmd)
 		die("'%s' failed", cmd);
 }
 
-static __u32 ring_for(__u32 nodes)
-{
-	__u32 r = HL_RING_MIN_PER_NODE * nodes;
-
-	if (r <= HL_RING_DEFAULT)
-		return HL_RING_DEFAULT;
-	while (!is_prime(r))
-		r++;
-	return r;
-}
-
 static void svc_key(struct hl_svc_key *k, __u32 vip)
 {
 	memset(k, 0, sizeof(*k));
@@ -60,7 +49,7 @@ static struct json_object *rebuild_one(struct store *st, __u32 n)
 {
 	struct hl_svc_key key;
 	struct hl_service svc;
-	__u32 ring = ring_for(n), i, count = n;
+	__u32 ring = ring_for_nodes(n), i, count = n;
 	struct maglev_node *mn = calloc(n, sizeof(*mn));
 	struct hl_node *nodes = calloc(n, sizeof(*nodes));
 	__u32 *ids = calloc(n, sizeof(*ids)), *table = malloc(ring * 4);

@@ -24,6 +24,7 @@
 
 #include "bench.h"
 #include "dir.h"
+#include "parse.h"
 #include "bench/floors.skel.h"
 #include "strategy.h"
 
@@ -654,29 +655,6 @@ static void series_main(struct json_object *root, struct bcase *fls)
 	dir_free(d);
 }
 
-static bool is_prime(__u32 n)
-{
-	__u32 i;
-
-	if (n < 2)
-		return false;
-	for (i = 2; (__u64)i * i <= n; i++)
-		if (n % i == 0)
-			return false;
-	return true;
-}
-
-static __u32 ring_for(__u32 nodes)
-{
-	__u32 r = HL_RING_MIN_PER_NODE * nodes;
-
-	if (r <= HL_RING_DEFAULT)
-		return HL_RING_DEFAULT;
-	while (!is_prime(r))
-		r++;
-	return r;
-}
-
 struct scale {
 	const char *series;
 	__u32 value;		/* nodes, services or table entries */
@@ -763,7 +741,7 @@ static void series_scale(struct json_object *root, struct bcase *fls)
 	a = json_object_new_array();
 	for (i = 0; i < 4; i++) {
 		struct scale s = { "nodes", nodes[i], nodes[i], 1,
-				   ring_for(nodes[i]), 0, HL_STRAT_MAGLEV };
+				   ring_for_nodes(nodes[i]), 0, HL_STRAT_MAGLEV };
 
 		json_object_array_add(a, scale_run(&s, fls));
 	}
@@ -804,7 +782,7 @@ static void series_scale(struct json_object *root, struct bcase *fls)
 			a = json_object_new_array();
 			for (i = 0; i < nc; i++) {
 				struct scale sc = { "nodes", counts[i], counts[i], 1,
-						    ring_for(counts[i]), 0,
+						    ring_for_nodes(counts[i]), 0,
 						    strats[k] };
 
 				json_object_array_add(a, scale_run(&sc, fls));

@@ -196,3 +196,14 @@ bool is_prime(unsigned long n)
 			return false;
 	return true;
 }
+
+__u32 ring_for_nodes(__u32 nodes)
+{
+	__u32 r = HL_RING_MIN_PER_NODE * nodes;
+
+	if (r <= HL_RING_DEFAULT)
+		return HL_RING_DEFAULT;
+	while (!is_prime(r))
+		r++;
+	return r;
+}

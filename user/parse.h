@@ -30,5 +30,8 @@ const char *format_svc(const struct hl_svc_key *key, char *buf, size_t len);
 const char *role_name(__u8 role);
 
 bool is_prime(unsigned long n);
+/* The default ring for a node count: 65537, or the smallest prime with
+ * HL_RING_MIN_PER_NODE slots per node. */
+__u32 ring_for_nodes(__u32 nodes);
 
 #endif /* HELIOS_PARSE_H */
