@@ -19,6 +19,7 @@
 #include "lib/encap.h"
 #include "lib/reset.h"
 #include "lib/retry.h"
+#include "lib/sweep.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -128,8 +129,10 @@ int helios_xdp(struct xdp_md *ctx)
 		}
 		if (!ct_insert(&pkt.key, node_id, hash, fflags, created)) {
 			hl_count_flow(svc->id, node_id);
-			if (fflags)
+			if (fflags) {
 				active_add(svc->id, node_id, 1);
+				sweep_arm();
+			}
 		}
 	}
 

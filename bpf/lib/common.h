@@ -42,6 +42,7 @@
 #define IPV6_MIN_MTU		1280
 
 #define TC_ACT_OK		0
+#define CLOCK_MONOTONIC		1
 
 #define HL_TCP_FIN		0x01
 #define HL_TCP_SYN		0x02

@@ -570,6 +570,58 @@ static void test_prefer_zone(void)
 	ct_flush();
 }
 
+static __s64 active_total(void)
+{
+	__s64 a, sum = 0;
+
+	for (int k = 0; k < NODES; k++)
+		if (!bpf_map_lookup_elem(map_fd("node_active"), &ids[k], &a))
+			sum += a;
+	return sum;
+}
+
+/* Flows that end without FIN/RST (evicted, UDP) leave the active counts by
+ * the data path's own periodic recount, with no agent running. */
+static void test_sweep_recount(void)
+{
+	struct helios_xdp *saved = skel, *own;
+	int saved_fd = prog_fd, i, deleted = 0;
+	struct hl_flow_key k, next;
+	__s64 svc_total = -1;
+
+	own = helios_xdp__open();
+	if (!own)
+		SKIP("cannot open a second instance");
+	own->rodata->hl_sweep_ns = 20000000;	/* 20 ms */
+	if (helios_xdp__load(own)) {
+		CHECK(0, "load with a short sweep: %s", strerror(errno));
+		helios_xdp__destroy(own);
+		return;
+	}
+	skel = own;
+	prog_fd = bpf_program__fd(own->progs.helios_xdp);
+	CHECK(!setup(IPPROTO_UDP, HL_STRAT_LC, 0), "setup");
+	for (i = 0; i < 30; i++)
+		run(flow_src(i), flow_sport(i), IPPROTO_UDP, 0);
+	CHECK(active_total() == 30, "30 flows counted, %lld", (long long)active_total());
+	/* Ten entries vanish as an eviction would: no FIN, no RST. */
+	while (deleted < 10 &&
+	       !bpf_map_get_next_key(map_fd("conntrack"), NULL, &k)) {
+		next = k;
+		bpf_map_delete_elem(map_fd("conntrack"), &next);
+		deleted++;
+	}
+	for (i = 0; i < 200 && active_total() != 20; i++)
+		usleep(10000);	/* bounded poll of the recount, 2 s at most */
+	CHECK(active_total() == 20, "after the recount %lld, want 20",
+	      (long long)active_total());
+	bpf_map_lookup_elem(map_fd("svc_active"), &svc.id, &svc_total);
+	CHECK(svc_total == 20, "service count %lld", (long long)svc_total);
+	skel = saved;
+	prog_fd = saved_fd;
+	helios_xdp__destroy(own);
+}
+
 static void test_load(void)
 {
 	skel = helios_xdp__open_and_load();
@@ -596,6 +648,7 @@ int main(void)
 	RUN(test_WRR);
 	RUN(test_RANDOM);
 	RUN(test_LC);
+	RUN(test_sweep_recount);
 	RUN(test_P2C);
 	RUN(test_srchash_affinity);
 	RUN(test_prefer_zone);
