@@ -472,6 +472,28 @@ static const struct svc_conf *find_svc_conf(const struct agent_conf *conf,
 	return NULL;
 }
 
+/*
+ * A write or read service gets the matching table strategy too, so that
+ * the table itself holds only nodes of the right role (the role the probes
+ * found, or the operator's hint): before the first probe result, a write
+ * service then has no node to send a write to, rather than all of them.
+ * Returns true when `svc` changed.
+ */
+static bool role_strategy(const struct svc_conf *sc, struct hl_service *svc)
+{
+	__u8 strategy = sc->strategy == STRATEGY_PRIMARY ? HL_STRAT_PRIMARY :
+			sc->strategy == STRATEGY_REPLICA ? HL_STRAT_REPLICA :
+			svc->strategy;	/* maglev in the file: the CLI's choice */
+	__u32 opts = sc->strategy != STRATEGY_REPLICA ? svc->opts :
+		     sc->fallback_primary ? svc->opts | HL_SVC_O_FALLBACK_PRIMARY :
+		     svc->opts & ~HL_SVC_O_FALLBACK_PRIMARY;
+	bool changed = strategy != svc->strategy || opts != svc->opts;
+
+	svc->strategy = strategy;
+	svc->opts = opts;
+	return changed;
+}
+
 /* Admin writes for the difference between `old` (NULL at start) and `new`:
  * declared services and nodes are created, removed ones deleted, changed
  * settings set. Nodes the change does not name are not touched, so their
@@ -514,10 +536,17 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 		bool added = false;
 
 		if (store_service_find(&a->st, &n->key, &svc)) {
-			err = store_service_add(&a->st, &n->key, n->ring);
+			struct hl_service tpl = { .ring_size = n->ring };
+
+			role_strategy(n, &tpl);
+			err = store_service_add_cfg(&a->st, &n->key, &tpl);
 			if (err || store_service_find(&a->st, &n->key, &svc))
 				break;
 			log_msg("info", "%s: added", n->name);
+		} else if (role_strategy(n, &svc)) {
+			err = store_service_update(&a->st, &n->key, &svc);
+			if (err)
+				break;
 		}
 		for (j = 0; j < n->nnodes; j++) {
 			const struct node_conf *nc = &n->nodes[j];
