@@ -8,7 +8,9 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -152,4 +154,14 @@ int probe_soon(struct probe *p, struct event *ev, event_callback_fn cb)
 	if (event_assign(ev, p->base, -1, 0, cb, p) || event_add(ev, &tv))
 		return -ENOMEM;
 	return 0;
+}
+
+void probe_release(struct probe *p, int fd, struct event *ev)
+{
+	if (ev)
+		event_free(ev);
+	if (fd >= 0)
+		close(fd);
+	free(p->priv);
+	p->priv = NULL;
 }

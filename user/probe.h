@@ -58,6 +58,8 @@ extern const struct probe_ops probe_http_ops;
 extern const struct probe_ops probe_pg_ops;
 
 const struct probe_ops *probe_ops_for(enum probe_kind kind);
+/* Free a socket check's state: its event, its socket and p->priv. */
+void probe_release(struct probe *p, int fd, struct event *ev);
 int probe_kind_parse(const char *name, enum probe_kind *kind);
 const char *probe_kind_name(enum probe_kind kind);
 

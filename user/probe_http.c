@@ -42,14 +42,8 @@ static void http_free(struct probe *p)
 {
 	struct http_check *c = p->priv;
 
-	if (!c)
-		return;
-	if (c->ev)
-		event_free(c->ev);
-	if (c->fd >= 0)
-		close(c->fd);
-	free(c);
-	p->priv = NULL;
+	if (c)
+		probe_release(p, c->fd, c->ev);
 }
 
 static void http_finish(struct probe *p, int status)

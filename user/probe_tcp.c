@@ -23,14 +23,8 @@ static void tcp_free(struct probe *p)
 {
 	struct tcp_check *c = p->priv;
 
-	if (!c)
-		return;
-	if (c->ev)
-		event_free(c->ev);
-	if (c->fd >= 0)
-		close(c->fd);
-	free(c);
-	p->priv = NULL;
+	if (c)
+		probe_release(p, c->fd, c->ev);
 }
 
 static void tcp_event(evutil_socket_t fd, short what, void *arg)
