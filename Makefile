@@ -28,10 +28,10 @@ BPF_OBJS	:= $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(BPF_PROGS))
 SKELS		:= $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS))
 BPF_HDRS	:= $(wildcard bpf/lib/*.h) include/helios/abi.h
 
-# Everything in user/ except main.c forms a library the tests link too.
-LIB_SRCS	:= $(filter-out user/main.c,$(wildcard user/*.c))
-LIB_OBJS	:= $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
-USER_HDRS	:= $(wildcard user/*.h) include/helios/abi.h
+# user/lib, user/cmd and user/agent are one archive each (HACKING.md has
+# the arrows between them); main.c and the tests link all three.
+LAYERS		:= agent cmd lib
+LAYER_LIBS	:= $(patsubst %,$(BUILD)/libhelios-%.a,$(LAYERS))
 
 UNIT_TESTS	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS	:= $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test_*.c))
@@ -70,33 +70,38 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
 
-$(BUILD)/user/%.o: user/%.c $(USER_HDRS) $(SKELS)
+# -MMD -MP: each object also depends on the headers it includes.
+$(BUILD)/user/%.o: user/%.c $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/libhelios.a: $(LIB_OBJS)
+-include $(shell find $(BUILD)/user $(BUILD)/tests -name '*.d' 2>/dev/null)
+
+layer_objs = $(patsubst user/%.c,$(BUILD)/user/%.o,$(wildcard user/$(1)/*.c))
+$(foreach l,$(LAYERS),$(eval $(BUILD)/libhelios-$(l).a: $(call layer_objs,$(l))))
+$(BUILD)/libhelios-%.a:
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/helios-agent: $(BUILD)/user/main.o $(BUILD)/libhelios.a
+$(BUILD)/helios-agent: $(BUILD)/user/main.o $(LAYER_LIBS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libhelios.a
+$(BUILD)/tests/%: tests/unit/%.c $(LAYER_LIBS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(BUILD)/libhelios.a $(LIBS) -lm -o $@
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -Itests/unit $< $(LAYER_LIBS) $(LIBS) -o $@
 
-$(BUILD)/tests/%: tests/bpf/%.c tests/unit/unit.h $(BUILD)/libhelios.a $(SKELS)
+$(BUILD)/tests/%: tests/bpf/%.c $(LAYER_LIBS) $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(BUILD)/libhelios.a $(LIBS) -lm -o $@
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -Itests/unit $< $(LAYER_LIBS) $(LIBS) -o $@
 
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libhelios.a $(SKELS)
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libhelios-lib.a $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $< $(BUILD)/libhelios.a $(LIBS) -lm -o $@
+	$(Q)$(CC) $(CFLAGS) $< $(BUILD)/libhelios-lib.a $(LIBS) -o $@
 
 # Benchmark-only BPF programs (floors, restoring wrapper, generator).
 $(BUILD)/bench/bpf/%.bpf.o: bench/bpf/%.bpf.c include/helios/abi.h $(BUILD)/vmlinux/vmlinux.h

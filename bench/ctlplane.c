@@ -19,9 +19,9 @@
 #include <sys/wait.h>
 
 #include "bench.h"
-#include "common.h"
-#include "maglev.h"
-#include "store.h"
+#include "cmd/cli.h"
+#include "lib/maglev.h"
+#include "lib/store.h"
 
 #define MAX_ROUNDS	10
 
@@ -62,7 +62,7 @@ static struct json_object *rebuild_one(struct store *st, __u32 n)
 	svc_key(&key, 0xc612010a);
 	err = store_service_add(st, &key, ring);
 	if (!err)
-		err = store_service_find(st, &key, &svc);
+		err = svc_find(st, &key, &svc);
 	if (err)
 		die("service add: %s", strerror(-err));
 	for (i = 0; i < n; i++) {
@@ -79,7 +79,7 @@ static struct json_object *rebuild_one(struct store *st, __u32 n)
 	}
 	if (bpf_map_update_batch(st->fds[MAP_NODES], ids, nodes, &count, NULL))
 		die("nodes: %s", strerror(errno));
-	err = store_nodes_load(st);
+	err = nodes_load(st);
 	if (err)
 		die("nodes load: %s", strerror(-err));
 	for (k = 0; k < rounds; k++) {
@@ -101,7 +101,7 @@ static struct json_object *rebuild_one(struct store *st, __u32 n)
 	json_object_object_add(o, "ring", json_object_new_int64(ring));
 	json_object_object_add(o, "maglev_build_ms", jsummary(build, rounds));
 	json_object_object_add(o, "build_and_swap_ms", jsummary(swap, rounds));
-	err = store_service_del(st, &key);
+	err = svc_del(st, &key);
 	if (err)
 		die("service del: %s", strerror(-err));
 	free(mn);

@@ -9,7 +9,7 @@
 
 #include "bench.h"
 #include "helios_xdp.skel.h"
-#include "maglev.h"
+#include "lib/maglev.h"
 
 struct dir {
 	struct helios_xdp *skel;

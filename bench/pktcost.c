@@ -24,9 +24,9 @@
 
 #include "bench.h"
 #include "dir.h"
-#include "parse.h"
+#include "lib/parse.h"
 #include "bench/floors.skel.h"
-#include "strategy.h"
+#include "lib/tables.h"
 
 #define MAX_ROUNDS	15
 #define REP_CHEAP	500000

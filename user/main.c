@@ -6,8 +6,9 @@
 #include <string.h>
 #include <bpf/libbpf.h>
 
-#include "agent.h"
-#include "common.h"
+#include "agent/agent.h"
+#include "cmd/cli.h"
+#include "lib/log.h"
 
 static int do_help(int argc, char **argv)
 {
@@ -49,6 +50,13 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 	return vfprintf(stderr, fmt, ap);
 }
 
+/* The library's warnings (the operation went through). */
+static void lib_logger(enum hl_log_level level, const char *msg)
+{
+	if (level <= HL_LOG_WARN)
+		fprintf(stderr, "Warning: %s\n", msg);
+}
+
 static const struct cmd objects[] = {
 	{ "help",	do_help },
 	{ "attach",	do_attach },
@@ -75,7 +83,7 @@ int main(int argc, char **argv)
 		{ "bpffs",	required_argument,	NULL, 'B' },
 		{ 0 }
 	};
-	int opt, i, j;
+	int opt, i, j, err;
 
 	/* Options before the object; after it only the exact flags below, so
 	 * a command's own arguments (weight -1) are never taken for options. */
@@ -103,6 +111,7 @@ int main(int argc, char **argv)
 		}
 	}
 	libbpf_set_print(libbpf_print);
+	hl_set_logger(lib_logger);
 	argc -= optind;
 	argv += optind;
 	for (i = 0, j = 0; i < argc; i++) {
@@ -121,5 +130,8 @@ int main(int argc, char **argv)
 		do_help(0, NULL);
 		return 1;
 	}
-	return cmd_select(objects, argc, argv, do_help) ? 1 : 0;
+	err = cmd_select(objects, argc, argv, do_help);
+	if (err)
+		p_err_unreported();
+	return err ? 1 : 0;
 }

@@ -109,6 +109,16 @@ struct {
 	__uint(max_entries, 1);
 } settings SEC(".maps");
 
+/* The agent's last judgement per node (struct hl_health, by node id):
+ * written and read by user space only, so that `health` and a restarted
+ * agent see it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hl_health);
+	__uint(max_entries, HL_MAX_NODES);
+} health SEC(".maps");
+
 /* ---- selection strategies ---- */
 
 /* Usable nodes per service (rendezvous, lc, bounded-load), by service id. */

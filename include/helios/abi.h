@@ -232,6 +232,24 @@ struct hl_node {
 	char zone[HL_ZONE_LEN];	/* admin: NUL-terminated zone name */
 };
 
+/*
+ * The weight a node is picked with: the admin weight, scaled by the agent's
+ * effective per-mille when the agent judges it; a scaled-down node keeps at
+ * least 1. One definition for both sides: user space builds the tables
+ * with it (times usability), BPF's p2c/lc/rendezvous picks weigh with it.
+ */
+static inline __u32 hl_node_weight(const struct hl_node *n)
+{
+	__u32 w = n->weight;
+
+	if (n->flags & HL_NODE_F_AGENT) {
+		w = w * n->eff_scale / 1000;
+		if (!w && n->weight && n->eff_scale)
+			w = 1;
+	}
+	return w;
+}
+
 /* Cached next hop per node, indexed by node id. User space resolves it at
  * `node add`; the data path refreshes it from the FIB at most once per
  * HL_NH_REFRESH_NS, on the new-flow path only. */

@@ -26,9 +26,9 @@
 
 #include <helios/abi.h>
 #include "helios_xdp.skel.h"
-#include "common.h"
-#include "rate.h"
-#include "strategy.h"
+#include "lib/log.h"
+#include "lib/rate.h"
+#include "lib/tables.h"
 #include "unit.h"
 
 #define NODES		3
@@ -145,7 +145,7 @@ static void ct_flush(void)
 		bpf_map_delete_elem(fd, &keys[i]);
 }
 
-/* What store_rebuild() does, against the skeleton's maps. */
+/* What svc_rebuild() does, against the skeleton's maps. */
 static int rebuild(void)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
@@ -448,9 +448,7 @@ static void test_conn_limit(void)
 
 	CHECK(!setup(IPPROTO_TCP, HL_STRAT_MAGLEV, 0), "setup");
 	run(0xc6150001, 999, IPPROTO_TCP, TCP_SYN);	/* established */
-	quiet_errors = true;
 	CHECK(!bucket_set(&lim.conn, "conn", 1, 20, 1), "bucket");
-	quiet_errors = false;
 	set_limits(&lim, HL_SVC_O_LIMIT_CONN);
 	for (uint32_t i = 0; i < 100; i++) {
 		struct res r = run(flow_src(i), flow_sport(i), IPPROTO_TCP,
@@ -475,9 +473,7 @@ static void test_pkt_limit(void)
 	uint32_t admitted = 0;
 
 	CHECK(!setup(IPPROTO_UDP, HL_STRAT_MAGLEV, 0), "setup");
-	quiet_errors = true;
 	CHECK(!bucket_set(&lim.pkt, "pkt", 1, 5, 1), "bucket");
-	quiet_errors = false;
 	set_limits(&lim, HL_SVC_O_LIMIT_TRAFFIC);
 	for (uint32_t i = 0; i < 20; i++)
 		admitted += run(0xc6150002, 999, IPPROTO_UDP, 0).ret == XDP_TX;
@@ -493,9 +489,7 @@ static void test_client_limit(void)
 	uint32_t noisy = 0, quiet = 0;
 
 	CHECK(!setup(IPPROTO_TCP, HL_STRAT_MAGLEV, 0), "setup");
-	quiet_errors = true;
 	CHECK(!bucket_set(&b, "client", 1, 3, 1), "bucket");
-	quiet_errors = false;
 	lim.client_cost = b.cost;
 	lim.client_tolerance = b.tolerance;
 	lim.client_plen4 = 32;

@@ -2,7 +2,7 @@
 /* bpftool-style dispatch: exact names, unique prefixes, errors. */
 #include <string.h>
 
-#include "common.h"
+#include "cmd/cli.h"
 #include "unit.h"
 
 static const char *called;

@@ -2,7 +2,7 @@
 /* Health FSM, breaker, slow start and backoff, on an injected clock. */
 #include <string.h>
 
-#include "health.h"
+#include "agent/health.h"
 #include "unit.h"
 
 #define MS 1000000ull

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
-#include "maglev.h"
+#include "lib/maglev.h"
 #include "unit.h"
 
 #define MAX_N 1000

@@ -5,7 +5,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "parse.h"
+#include "lib/parse.h"
 #include "unit.h"
 
 static void test_svc_good(void)

@@ -10,7 +10,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "strategy.h"
+#include "lib/tables.h"
 #include "unit.h"
 
 static unsigned int worst_windows(const __u32 *w, unsigned int n,

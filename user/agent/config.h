@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The agent's configuration file (libconfig syntax: readable, '#' comments,
+ * errors with file:line). See README.md, "Agent configuration".
+ */
+#ifndef HELIOS_CONFIG_H
+#define HELIOS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "agent/health.h"
+#include "agent/probe.h"
+#include "lib/parse.h"
+
+enum svc_strategy {
+	STRATEGY_MAGLEV,	/* every healthy node, by weight */
+	STRATEGY_PRIMARY,	/* the one node that is not in recovery */
+	STRATEGY_REPLICA,	/* healthy standbys; optional primary fallback */
+};
+
+struct node_conf {
+	struct ip_addr addr;
+	__u16 weight;
+	__u8 role;
+	char zone[HL_ZONE_LEN];
+};
+
+struct svc_conf {
+	struct hl_svc_key key;
+	char name[SVC_STRLEN];
+	enum svc_strategy strategy;
+	bool fallback_primary;	/* replica: use the primary when no standby is */
+	bool reset_on_down;	/* RST flows whose node goes down */
+	__u32 hold_ms;		/* primary: longest hold of new flows, split brain */
+	__u32 ring;
+	struct probe_cfg probe;
+	struct health_cfg health;
+	unsigned int nnodes;
+	struct node_conf *nodes;
+};
+
+struct agent_conf {
+	unsigned int nsvcs;
+	struct svc_conf *svcs;
+};
+
+/* 0, or -1 with "FILE:LINE: reason" in err. */
+int config_load(const char *path, struct agent_conf *conf, char *err,
+		size_t errlen);
+void config_free(struct agent_conf *conf);
+const char *strategy_name(enum svc_strategy s);
+
+#endif /* HELIOS_CONFIG_H */

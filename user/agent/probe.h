@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Health probes: one file per kind behind a small ops table, all driven by
+ * one libevent loop. A probe never blocks: start() arms events and returns;
+ * the result arrives later through probe->done(), exactly once per start(),
+ * by the timeout at the latest.
+ */
+#ifndef HELIOS_PROBE_H
+#define HELIOS_PROBE_H
+
+#include <event2/event.h>
+
+#include "agent/health.h"
+#include "lib/parse.h"
+
+enum probe_kind {
+	PROBE_TCP,
+	PROBE_HTTP,
+	PROBE_POSTGRES,
+};
+
+/* What a probe checks, beside the node's address. */
+struct probe_cfg {
+	enum probe_kind kind;
+	__u16 port;			/* host order */
+	__u32 timeout_ms;
+	char http_path[256];		/* http: "/" by default */
+	int http_expect;		/* http: expected status, 200 by default */
+	char pg_conninfo[512];		/* postgres: libpq conninfo without host/port
+					 * (user, dbname, passfile, ...) */
+};
+
+struct probe;
+
+struct probe_ops {
+	const char *name;
+	/* Begin one check; 0 or -errno (then done() is not called). */
+	int (*start)(struct probe *p);
+	/* Stop a check in flight without calling done(); frees kind state. */
+	void (*cancel)(struct probe *p);
+};
+
+struct probe {
+	const struct probe_ops *ops;
+	struct event_base *base;
+	struct ip_addr addr;
+	const struct probe_cfg *cfg;
+	void (*done)(struct probe *p, const struct probe_result *res);
+	void *owner;			/* for done() */
+	void *priv;			/* kind's own state while in flight */
+	__u64 started_ns;		/* CLOCK_MONOTONIC */
+	char err[128];			/* why the last check failed ("" if ok),
+					 * valid in done() until the next start() */
+};
+
+extern const struct probe_ops probe_tcp_ops;
+extern const struct probe_ops probe_http_ops;
+extern const struct probe_ops probe_pg_ops;
+
+const struct probe_ops *probe_ops_for(enum probe_kind kind);
+/* Free a socket check's state: its event, its socket and p->priv. */
+void probe_release(struct probe *p, int fd, struct event *ev);
+int probe_kind_parse(const char *name, enum probe_kind *kind);
+const char *probe_kind_name(enum probe_kind kind);
+
+/*
+ * Lifecycle, for every kind: start() and done() alternate; cancel() may be
+ * called at any time, also when nothing is in flight (a postgres probe keeps
+ * its connection open between checks and cancel() closes it), and more than
+ * once. Free or reuse a struct probe only after cancel().
+ */
+
+/* Shared by the kinds (probe.c); not for the probes' owners. */
+__u64 probe_now_ns(void);
+/* Result with role HL_ROLE_ANY and no lag. */
+void probe_result_init(struct probe_result *res);
+/* Record why the check failed, in p->err. */
+void probe_set_err(struct probe *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Non-blocking TCP socket connecting to p->addr:port: the fd, or -errno.
+ * *err is 0 (connected), -EINPROGRESS or the connect error. */
+int probe_connect(const struct probe *p, __u16 port, int *err);
+/* The pending connect's outcome: 0 or -errno (SO_ERROR). */
+int probe_connect_result(int fd);
+/* Arm `ev` (from event_new) for `what` on fd, with the rest of the
+ * probe's time (started_ns + timeout) as timeout: cb gets EV_TIMEOUT when
+ * it runs out. fd may change between calls (libpq). 0 or -errno. */
+int probe_wait(struct probe *p, struct event *ev, evutil_socket_t fd,
+	       short what, event_callback_fn cb);
+/* Arm `ev` to run cb (with EV_TIMEOUT) on the next loop iteration: how a
+ * kind reports a failure found inside start() without calling done() from
+ * its caller's stack. 0 or -errno. */
+int probe_soon(struct probe *p, struct event *ev, event_callback_fn cb);
+__u32 probe_timeout_ms(const struct probe *p);
+__u32 probe_elapsed_us(const struct probe *p);
+
+#endif /* HELIOS_PROBE_H */

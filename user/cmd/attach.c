@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0
+/* helios-agent attach DEV [mode native|generic] [src ADDR] [zone NAME] /
+ * detach DEV */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include "cmd/cli.h"
+#include "cmd/report.h"
+#include "lib/counters.h"
+#include "lib/nodes.h"
+#include "lib/parse.h"
+#include "lib/services.h"
+#include "lib/store.h"
+#include "lib/tables.h"
+
+static int link_pin_path(const struct store *st, __u32 ifindex, char *buf,
+			 size_t len)
+{
+	char name[32];
+
+	/* By ifindex: device names may hold '.', which bpffs refuses. */
+	snprintf(name, sizeof(name), "link_%u", ifindex);
+	return store_pin_path(st, name, buf, len);
+}
+
+static int device_index(const char *dev, __u32 *ifindex)
+{
+	*ifindex = if_nametoindex(dev);
+	if (!*ifindex) {
+		p_err("no device '%s'", dev);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/* The outer source (and the egress) may have changed: resolve every node. */
+static void refresh_nexthops(struct store *st)
+{
+	__u32 i;
+
+	if (nodes_load(st))
+		return;
+	for (i = 0; i < HL_MAX_NODES; i++)
+		if (st->nodes[i].flags & HL_NODE_F_EXISTS)
+			node_nexthop_refresh(st, i);
+}
+
+/* The data path refreshes next hops with bpf_fib_lookup, which the kernel
+ * refuses on a device that does not forward. */
+static void warn_forwarding(const char *dev)
+{
+	char path[128], val = '1';
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/forwarding", dev);
+	f = fopen(path, "r");
+	if (f) {
+		val = fgetc(f);
+		fclose(f);
+	}
+	if (val == '0')
+		fprintf(stderr, "Warning: forwarding is off on %s: next hops are then only refreshed by helios-agent (sysctl net.ipv4.conf.%s.forwarding=1)\n",
+			dev, dev);
+}
+
+/* The director's zone changed: prefer-zone tables follow it. */
+static int rebuild_zoned(struct store *st, const struct hl_svc_key *key,
+			 const struct hl_service *svc, void *data)
+{
+	int err;
+
+	(void)key;
+	(void)data;
+	if (svc->strategy != HL_STRAT_PREFER_ZONE)
+		return 0;
+	err = svc_rebuild(st, svc->id);
+	if (err)
+		p_err("cannot rebuild the table of service %u: %s", svc->id,
+		      strerror(-err));
+	return err;
+}
+
+int do_attach(int argc, char **argv)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = XDP_FLAGS_DRV_MODE);
+	struct ip_addr src = {};
+	char zone[HL_ZONE_LEN] = "";
+	bool has_zone = false;
+	struct store st;
+	const char *dev;
+	char path[4200];
+	__u32 ifindex, zero = 0;
+	int err, link_fd;
+
+	if (argc < 1 || !strcmp(argv[0], "help")) {
+		fprintf(stderr, "Usage: helios-agent attach DEV [mode native|generic] [src ADDR] [zone NAME]\n"
+			"zone: the director's own zone; prefer-zone services send new flows to\n"
+			"      usable nodes of this zone, to the others only when none is usable.\n");
+		return argc < 1 ? -1 : 0;
+	}
+	dev = argv[0];
+	NEXT_ARG();
+	while (argc) {
+		if (!strcmp(argv[0], "mode") && argc > 1) {
+			if (!strcmp(argv[1], "native"))
+				opts.flags = XDP_FLAGS_DRV_MODE;
+			else if (!strcmp(argv[1], "generic"))
+				opts.flags = XDP_FLAGS_SKB_MODE;
+			else {
+				p_err("invalid mode '%s': expected native or generic",
+				      argv[1]);
+				return -1;
+			}
+		} else if (!strcmp(argv[0], "src") && argc > 1) {
+			if (parse_addr(argv[1], &src))
+				return -1;
+		} else if (!strcmp(argv[0], "zone") && argc > 1) {
+			if (parse_zone(argv[1], zone))
+				return -1;
+			has_zone = true;
+		} else {
+			p_err("unexpected '%s' (expected: mode native|generic, src ADDR, zone NAME)",
+			      argv[0]);
+			return -1;
+		}
+		NEXT_ARG();
+		NEXT_ARG();
+	}
+	if (device_index(dev, &ifindex))
+		return -1;
+
+	err = cli_store_open(&st, true);
+	if (err)
+		goto out;
+	link_pin_path(&st, ifindex, path, sizeof(path));
+	if (!access(path, F_OK)) {
+		p_err("%s is already attached", dev);
+		err = -EEXIST;
+		goto out;
+	}
+	link_fd = bpf_link_create(st.prog_fd, ifindex, BPF_XDP, &opts);
+	if (link_fd < 0) {
+		err = -errno;
+		if (err == -EBUSY || err == -EEXIST)
+			p_err("%s already has an XDP program", dev);
+		else if (err == -EOPNOTSUPP && opts.flags == XDP_FLAGS_DRV_MODE)
+			p_err("%s does not support native XDP (try: mode generic)", dev);
+		else
+			p_err("cannot attach to %s: %s", dev, strerror(-err));
+		goto out;
+	}
+	err = bpf_obj_pin(link_fd, path) ? -errno : 0;
+	close(link_fd);	/* the pin holds the link from now on */
+	if (err) {
+		p_err("cannot pin the link at %s: %s", path, strerror(-err));
+		goto out;
+	}
+	if (src.family || has_zone) {
+		struct hl_settings cfg = {};
+
+		bpf_map_lookup_elem(st.fds[MAP_SETTINGS], &zero, &cfg);
+		if (src.family == HL_AF_INET)
+			cfg.src4 = src.w[0];
+		else if (src.family)
+			memcpy(cfg.src6, src.w, sizeof(cfg.src6));
+		if (has_zone)
+			memcpy(cfg.zone, zone, sizeof(cfg.zone));
+		bpf_map_update_elem(st.fds[MAP_SETTINGS], &zero, &cfg, BPF_ANY);
+	}
+	if (has_zone && !nodes_load(&st)) {
+		err = svc_for_each(&st, rebuild_zoned, NULL);
+		if (err)
+			goto out;
+	}
+	refresh_nexthops(&st);
+	warn_forwarding(dev);
+	if (json_output)
+		json_print(NULL);
+out:
+	store_close(&st);
+	return err;
+}
+
+int do_detach(int argc, char **argv)
+{
+	struct store st;
+	char path[4200];
+	__u32 ifindex;
+	int err;
+
+	if (argc != 1 || !strcmp(argv[0], "help")) {
+		fprintf(stderr, "Usage: helios-agent detach DEV\n");
+		return argc == 1 ? 0 : -1;
+	}
+	if (device_index(argv[0], &ifindex))
+		return -1;
+	err = cli_store_open(&st, false);
+	if (!err) {
+		link_pin_path(&st, ifindex, path, sizeof(path));
+		err = unlink(path) ? -errno : 0;
+	}
+	if (err == -ENOENT)
+		p_err("%s is not attached", argv[0]);
+	else if (err)
+		p_err("cannot detach %s: %s", argv[0], strerror(-err));
+	else if (json_output)
+		json_print(NULL);
+	store_close(&st);
+	return err;
+}

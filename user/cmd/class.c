@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * helios-agent class { add | del | list }: priority classes of clients.
+ * Director-wide: a class's prefixes map (LPM trie) to its own connection
+ * bucket, which admits the class's new connections to any service with a
+ * connection limit in place of the service's `rate conn` bucket.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cmd/cli.h"
+#include "lib/counters.h"
+#include "lib/nodes.h"
+#include "lib/parse.h"
+#include "lib/rate.h"
+#include "lib/services.h"
+#include "lib/store.h"
+#include "lib/tables.h"
+
+static int do_help(int argc, char **argv)
+{
+	fprintf(stderr,
+		"Usage: helios-agent class add PREFIX name NAME rate conn N[/s] [burst B] [leaky]\n"
+		"       helios-agent class del NAME\n"
+		"       helios-agent class list\n"
+		"\n"
+		"PREFIX := ADDR/LEN (no host bits; classes' prefixes must not overlap)\n"
+		"A class's clients get in by its own bucket when a service sheds the others.\n");
+	return 0;
+}
+
+/* Every class prefix, with its class id; returns the count. */
+static int read_prefixes(struct store *st, struct hl_class_key *keys,
+			 __u32 *ids, int max)
+{
+	struct hl_class_key k, last;
+	bool first = true;
+	int n = 0;
+
+	while (n < max && !bpf_map_get_next_key(st->fds[MAP_CLASS_PREFIXES],
+						first ? NULL : &last, &k)) {
+		if (!bpf_map_lookup_elem(st->fds[MAP_CLASS_PREFIXES], &k, &ids[n]))
+			keys[n++] = k;
+		last = k;
+		first = false;
+	}
+	return n;
+}
+
+static int find_class(struct store *st, const char *name, struct hl_class *c)
+{
+	__u32 i;
+
+	for (i = 0; i < HL_MAX_CLASSES; i++)
+		if (!bpf_map_lookup_elem(st->fds[MAP_CLASSES], &i, c) &&
+		    (c->flags & HL_CLASS_F_USED) &&
+		    !strncmp(c->name, name, HL_CLASS_NAME_LEN))
+			return i;
+	return -ENOENT;
+}
+
+static int do_add(int argc, char **argv)
+{
+	struct hl_class_key key, keys[HL_MAX_CLASSES];
+	__u32 ids[HL_MAX_CLASSES], id;
+	struct hl_class cls = {}, c;
+	struct hl_limit_stats *zero;
+	char name[HL_CLASS_NAME_LEN], pbuf[64];
+	struct rate_spec r;
+	struct store st;
+	int err, n, i, existing;
+
+	REQ_ARGS(1);
+	if (parse_prefix(argv[0], &key))
+		return -1;
+	if (argc < 6 || strcmp(argv[1], "name") || strcmp(argv[3], "rate") ||
+	    strcmp(argv[4], "conn")) {
+		p_err("expected: class add PREFIX name NAME rate conn N[/s] [burst B] [leaky]");
+		return -1;
+	}
+	if (parse_class_name(argv[2], name) ||
+	    parse_rate(argc - 5, argv + 5, "class", false, &r))
+		return -1;
+	if (r.off) {
+		p_err("a class needs a rate (to remove it: class del NAME)");
+		return -1;
+	}
+	if (bucket_set(&cls.conn, "class", r.rate, r.leaky ? 1 : r.burst, 1))
+		return -1;
+	memcpy(cls.name, name, sizeof(cls.name));
+	cls.flags = HL_CLASS_F_USED;
+
+	err = cli_store_open(&st, true);
+	if (err)
+		goto out;
+	n = read_prefixes(&st, keys, ids, HL_MAX_CLASSES);
+	for (i = 0; i < n; i++) {
+		if (prefixes_overlap(&keys[i], &key)) {
+			p_err("prefix %s overlaps %s of class %u", argv[0],
+			      format_prefix(&keys[i], pbuf, sizeof(pbuf)), ids[i]);
+			err = -EEXIST;
+			goto out;
+		}
+	}
+	existing = find_class(&st, name, &c);
+	if (existing >= 0) {
+		/* Another prefix for the class; its rate is replaced. */
+		id = existing;
+		cls.conn.tat = 0;
+	} else {
+		for (id = 0; id < HL_MAX_CLASSES; id++)
+			if (bpf_map_lookup_elem(st.fds[MAP_CLASSES], &id, &c) ||
+			    !(c.flags & HL_CLASS_F_USED))
+				break;
+		if (id == HL_MAX_CLASSES) {
+			p_err("too many classes (at most %d)", HL_MAX_CLASSES);
+			err = -ENOSPC;
+			goto out;
+		}
+		zero = calloc(libbpf_num_possible_cpus(), sizeof(*zero));
+		if (zero)
+			bpf_map_update_elem(st.fds[MAP_CLASS_STATS], &id, zero, BPF_ANY);
+		free(zero);
+	}
+	/* The class first, then the prefix that leads to it. */
+	if (bpf_map_update_elem(st.fds[MAP_CLASSES], &id, &cls, BPF_ANY) ||
+	    bpf_map_update_elem(st.fds[MAP_CLASS_PREFIXES], &key, &id, BPF_NOEXIST)) {
+		err = -errno;
+		p_err("cannot add class %s: %s", name, strerror(errno));
+		goto out;
+	}
+	if (json_output)
+		json_print(NULL);
+out:
+	store_close(&st);
+	return err;
+}
+
+static int do_del(int argc, char **argv)
+{
+	struct hl_class_key keys[HL_MAX_CLASSES];
+	__u32 ids[HL_MAX_CLASSES];
+	struct hl_class c, gone = {};
+	struct store st;
+	int err, id, n, i;
+
+	if (argc != 1) {
+		p_err("expected: class del NAME");
+		return -1;
+	}
+	err = cli_store_open(&st, true);
+	if (err)
+		goto out;
+	id = find_class(&st, argv[0], &c);
+	if (id < 0) {
+		p_err("no class %s", argv[0]);
+		err = -ENOENT;
+		goto out;
+	}
+	/* Prefixes first: no packet finds a class being emptied. */
+	n = read_prefixes(&st, keys, ids, HL_MAX_CLASSES);
+	for (i = 0; i < n; i++)
+		if (ids[i] == (__u32)id)
+			bpf_map_delete_elem(st.fds[MAP_CLASS_PREFIXES], &keys[i]);
+	bpf_map_update_elem(st.fds[MAP_CLASSES], &id, &gone, BPF_ANY);
+	if (json_output)
+		json_print(NULL);
+out:
+	store_close(&st);
+	return err;
+}
+
+static int do_list(int argc, char **argv)
+{
+	struct json_object *arr = json_object_new_array();
+	struct hl_class_key keys[HL_MAX_CLASSES];
+	__u32 ids[HL_MAX_CLASSES], id;
+	struct hl_limit_stats ls;
+	struct hl_class c;
+	char pbuf[64];
+	struct store st;
+	int err, n, i;
+
+	if (argc) {
+		p_err("unexpected '%s'", argv[0]);
+		json_object_put(arr);
+		return -1;
+	}
+	err = cli_store_open(&st, false);
+	if (err == -ENOENT) {
+		err = 0;
+		goto print;
+	}
+	if (err)
+		goto out;
+	n = read_prefixes(&st, keys, ids, HL_MAX_CLASSES);
+	if (!json_output)
+		printf("%-16s %-44s %10s %8s %12s %12s\n", "CLASS", "PREFIXES",
+		       "RATE/S", "BURST", "ADMITTED", "DROPPED");
+	for (id = 0; id < HL_MAX_CLASSES; id++) {
+		struct json_object *o, *pfx = json_object_new_array();
+		char plist[256] = "";
+
+		if (bpf_map_lookup_elem(st.fds[MAP_CLASSES], &id, &c) ||
+		    !(c.flags & HL_CLASS_F_USED)) {
+			json_object_put(pfx);
+			continue;
+		}
+		for (i = 0; i < n; i++) {
+			if (ids[i] != id)
+				continue;
+			format_prefix(&keys[i], pbuf, sizeof(pbuf));
+			json_object_array_add(pfx, json_object_new_string(pbuf));
+			if (strlen(plist) + strlen(pbuf) + 2 < sizeof(plist))
+				strcat(strcat(plist, *plist ? "," : ""), pbuf);
+		}
+		limit_stats_read(&st, MAP_CLASS_STATS, id, &ls);
+		if (!json_output) {
+			printf("%-16.16s %-44s %10llu %8llu %12llu %12llu\n", c.name,
+			       plist, (unsigned long long)bucket_rate(&c.conn),
+			       (unsigned long long)bucket_burst(&c.conn),
+			       (unsigned long long)ls.admitted[HL_LIMIT_CLASS],
+			       (unsigned long long)ls.dropped[HL_LIMIT_CLASS]);
+			json_object_put(pfx);
+			continue;
+		}
+		o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(c.name));
+		json_object_object_add(o, "prefixes", pfx);
+		json_object_object_add(o, "rate", json_object_new_int64(bucket_rate(&c.conn)));
+		json_object_object_add(o, "burst", json_object_new_int64(bucket_burst(&c.conn)));
+		json_object_object_add(o, "admitted",
+				       json_object_new_int64(ls.admitted[HL_LIMIT_CLASS]));
+		json_object_object_add(o, "dropped",
+				       json_object_new_int64(ls.dropped[HL_LIMIT_CLASS]));
+		json_object_array_add(arr, o);
+	}
+print:
+	if (json_output)
+		json_print(json_object_get(arr));
+out:
+	json_object_put(arr);
+	store_close(&st);
+	return err;
+}
+
+int do_class(int argc, char **argv)
+{
+	static const struct cmd cmds[] = {
+		{ "add",	do_add },
+		{ "del",	do_del },
+		{ "list",	do_list },
+		{ "help",	do_help },
+		{ 0 }
+	};
+
+	return cmd_select(cmds, argc, argv, do_help);
+}

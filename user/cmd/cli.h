@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Shared CLI plumbing: command tables, argument helpers, error and JSON output. */
+#ifndef HELIOS_CMD_CLI_H
+#define HELIOS_CMD_CLI_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+
+struct cmd {
+	const char *name;
+	int (*func)(int argc, char **argv);
+};
+
+/* Global options, set by main(). */
+extern bool json_output;	/* -j */
+extern bool pretty_output;	/* -p */
+extern bool verbose;		/* -v */
+extern const char *bpffs_dir;	/* --bpffs */
+
+/* Run the command whose name argv[0] is (a unique prefix of), bpftool-style. */
+int cmd_select(const struct cmd *cmds, int argc, char **argv,
+	       int (*help)(int argc, char **argv));
+
+/* One error line: {"error": ...} on stdout with -j, "Error: ..." on
+ * stderr otherwise. A command prints at most one. */
+void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* After a failed command: show the library's error unless the command
+ * already printed its own. */
+void p_err_unreported(void);
+void p_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print a JSON value on stdout (plain or pretty) and drop the reference. */
+void json_print(struct json_object *obj);
+
+bool is_prefix(const char *pfx, const char *str);
+
+struct store;
+/* store_open() on --bpffs. */
+int cli_store_open(struct store *st, bool create);
+
+#define NEXT_ARG()	({ argc--; argv++; })
+#define REQ_ARGS(cnt)							\
+	({								\
+		int _cnt = (cnt);					\
+		if (argc < _cnt) {					\
+			p_err("missing arguments: %d more expected (see help)", \
+			      _cnt);					\
+			return -1;					\
+		}							\
+	})
+
+/* Object entry points, one per cmd_*.c file. */
+int do_attach(int argc, char **argv);
+int do_detach(int argc, char **argv);
+int do_service(int argc, char **argv);
+int do_node(int argc, char **argv);
+int do_stats(int argc, char **argv);
+int do_map(int argc, char **argv);
+int do_decap(int argc, char **argv);
+int do_probe(int argc, char **argv);
+int do_class(int argc, char **argv);
+
+#endif /* HELIOS_CMD_CLI_H */

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * helios-agent decap { attach DEV vip ADDR... | detach DEV }: the backend side
+ * of IPIP forwarding. This kernel has no ipip module, so a TC ingress program
+ * strips the outer header of packets for our VIPs; no tunnel device needed.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "helios_decap.skel.h"
+#include "cmd/cli.h"
+#include "lib/counters.h"
+#include "lib/nodes.h"
+#include "lib/parse.h"
+#include "lib/services.h"
+#include "lib/store.h"
+#include "lib/tables.h"
+
+#define DECAP_HANDLE	1
+#define DECAP_PRIO	1
+#define DECAP_MAX_VIPS	64
+
+static int do_help(int argc, char **argv)
+{
+	fprintf(stderr,
+		"Usage: helios-agent decap attach DEV vip ADDR [vip ADDR ...]\n"
+		"       helios-agent decap detach DEV\n");
+	return 0;
+}
+
+static int do_decap_attach(int argc, char **argv)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, tc, .handle = DECAP_HANDLE,
+			    .priority = DECAP_PRIO);
+	struct hl_vip_key vips[DECAP_MAX_VIPS];
+	struct helios_decap *skel = NULL;
+	struct store st = { .dir_fd = -1 };
+	unsigned int nvips = 0, i;
+	const char *dev;
+	char path[4200];
+	__u64 zero = 0;
+	int err;
+
+	REQ_ARGS(3);
+	dev = argv[0];
+	NEXT_ARG();
+	while (argc) {
+		struct ip_addr a;
+
+		if (strcmp(argv[0], "vip") || argc < 2) {
+			p_err("unexpected '%s' (expected: vip ADDR)", argv[0]);
+			return -1;
+		}
+		if (parse_addr(argv[1], &a))
+			return -1;
+		if (nvips == DECAP_MAX_VIPS) {
+			p_err("too many VIPs (at most %d)", DECAP_MAX_VIPS);
+			return -1;
+		}
+		memset(&vips[nvips], 0, sizeof(vips[nvips]));
+		vips[nvips].family = a.family;
+		memcpy(vips[nvips].addr, a.w, sizeof(a.w));
+		nvips++;
+		NEXT_ARG();
+		NEXT_ARG();
+	}
+	hook.ifindex = if_nametoindex(dev);
+	if (!hook.ifindex) {
+		p_err("no device '%s'", dev);
+		return -1;
+	}
+	if (!bpf_tc_query(&hook, &tc)) {
+		p_err("%s already has decap attached", dev);
+		return -1;
+	}
+	memset(&tc, 0, sizeof(tc));
+	tc.sz = sizeof(tc);
+	tc.handle = DECAP_HANDLE;
+	tc.priority = DECAP_PRIO;
+
+	strncpy(st.dir, bpffs_dir, sizeof(st.dir) - 1);
+	err = bpffs_prepare(st.dir);
+	if (err)
+		return err;
+	skel = helios_decap__open();
+	if (!skel) {
+		err = -errno;
+		p_err("cannot open the decap BPF object: %s", strerror(errno));
+		return err;
+	}
+	err = store_pin_path(&st, "decap_vips", path, sizeof(path));
+	if (!err)
+		err = bpf_map__set_pin_path(skel->maps.decap_vips, path);
+	if (!err)
+		err = helios_decap__load(skel);
+	if (err) {
+		p_err("cannot load the decap program: %s", strerror(-err));
+		goto out;
+	}
+	for (i = 0; i < nvips; i++) {
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.decap_vips),
+					&vips[i], &zero, BPF_NOEXIST) &&
+		    errno != EEXIST) {
+			err = -errno;
+			p_err("cannot add VIP: %s", strerror(errno));
+			goto out;
+		}
+	}
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		p_err("cannot create clsact on %s: %s", dev, strerror(-err));
+		goto out;
+	}
+	tc.prog_fd = bpf_program__fd(skel->progs.helios_decap);
+	err = bpf_tc_attach(&hook, &tc);
+	if (err)
+		p_err("cannot attach decap to %s: %s", dev, strerror(-err));
+	else if (json_output)
+		json_print(NULL);
+out:
+	helios_decap__destroy(skel);	/* the tc filter keeps the program */
+	return err;
+}
+
+static int do_decap_detach(int argc, char **argv)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, tc, .handle = DECAP_HANDLE,
+			    .priority = DECAP_PRIO);
+	int err;
+
+	if (argc != 1) {
+		p_err("expected: decap detach DEV");
+		return -1;
+	}
+	hook.ifindex = if_nametoindex(argv[0]);
+	if (!hook.ifindex) {
+		p_err("no device '%s'", argv[0]);
+		return -1;
+	}
+	if (bpf_tc_query(&hook, &tc)) {
+		p_err("%s has no decap attached", argv[0]);
+		return -1;
+	}
+	tc.prog_fd = tc.prog_id = tc.flags = 0;
+	err = bpf_tc_detach(&hook, &tc);
+	if (err)
+		p_err("cannot detach decap from %s: %s", argv[0], strerror(-err));
+	else if (json_output)
+		json_print(NULL);
+	return err;
+}
+
+int do_decap(int argc, char **argv)
+{
+	static const struct cmd cmds[] = {
+		{ "attach",	do_decap_attach },
+		{ "detach",	do_decap_detach },
+		{ "help",	do_help },
+		{ 0 }
+	};
+
+	return cmd_select(cmds, argc, argv, do_help);
+}

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0
+/* helios-agent node { add | set | del | list } */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "cmd/cli.h"
+#include "cmd/report.h"
+#include "lib/counters.h"
+#include "lib/nodes.h"
+#include "lib/options.h"
+#include "lib/parse.h"
+#include "lib/services.h"
+#include "lib/store.h"
+#include "lib/tables.h"
+
+static int do_help(int argc, char **argv)
+{
+	fprintf(stderr,
+		"Usage: helios-agent node add SVC ADDR [OPTIONS]\n"
+		"       helios-agent node set SVC ADDR OPTIONS\n"
+		"       helios-agent node del SVC ADDR\n"
+		"       helios-agent node list [SVC]\n"
+		"\n"
+		"SVC := VIP:PORT/{tcp|udp}\n"
+		"OPTIONS:\n");
+	opts_help(stderr, node_admin_opts, OPT_CLI);
+	return 0;
+}
+
+struct node_args {
+	struct hl_svc_key key;
+	struct ip_addr addr;
+	struct hl_node admin;	/* weight, role, zone */
+	opt_seen_t seen;
+};
+
+/* SVC ADDR [OPTIONS]; `opts` allows the options. */
+static int parse_node_args(int argc, char **argv, bool opts,
+			   struct node_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	REQ_ARGS(2);
+	if (parse_svc(argv[0], &a->key) || parse_addr(argv[1], &a->addr))
+		return -1;
+	if (a->addr.family != a->key.family) {
+		p_err("node %s is %s but service %s is %s", argv[1],
+		      a->addr.family == HL_AF_INET ? "IPv4" : "IPv6", argv[0],
+		      a->key.family == HL_AF_INET ? "IPv4" : "IPv6");
+		return -1;
+	}
+	argc -= 2;
+	argv += 2;
+	if (argc && !opts) {
+		p_err("unexpected '%s'", argv[0]);
+		return -1;
+	}
+	return opts_parse_args(node_admin_opts, &a->admin, &argc, &argv, true,
+			       &a->seen) ? -1 : 0;
+}
+
+static void apply_args(struct hl_node *n, const struct node_args *a)
+{
+	const struct opt *o = node_admin_opts;
+
+	if (a->seen & OPT_SEEN(o, "weight"))
+		n->weight = a->admin.weight;
+	if (a->seen & OPT_SEEN(o, "role"))
+		n->role = a->admin.role;
+	if (a->seen & OPT_SEEN(o, "zone"))
+		memcpy(n->zone, a->admin.zone, HL_ZONE_LEN);
+}
+
+/* Open the store and find the service named in `a` (and its node). */
+/* Open the store, find the service and the node; `want_node` says whether
+ * the node must exist (set, del) or must not (add). */
+static int open_service(struct store *st, const struct node_args *a,
+			struct hl_service *svc, int *node_id, bool want_node)
+{
+	char name[SVC_STRLEN], addr[ADDR_STRLEN];
+	int err;
+
+	err = cli_store_open(st, true);
+	if (err)
+		return err;
+	format_svc(&a->key, name, sizeof(name));
+	if (svc_find(st, &a->key, svc)) {
+		p_err("no service %s", name);
+		return -ENOENT;
+	}
+	err = nodes_load(st);
+	if (err)
+		return err;
+	*node_id = node_find(st, svc->id, &a->addr);
+	format_addr(a->addr.family, a->addr.w, addr, sizeof(addr));
+	if (want_node && *node_id < 0) {
+		p_err("no node %s in service %s", addr, name);
+		return -ENOENT;
+	}
+	if (!want_node && *node_id >= 0) {
+		p_err("node %s already exists in service %s", addr, name);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+static int do_add(int argc, char **argv)
+{
+	struct hl_node node = { .weight = HL_WEIGHT_DEFAULT };
+	struct hl_service svc;
+	struct node_args a;
+	struct store st;
+	unsigned int count;
+	int err, id;
+
+	if (parse_node_args(argc, argv, true, &a))
+		return -1;
+	err = open_service(&st, &a, &svc, &id, false);
+	if (err)
+		goto out;
+	count = node_count(&st, svc.id) + 1;
+	if ((unsigned long)svc.ring_size < (unsigned long)count * HL_RING_MIN_PER_NODE) {
+		p_err("ring size %u of service %s is too small for %u nodes (needs %d slots per node)",
+		      svc.ring_size, argv[0], count, HL_RING_MIN_PER_NODE);
+		err = -ENOSPC;
+		goto out;
+	}
+	if (strategy_needs_list(svc.strategy) && count > HL_SEL_MAX) {
+		p_err("service %s uses strategy %s, which supports at most %d nodes",
+		      argv[0], hl_strategy_name(svc.strategy), HL_SEL_MAX);
+		err = -E2BIG;
+		goto out;
+	}
+	node.family = a.addr.family;
+	memcpy(node.addr, a.addr.w, sizeof(node.addr));
+	apply_args(&node, &a);
+	err = node_add(&st, &a.key, &node, true);
+	if (err > 0)
+		err = 0;	/* the new node's id */
+	if (!err && json_output)
+		json_print(NULL);
+out:
+	store_close(&st);
+	return err;
+}
+
+static int do_set(int argc, char **argv)
+{
+	struct hl_service svc;
+	struct node_args a;
+	struct hl_node node;
+	struct store st;
+	int err, id;
+
+	if (parse_node_args(argc, argv, true, &a))
+		return -1;
+	if (!a.seen) {
+		char buf[256];
+
+		p_err("nothing to set (expected: %s)",
+		      opts_expected(node_admin_opts, OPT_CLI, buf, sizeof(buf)));
+		return -1;
+	}
+	err = open_service(&st, &a, &svc, &id, true);
+	if (err)
+		goto out;
+	node = st.nodes[id];
+	apply_args(&node, &a);
+	err = node_set_admin(&st, id, &node);
+	if (err)
+		p_err("cannot update node %s: %s", argv[1], strerror(-err));
+	else if (json_output)
+		json_print(NULL);
+out:
+	store_close(&st);
+	return err;
+}
+
+static int do_del(int argc, char **argv)
+{
+	struct hl_service svc;
+	struct node_args a;
+	struct store st;
+	int err, id;
+
+	if (parse_node_args(argc, argv, false, &a))
+		return -1;
+	err = open_service(&st, &a, &svc, &id, true);
+	if (err)
+		goto out;
+	err = node_del(&st, id);
+	if (err)
+		p_err("cannot delete node %s: %s", argv[1], strerror(-err));
+	else if (json_output)
+		json_print(NULL);
+out:
+	store_close(&st);
+	return err;
+}
+
+static int do_list(int argc, char **argv)
+{
+	struct hl_svc_key key, *only = NULL;
+	struct store st;
+	int err;
+
+	if (argc > 1) {
+		p_err("unexpected '%s'", argv[1]);
+		return -1;
+	}
+	if (argc == 1) {
+		if (parse_svc(argv[0], &key))
+			return -1;
+		only = &key;
+	}
+	err = cli_store_open(&st, false);
+	if (err == -ENOENT && !only) {
+		nodes_print_empty();
+		err = 0;
+	} else if (!err) {
+		err = nodes_print(&st, only);
+	} else if (err == -ENOENT) {
+		p_err("no service %s", argv[0]);
+	}
+	store_close(&st);
+	return err;
+}
+
+int do_node(int argc, char **argv)
+{
+	static const struct cmd cmds[] = {
+		{ "add",	do_add },
+		{ "set",	do_set },
+		{ "del",	do_del },
+		{ "list",	do_list },
+		{ "help",	do_help },
+		{ 0 }
+	};
+
+	return cmd_select(cmds, argc, argv, do_help);
+}

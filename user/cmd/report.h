@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Printers shared by `node list` and `stats`: one plain and one JSON form. */
+#ifndef HELIOS_CMD_REPORT_H
+#define HELIOS_CMD_REPORT_H
+
+#include "cmd/cli.h"
+#include "lib/counters.h"
+#include "lib/nodes.h"
+#include "lib/parse.h"
+#include "lib/services.h"
+#include "lib/store.h"
+#include "lib/tables.h"
+
+const char *reason_name(__u32 reason);
+
+/* A node as JSON: addr, weight, role, zone, state, packets, bytes, flows. */
+struct json_object *node_json(struct store *st, __u32 id);
+void node_row_header(void);
+void node_row(struct store *st, __u32 id, const char *svc_name);
+
+/* `node list`: every node of `only` (or of every service). */
+int nodes_print(struct store *st, const struct hl_svc_key *only);
+void nodes_print_empty(void);
+
+#endif /* HELIOS_CMD_REPORT_H */

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "lib/counters.h"
+#include "lib/log.h"
+#include "lib/nodes.h"
+#include "lib/parse.h"
+#include "lib/services.h"
+#include "lib/tables.h"
+
+/* The opts bits that follow from other admin state, never set directly. */
+#define SVC_O_DERIVED	(HL_SVC_O_LIMIT_CONN | HL_SVC_O_LIMIT_TRAFFIC | \
+			 HL_SVC_O_SYN_RETRY)
+
+static const char *ring_check(const void *field)
+{
+	return is_prime(*(const __u32 *)field) ? NULL : "must be a prime";
+}
+
+static const struct opt_choice fallback_choices[] = {
+	{ "none", SVC_FALLBACK_NONE },
+	{ "primary", SVC_FALLBACK_PRIMARY },
+	{ NULL }
+};
+
+const struct opt svc_admin_opts[] = {
+	{ .name = "ring", .type = OPT_UINT, .where = OPT_BOTH, .arg = "N",
+	  OPT_FIELD(struct svc_admin, svc.ring_size),
+	  .min = HL_RING_MIN_PER_NODE, .max = HL_RING_MAX, .check = ring_check,
+	  .def = OPT_STR(HL_RING_DEFAULT),
+	  .help = "slots of the lookup table, a prime, at least " OPT_STR(HL_RING_MIN_PER_NODE) " per node" },
+	{ .name = "strategy", .type = OPT_ENUM, .where = OPT_BOTH, .arg = "NAME",
+	  OPT_FIELD(struct svc_admin, svc.strategy), .choices = strategy_choices,
+	  .def = "maglev", .help = "how a new flow's node is picked" },
+	{ .name = "bounded-load", .type = OPT_SCALED, .where = OPT_CLI, .arg = "F",
+	  OPT_FIELD(struct svc_admin, svc.bounded_load), .min = 1.01,
+	  .max = 655.35, .scale = 100, .takes_off = true, .def = "off",
+	  .help = "hashed strategies: a node holding more than F x the average active flows passes new flows on" },
+	{ .name = "hash", .type = OPT_ENUM, .where = OPT_CLI, .arg = "MODE",
+	  OPT_FIELD(struct svc_admin, svc.hash), .choices = hash_choices,
+	  .def = "5tuple (src for srchash)", .help = "what the flow hash covers" },
+	{ .name = "fallback", .type = OPT_ENUM, .where = OPT_BOTH, .arg = "WHO",
+	  OPT_FIELD(struct svc_admin, fallback), .choices = fallback_choices,
+	  .def = "none", .help = "replica: send reads to the primary when no standby is usable" },
+	{ NULL }
+};
+
+int svc_admin_apply(const struct svc_admin *in, opt_seen_t seen,
+		    struct hl_service *svc)
+{
+	const struct opt *o = svc_admin_opts;
+
+	if (seen & OPT_SEEN(o, "ring"))
+		svc->ring_size = in->svc.ring_size;
+	if (seen & OPT_SEEN(o, "strategy")) {
+		svc->strategy = in->svc.strategy;
+		/* srchash means affinity by client unless told otherwise */
+		if (svc->strategy == HL_STRAT_SRCHASH &&
+		    !(seen & OPT_SEEN(o, "hash")))
+			svc->hash = HL_HASH_SRC;
+	}
+	if (seen & OPT_SEEN(o, "hash"))
+		svc->hash = in->svc.hash;
+	if (seen & OPT_SEEN(o, "bounded-load"))
+		svc->bounded_load = in->svc.bounded_load;
+	if (seen & OPT_SEEN(o, "fallback"))
+		svc->opts = in->fallback == SVC_FALLBACK_PRIMARY ?
+			svc->opts | HL_SVC_O_FALLBACK_PRIMARY :
+			svc->opts & ~HL_SVC_O_FALLBACK_PRIMARY;
+	if (svc->bounded_load && !strategy_hashes(svc->strategy)) {
+		hl_err("bounded-load applies to maglev, srchash, primary, replica and prefer-zone, not %s",
+		       hl_strategy_name(svc->strategy));
+		return -EINVAL;
+	}
+	if ((seen & OPT_SEEN(o, "fallback")) &&
+	    svc->strategy != HL_STRAT_REPLICA) {
+		hl_err("fallback applies to the replica strategy only");
+		return -EINVAL;
+	}
+	/* Active counts: kept while the strategy needs them. */
+	if (svc->strategy == HL_STRAT_LC || svc->strategy == HL_STRAT_P2C ||
+	    svc->bounded_load)
+		svc->opts |= HL_SVC_O_COUNT_ACTIVE;
+	else
+		svc->opts &= ~HL_SVC_O_COUNT_ACTIVE;
+	return 0;
+}
+
+int svc_find(struct store *st, const struct hl_svc_key *key,
+	     struct hl_service *svc)
+{
+	return bpf_map_lookup_elem(st->fds[MAP_SERVICES], key, svc) ? -ENOENT : 0;
+}
+
+int svc_find_id(struct store *st, __u32 id, struct hl_svc_key *key,
+		struct hl_service *svc)
+{
+	struct hl_svc_key *prev = NULL;
+
+	while (!bpf_map_get_next_key(st->fds[MAP_SERVICES], prev, key)) {
+		if (!bpf_map_lookup_elem(st->fds[MAP_SERVICES], key, svc) &&
+		    svc->id == id)
+			return 0;
+		prev = key;
+	}
+	return -ENOENT;
+}
+
+struct svc_entry {
+	struct hl_svc_key key;
+	struct hl_service svc;
+};
+
+static int svc_entry_cmp(const void *a, const void *b)
+{
+	const struct svc_entry *x = a, *y = b;
+
+	return (x->svc.id > y->svc.id) - (x->svc.id < y->svc.id);
+}
+
+int svc_for_each(struct store *st, svc_iter_fn fn, void *data)
+{
+	struct hl_svc_key k, *prev = NULL;
+	struct svc_entry *all;
+	unsigned int n = 0, i;
+	int err = 0;
+
+	all = calloc(HL_MAX_SERVICES, sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	while (n < HL_MAX_SERVICES &&
+	       !bpf_map_get_next_key(st->fds[MAP_SERVICES], prev, &k)) {
+		prev = &k;
+		if (bpf_map_lookup_elem(st->fds[MAP_SERVICES], &k, &all[n].svc))
+			continue;
+		all[n++].key = k;
+	}
+	/* By id: the order services were added in, stable across runs. */
+	qsort(all, n, sizeof(*all), svc_entry_cmp);
+	for (i = 0; i < n && !err; i++)
+		err = fn(st, &all[i].key, &all[i].svc, data);
+	free(all);
+	return err;
+}
+
+int svc_ports_sync(struct store *st)
+{
+	static __u64 bits[65536 / 64];
+	__u32 keys[65536 / 64], count = 65536 / 64, i;
+	struct hl_svc_key k, *prev = NULL;
+
+	memset(bits, 0xff, sizeof(bits));
+	while (!bpf_map_get_next_key(st->fds[MAP_SERVICES], prev, &k)) {
+		__u16 port = ntohs(k.port);
+
+		bits[port / 64] &= ~(1ull << (port % 64));
+		prev = &k;
+	}
+	for (i = 0; i < count; i++)
+		keys[i] = i;
+	return bpf_map_update_batch(st->fds[MAP_FREE_PORTS], keys, bits, &count,
+				    NULL) ? -errno : 0;
+}
+
+/*
+ * Build the tables of `svc`'s strategy (lib/tables.h) and swap them in:
+ * the node list first, then the slot table, then the service's slot count
+ * (written back under `key`, unless the service is still being added).
+ * Between the table swap and the service write a packet may index the new
+ * table with the old count: it reads a node of the new table, or no slot
+ * (HL_NODE_NONE, dropped like an empty table), nothing else.
+ */
+static int rebuild(struct store *st, const struct hl_svc_key *key,
+		   struct hl_service *svc, bool write_back)
+{
+	int err;
+
+	if (!st->nodes) {
+		err = nodes_load(st);
+		if (err)
+			return err;
+	}
+	err = tables_swap(st, svc, &svc->slots);
+	if (!err && write_back &&
+	    bpf_map_update_elem(st->fds[MAP_SERVICES], key, svc, BPF_EXIST))
+		err = -errno;
+	return err;
+}
+
+int svc_rebuild(struct store *st, __u32 id)
+{
+	struct hl_service svc;
+	struct hl_svc_key key;
+	int err;
+
+	err = store_lock(st, true);
+	if (err)
+		return err;
+	err = svc_find_id(st, id, &key, &svc);
+	if (!err)
+		err = rebuild(st, &key, &svc, true);
+	store_unlock(st);
+	return err;
+}
+
+int svc_add(struct store *st, const struct hl_svc_key *key,
+	    const struct hl_service *tpl)
+{
+	bool used[HL_MAX_SERVICES] = { false };
+	struct hl_svc_key k, *prev = NULL;
+	struct hl_service svc = *tpl, s;
+	int err;
+
+	err = store_lock(st, true);
+	if (err)
+		return err;
+	if (!svc_find(st, key, &s)) {
+		hl_err("the service already exists");
+		err = -EEXIST;
+		goto out;
+	}
+	while (!bpf_map_get_next_key(st->fds[MAP_SERVICES], prev, &k)) {
+		if (!bpf_map_lookup_elem(st->fds[MAP_SERVICES], &k, &s) &&
+		    s.id < HL_MAX_SERVICES)
+			used[s.id] = true;
+		prev = &k;
+	}
+	svc.id = 0;
+	svc.flags = 0;
+	while (svc.id < HL_MAX_SERVICES && used[svc.id])
+		svc.id++;
+	if (svc.id == HL_MAX_SERVICES) {
+		hl_err("too many services (at most %d)", HL_MAX_SERVICES);
+		err = -ENOSPC;
+		goto out;
+	}
+
+	/* Counters, limits and tables first: the service appears last. */
+	err = percpu_zero(st->fds[MAP_SVC_STATS], svc.id,
+			  sizeof(struct hl_counters), true);
+	if (!err)
+		err = percpu_zero(st->fds[MAP_LIMIT_STATS], svc.id,
+				  sizeof(struct hl_limit_stats), true);
+	if (!err)
+		err = percpu_zero(st->fds[MAP_LIMITS], svc.id,
+				  sizeof(struct hl_limits), false);
+	if (!err)
+		err = percpu_zero(st->fds[MAP_SVC_ACTIVE], svc.id, sizeof(__s64),
+				  false);
+	if (!err)
+		err = rebuild(st, key, &svc, false);
+	if (!err && bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc,
+					BPF_NOEXIST))
+		err = -errno;
+	if (!err)
+		err = svc_ports_sync(st);
+	if (err && err != -ENOSPC)
+		hl_err("cannot add the service: %s", strerror(-err));
+out:
+	store_unlock(st);
+	return err;
+}
+
+int svc_set_admin(struct store *st, const struct hl_svc_key *key,
+		  const struct hl_service *admin)
+{
+	struct hl_service svc;
+	int err;
+
+	err = store_lock(st, true);
+	if (err)
+		return err;
+	err = svc_find(st, key, &svc);
+	if (!err) {
+		svc.strategy = admin->strategy;
+		svc.hash = admin->hash;
+		svc.bounded_load = admin->bounded_load;
+		svc.opts = (admin->opts & ~SVC_O_DERIVED) |
+			   (svc.opts & SVC_O_DERIVED);
+		err = rebuild(st, key, &svc, true);
+	}
+	store_unlock(st);
+	return err;
+}
+
+int svc_set_limits(struct store *st, const struct hl_svc_key *key,
+		   const struct hl_limits *lim)
+{
+	struct hl_service svc;
+	int err;
+
+	err = store_lock(st, true);
+	if (err)
+		return err;
+	err = svc_find(st, key, &svc);
+	if (err)
+		goto out;
+	svc.opts &= ~SVC_O_DERIVED;
+	if (lim->conn.cost || lim->client_cost)
+		svc.opts |= HL_SVC_O_LIMIT_CONN;
+	if (lim->pkt.cost || lim->bytes.cost)
+		svc.opts |= HL_SVC_O_LIMIT_TRAFFIC;
+	if (lim->retry_delay_ms)
+		svc.opts |= HL_SVC_O_SYN_RETRY;
+	/* Limits first: a packet that sees the new opts finds them. */
+	if (bpf_map_update_elem(st->fds[MAP_LIMITS], &svc.id, lim, BPF_ANY) ||
+	    bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc, BPF_EXIST))
+		err = -errno;
+out:
+	store_unlock(st);
+	return err;
+}
+
+int svc_set_flags(struct store *st, const struct hl_svc_key *key, __u32 mask,
+		  __u32 flags)
+{
+	struct hl_service svc;
+	int err;
+
+	err = store_lock(st, true);
+	if (err)
+		return err;
+	err = svc_find(st, key, &svc);
+	if (!err && (svc.flags & mask) != (flags & mask)) {
+		svc.flags = (svc.flags & ~mask) | (flags & mask);
+		if (bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc,
+					BPF_EXIST))
+			err = -errno;
+	}
+	store_unlock(st);
+	return err;
+}
+
+int svc_del(struct store *st, const struct hl_svc_key *key)
+{
+	struct hl_service svc;
+	struct hl_node gone = {};
+	int err;
+	__u32 i;
+
+	err = store_lock(st, true);
+	if (err)
+		return err;
+	err = svc_find(st, key, &svc);
+	if (err)
+		goto out;
+	/* Stop matching first, then free the nodes and the table. */
+	if (bpf_map_delete_elem(st->fds[MAP_SERVICES], key)) {
+		err = -errno;
+		goto out;
+	}
+	svc_ports_sync(st);
+	err = nodes_load(st);
+	if (err)
+		goto out;
+	for (i = 0; i < HL_MAX_NODES; i++) {
+		struct hl_node *n = &st->nodes[i];
+
+		if ((n->flags & HL_NODE_F_EXISTS) && n->svc_id == svc.id) {
+			*n = gone;
+			bpf_map_update_elem(st->fds[MAP_NODES], &i, n, BPF_ANY);
+		}
+	}
+	bpf_map_delete_elem(st->fds[MAP_SLOTS], &svc.id);
+out:
+	store_unlock(st);
+	return err;
+}

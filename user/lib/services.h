@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Services: the only code that writes the services map and the maps kept
+ * per service (limits, counters, tables). Admin state (strategy, hash,
+ * bounded load, options, limits) comes from operators through the CLI or
+ * the configuration file; effective state (the HL_SVC_F_* flags) from the
+ * agent. Each writer takes the lock, writes, and rebuilds the service's
+ * tables only when what it wrote changes them.
+ */
+#ifndef HELIOS_LIB_SERVICES_H
+#define HELIOS_LIB_SERVICES_H
+
+#include <helios/abi.h>
+
+#include "lib/options.h"
+#include "lib/store.h"
+
+/*
+ * A service's admin settings as operators give them (`service add/set`,
+ * the configuration file): svc_admin_opts is their option table.
+ */
+struct svc_admin {
+	struct hl_service svc;	/* ring_size, strategy, hash, bounded_load */
+	__u8 fallback;		/* enum svc_fallback */
+};
+
+enum svc_fallback { SVC_FALLBACK_NONE, SVC_FALLBACK_PRIMARY };
+
+extern const struct opt svc_admin_opts[];
+
+/*
+ * Apply the options `seen` in `in` to `svc` and check the result as a
+ * whole (bounded-load needs a hashed strategy, fallback the replica one);
+ * the opts bits that follow from the strategy are set here.
+ */
+int svc_admin_apply(const struct svc_admin *in, opt_seen_t seen,
+		    struct hl_service *svc);
+
+int svc_find(struct store *st, const struct hl_svc_key *key,
+	     struct hl_service *svc);
+int svc_find_id(struct store *st, __u32 id, struct hl_svc_key *key,
+		struct hl_service *svc);
+
+typedef int (*svc_iter_fn)(struct store *st, const struct hl_svc_key *key,
+			   const struct hl_service *svc, void *data);
+/* Call fn for every service, in map order; stops at fn's first error. */
+int svc_for_each(struct store *st, svc_iter_fn fn, void *data);
+
+/* Add a service: `tpl` gives ring_size and the admin fields; the id is
+ * chosen here. -EEXIST when it exists. */
+int svc_add(struct store *st, const struct hl_svc_key *key,
+	    const struct hl_service *tpl);
+/* Admin: strategy, hash, bounded_load and opts from `admin`; rebuilds. */
+int svc_set_admin(struct store *st, const struct hl_svc_key *key,
+		  const struct hl_service *admin);
+/* Admin: the service's limits (rate, client-rate, syn-retry); the opts
+ * bits that switch them on in the data path follow from `lim`. */
+int svc_set_limits(struct store *st, const struct hl_svc_key *key,
+		   const struct hl_limits *lim);
+/* Effective: the HL_SVC_F_* bits of `mask` become those of `flags`. */
+int svc_set_flags(struct store *st, const struct hl_svc_key *key,
+		  __u32 mask, __u32 flags);
+int svc_del(struct store *st, const struct hl_svc_key *key);
+
+/* Rebuild the tables of service `id` from the node snapshot and swap them
+ * in (nodes.c after node changes). */
+int svc_rebuild(struct store *st, __u32 id);
+
+/* Rewrite free_ports from the services map: every port but theirs. */
+int svc_ports_sync(struct store *st);
+
+#endif /* HELIOS_LIB_SERVICES_H */

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "helios_xdp.skel.h"
+#include "lib/log.h"
+#include "lib/services.h"
+#include "lib/store.h"
+
+/* A name missing from the skeleton fails here, at compile time. */
+#define STORE_MAP_CHECK(id, name)					\
+	_Static_assert(sizeof(((struct helios_xdp *)0)->maps.name), #name);
+HL_STORE_MAPS(STORE_MAP_CHECK)
+#undef STORE_MAP_CHECK
+
+const char *const store_map_names[MAP_COUNT] = {
+#define STORE_MAP_NAME(id, name) [MAP_##id] = #name,
+	HL_STORE_MAPS(STORE_MAP_NAME)
+#undef STORE_MAP_NAME
+};
+
+int store_pin_path(const struct store *st, const char *name, char *buf,
+		   size_t len)
+{
+	if ((size_t)snprintf(buf, len, "%s/%s", st->dir, name) >= len) {
+		hl_err("--bpffs path too long");
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+/*
+ * Load the program and create (or reuse) every map at its pin path. We set
+ * each pin path ourselves: libbpf's pin_root_path turns every '.' of the
+ * whole path into '_', which breaks a --bpffs DIR with dots in it.
+ */
+static int store_load(struct store *st)
+{
+	struct helios_xdp *skel;
+	struct bpf_map *map;
+	char path[4200];
+	int err;
+
+	skel = helios_xdp__open();
+	if (!skel) {
+		err = -errno;
+		hl_err("cannot open the BPF object: %s", strerror(errno));
+		return err;
+	}
+	bpf_object__for_each_map(map, skel->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		err = store_pin_path(st, bpf_map__name(map), path, sizeof(path));
+		if (!err)
+			err = bpf_map__set_pin_path(map, path);
+		if (err)
+			goto out;
+	}
+	err = helios_xdp__load(skel);
+	if (err) {
+		hl_err("cannot load the XDP program: %s%s", strerror(-err),
+		       err == -EPERM ? " (run as root: needs CAP_BPF and CAP_NET_ADMIN)" :
+		       " (-v shows the verifier log)");
+		goto out;
+	}
+	err = store_pin_path(st, PROG_PIN, path, sizeof(path));
+	if (!err && access(path, F_OK))
+		err = bpf_program__pin(skel->progs.helios_xdp, path);
+	if (err)
+		hl_err("cannot pin the XDP program at %s: %s", path, strerror(-err));
+out:
+	helios_xdp__destroy(skel);
+	return err;
+}
+
+static void store_close_fds(struct store *st)
+{
+	int i;
+
+	for (i = 0; i < MAP_COUNT; i++) {
+		if (st->fds[i] >= 0)
+			close(st->fds[i]);
+		st->fds[i] = -1;
+	}
+	if (st->prog_fd >= 0)
+		close(st->prog_fd);
+	st->prog_fd = -1;
+}
+
+static int store_open_pins(struct store *st)
+{
+	char path[4200];
+	int i;
+
+	for (i = 0; i < MAP_COUNT; i++) {
+		store_pin_path(st, store_map_names[i], path, sizeof(path));
+		st->fds[i] = bpf_obj_get(path);
+		if (st->fds[i] < 0)
+			return -errno;
+	}
+	store_pin_path(st, PROG_PIN, path, sizeof(path));
+	st->prog_fd = bpf_obj_get(path);
+	return st->prog_fd < 0 ? -errno : 0;
+}
+
+int store_open(struct store *st, const char *dir, bool create)
+{
+	int i, err;
+
+	memset(st, 0, sizeof(*st));
+	st->dir_fd = -1;
+	st->prog_fd = -1;
+	for (i = 0; i < MAP_COUNT; i++)
+		st->fds[i] = -1;
+	if (strlen(dir) >= sizeof(st->dir)) {
+		hl_err("--bpffs path too long");
+		return -ENAMETOOLONG;
+	}
+	strcpy(st->dir, dir);
+
+	if (create) {
+		err = bpffs_prepare(st->dir);
+		if (err)
+			return err;
+	}
+	st->dir_fd = open(st->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (st->dir_fd < 0)
+		return -ENOENT;
+	err = store_lock(st, create);
+	if (err)
+		return err;
+
+	err = store_open_pins(st);
+	if (err && create) {
+		store_close_fds(st);
+		err = store_load(st);
+		if (!err)
+			err = store_open_pins(st);
+		if (!err)
+			err = svc_ports_sync(st);	/* a new map, old services */
+	}
+	if (err == -EACCES || err == -EPERM)
+		hl_err("cannot open Helios maps in %s: permission denied (run as root)",
+		       st->dir);
+	return err;
+}
+
+void store_close(struct store *st)
+{
+	store_close_fds(st);
+	if (st->dir_fd >= 0)
+		close(st->dir_fd);	/* drops the lock */
+	st->dir_fd = -1;
+	st->lock_depth = 0;
+	free(st->nodes);
+	st->nodes = NULL;
+}
+
+int store_lock(struct store *st, bool exclusive)
+{
+	if (st->lock_depth && (st->lock_excl || !exclusive)) {
+		st->lock_depth++;
+		return 0;
+	}
+	if (flock(st->dir_fd, exclusive ? LOCK_EX : LOCK_SH)) {
+		int err = -errno;
+
+		hl_err("cannot lock %s: %s", st->dir, strerror(errno));
+		return err;
+	}
+	st->lock_depth++;
+	st->lock_excl = exclusive;
+	return 0;
+}
+
+void store_unlock(struct store *st)
+{
+	if (st->lock_depth && !--st->lock_depth)
+		flock(st->dir_fd, LOCK_UN);
+}
