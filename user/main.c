@@ -10,35 +10,26 @@
 #include "cmd/cli.h"
 #include "lib/log.h"
 
-static int do_help(int argc, char **argv)
+static const struct cli_object *const objects[] = {
+	&attach_object, &detach_object, &service_object, &class_object,
+	&node_object, &stats_object, &map_object, &decap_object,
+	&probe_object, &run_object, &health_object, NULL
+};
+
+static int do_help(void)
 {
+	const struct cli_object *const *o;
+
 	fprintf(stderr,
 		"Usage: helios-agent [OPTIONS] OBJECT COMMAND [ARGS]\n"
 		"       helios-agent help\n"
-		"\n"
-		"OBJECT := { attach DEV | detach DEV | service | class | node | stats | map |\n"
-		"            decap | probe | run | health }\n"
+		"       helios-agent OBJECT help\n"
 		"OPTIONS := { -j|--json | -p|--pretty | -v|--verbose | --bpffs DIR }\n"
-		"\n"
-		"  attach DEV [mode native|generic] [src ADDR] [zone NAME]\n"
-		"  detach DEV\n"
-		"  service { add SVC [ring N] [strategy NAME ...] | set SVC ... | del SVC |\n"
-		"            list | help }\n"
-		"  class { add PREFIX name NAME rate conn N[/s] [burst B] | del NAME | list }\n"
-		"  node { add SVC ADDR [weight N] [role ROLE] [zone NAME] |\n"
-		"         set SVC ADDR [weight N] [role ROLE] [zone NAME] |\n"
-		"         del SVC ADDR | list [SVC] | help }\n"
-		"  stats [SVC]\n"
-		"  map { list | dump NAME | help }\n"
-		"  decap { attach DEV vip ADDR [vip ADDR ...] | detach DEV | help }\n"
-		"  probe KIND ADDR PORT [timeout MS] [path PATH] [expect STATUS] [conninfo STR]\n"
-		"  run config FILE          the health agent (foreground daemon)\n"
-		"  health [SVC]             what the agent last judged, per node\n"
-		"\n"
-		"SVC := VIP:PORT/{tcp|udp}, e.g. 198.18.0.10:5432/tcp, [fd00::10]:5432/tcp\n"
-		"ROLE := { primary | standby | replica }   weight: 0..65535 (0 = drain)\n"
 		"--bpffs DIR: where the program, links and maps are pinned\n"
-		"             (default /sys/fs/bpf/helios; a bpffs is mounted if needed)\n");
+		"             (default /sys/fs/bpf/helios; a bpffs is mounted if needed)\n"
+		"\n");
+	for (o = objects; *o; o++)
+		cli_object_usage(*o, stderr, false);
 	return 0;
 }
 
@@ -57,21 +48,30 @@ static void lib_logger(enum hl_log_level level, const char *msg)
 		fprintf(stderr, "Warning: %s\n", msg);
 }
 
-static const struct cmd objects[] = {
-	{ "help",	do_help },
-	{ "attach",	do_attach },
-	{ "detach",	do_detach },
-	{ "service",	do_service },
-	{ "node",	do_node },
-	{ "stats",	do_stats },
-	{ "map",	do_map },
-	{ "decap",	do_decap },
-	{ "run",	do_run },
-	{ "health",	do_health },
-	{ "probe",	do_probe },
-	{ "class",	do_class },
-	{ 0 }
-};
+/* The object named (or uniquely prefixed) by argv[0], bpftool-style. */
+static int object_main(int argc, char **argv)
+{
+	const struct cli_object *const *o, *match = NULL;
+
+	if (is_prefix(argv[0], "help"))
+		return do_help();
+	for (o = objects; *o; o++) {
+		if (!strcmp(argv[0], (*o)->name))
+			return cli_object_main(*o, argc - 1, argv + 1);
+		if (!is_prefix(argv[0], (*o)->name))
+			continue;
+		if (match) {
+			p_err("ambiguous object '%s': %s or %s?", argv[0],
+			      match->name, (*o)->name);
+			return -1;
+		}
+		match = *o;
+	}
+	if (match)
+		return cli_object_main(match, argc - 1, argv + 1);
+	p_err("unknown object '%s' (see 'helios-agent help')", argv[0]);
+	return -1;
+}
 
 int main(int argc, char **argv)
 {
@@ -100,7 +100,7 @@ int main(int argc, char **argv)
 			verbose = true;
 			break;
 		case 'h':
-			return do_help(0, NULL);
+			return do_help();
 		case 'B':
 			bpffs_dir = optarg;
 			break;
@@ -127,10 +127,10 @@ int main(int argc, char **argv)
 	}
 	argc = j;
 	if (argc < 1) {
-		do_help(0, NULL);
+		do_help();
 		return 1;
 	}
-	err = cmd_select(objects, argc, argv, do_help);
+	err = object_main(argc, argv);
 	if (err)
 		p_err_unreported();
 	return err ? 1 : 0;

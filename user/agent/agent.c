@@ -442,10 +442,9 @@ static const struct svc_conf *find_svc_conf(const struct agent_conf *conf,
  */
 static bool role_strategy(const struct svc_conf *sc, struct hl_service *svc)
 {
-	__u8 strategy = sc->strategy == STRATEGY_PRIMARY ? HL_STRAT_PRIMARY :
-			sc->strategy == STRATEGY_REPLICA ? HL_STRAT_REPLICA :
+	__u8 strategy = sc->strategy != HL_STRAT_MAGLEV ? sc->strategy :
 			svc->strategy;	/* maglev in the file: the CLI's choice */
-	__u32 opts = sc->strategy != STRATEGY_REPLICA ? svc->opts :
+	__u32 opts = sc->strategy != HL_STRAT_REPLICA ? svc->opts :
 		     sc->fallback_primary ? svc->opts | HL_SVC_O_FALLBACK_PRIMARY :
 		     svc->opts & ~HL_SVC_O_FALLBACK_PRIMARY;
 	bool changed = strategy != svc->strategy || opts != svc->opts;
@@ -622,13 +621,15 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	sync_all(-1, 0, a);
 }
 
-static int do_help(void)
-{
-	fprintf(stderr, "Usage: helios-agent [--bpffs DIR] [-v] run config FILE\n");
-	return 0;
-}
+static int do_run(int argc, char **argv);
 
-int do_run(int argc, char **argv)
+const struct cli_object run_object = {
+	.name		= "run",
+	.usage		= "run config FILE          the health agent (foreground daemon)",
+	.run		= do_run,
+};
+
+static int do_run(int argc, char **argv)
 {
 	struct event *sig[3] = {};
 	const int signals[3] = { SIGINT, SIGTERM, SIGHUP };
@@ -637,7 +638,7 @@ int do_run(int argc, char **argv)
 	int i, ret = -1;
 
 	if (argc != 2 || strcmp(argv[0], "config")) {
-		do_help();
+		cli_object_usage(&run_object, stderr, false);
 		p_err("expected: run config FILE");
 		return -1;
 	}

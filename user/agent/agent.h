@@ -11,6 +11,7 @@
 
 #include "agent/config.h"
 #include "agent/health.h"
+#include "cmd/cli.h"
 
 /* One node as the decision sees it. */
 struct decide_node {
@@ -26,7 +27,7 @@ struct decide_node {
 };
 
 struct decide_svc {
-	enum svc_strategy strategy;
+	__u8 strategy;		/* HL_STRAT_MAGLEV, _PRIMARY or _REPLICA */
 	bool fallback_primary;
 	/* out: */
 	bool hold;		/* primary: no single primary, hold new flows */
@@ -38,7 +39,6 @@ struct decide_svc {
 bool decide(struct decide_svc *svc, struct decide_node *nodes, unsigned int n,
 	    const struct health_cfg *cfg, __u64 now_ns);
 
-int do_run(int argc, char **argv);
-int do_health(int argc, char **argv);
+extern const struct cli_object run_object, health_object, probe_object;
 
 #endif /* HELIOS_AGENT_H */

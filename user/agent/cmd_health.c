@@ -98,7 +98,7 @@ static int health_service(struct store *st, const struct hl_svc_key *key,
 	return 0;
 }
 
-int do_health(int argc, char **argv)
+static int do_health(int argc, char **argv)
 {
 	struct health_ctx ctx = { .fd = -1, .arr = json_object_new_array() };
 	struct hl_svc_key key;
@@ -146,3 +146,9 @@ out:
 	json_object_put(ctx.arr);
 	return err;
 }
+
+const struct cli_object health_object = {
+	.name		= "health",
+	.usage		= "health [SVC]             what the agent last judged, per node",
+	.run		= do_health,
+};

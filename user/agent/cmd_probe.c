@@ -5,17 +5,20 @@
 #include <string.h>
 #include <event2/event.h>
 
+#include "agent/agent.h"
 #include "agent/probe.h"
 #include "cmd/cli.h"
 
 #define PROBE_COUNT_MAX	1000
 
-static int do_help(int argc, char **argv)
-{
-	fprintf(stderr,
-		"Usage: helios-agent probe KIND ADDR PORT [timeout MS] [path PATH]\n"
-		"                          [expect STATUS] [conninfo STR] [count N]\n"
-		"\n"
+static int do_probe(int argc, char **argv);
+
+const struct cli_object probe_object = {
+	.name		= "probe",
+	.usage		=
+		"probe KIND ADDR PORT [timeout MS] [path PATH] [expect STATUS]\n"
+		"                          [conninfo STR] [count N]",
+	.details	=
 		"KIND := { tcp | http | postgres }\n"
 		"timeout: per check, in ms (default 1000)\n"
 		"path, expect: http request path (default /) and expected status (default 200)\n"
@@ -23,9 +26,9 @@ static int do_help(int argc, char **argv)
 		"          passwords belong in a passfile (PGPASSFILE or passfile=...)\n"
 		"count: checks in a row on the same probe (a postgres probe keeps its\n"
 		"       connection open between them), one result line each\n"
-		"Exit status 0 if every check succeeded, 1 otherwise.\n");
-	return 0;
-}
+		"Exit status 0 if every check succeeded, 1 otherwise.\n",
+	.run		= do_probe,
+};
 
 struct probe_run {
 	struct probe_result res;
@@ -140,7 +143,7 @@ static int parse_opts(int argc, char **argv, struct probe_cfg *cfg,
 	return 0;
 }
 
-int do_probe(int argc, char **argv)
+static int do_probe(int argc, char **argv)
 {
 	struct probe_cfg cfg = {
 		.timeout_ms = 1000,
@@ -153,9 +156,9 @@ int do_probe(int argc, char **argv)
 	int err = 0, failed = 0;
 
 	if (argc >= 1 && !strcmp(argv[0], "help"))
-		return do_help(argc, argv);
+		return cli_object_usage(&probe_object, stderr, true), 0;
 	if (argc < 1) {
-		do_help(argc, argv);
+		cli_object_usage(&probe_object, stderr, true);
 		p_err("missing probe kind");
 		return -1;
 	}

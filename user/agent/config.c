@@ -8,6 +8,11 @@
 #include <netinet/in.h>
 
 #include "agent/config.h"
+#include "lib/log.h"
+#include "lib/nodes.h"
+#include "lib/options.h"
+#include "lib/services.h"
+#include "lib/tables.h"
 
 struct ctx {
 	const char *file;
@@ -28,70 +33,91 @@ static int fail(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
 	return -1;
 }
 
-/* Every key of a group must be one we know: a typo is an error, not a
- * silently ignored setting. */
+/* The configuration key of option `o`: its name with '_' for '-'. */
+static const char *conf_key(const struct opt *o, char *buf, size_t len)
+{
+	char *c;
+
+	snprintf(buf, len, "%s", o->name);
+	for (c = buf; *c; c++)
+		if (*c == '-')
+			*c = '_';
+	return buf;
+}
+
+/* Every key of a group must be one we know (a structural key, or an
+ * option of one of the tables): a typo is an error, not a silently
+ * ignored setting. */
 static int check_keys(struct ctx *c, const config_setting_t *group,
-		      const char *const *known)
+		      const char *const *known, const struct opt *const *tbls)
 {
 	int i, n = config_setting_length(group);
+	char key[64];
 
 	for (i = 0; i < n; i++) {
 		const config_setting_t *s = config_setting_get_elem(group, i);
 		const char *name = config_setting_name(s);
 		const char *const *k;
+		const struct opt *const *t;
+		const struct opt *o = NULL;
 
-		for (k = known; *k; k++)
-			if (!strcmp(*k, name))
-				break;
-		if (!*k)
+		for (k = known; *k && strcmp(*k, name); k++)
+			;
+		for (t = tbls; !*k && *t && !o; t++)
+			for (o = *t; o->name; o++)
+				if ((o->where & OPT_CONF) &&
+				    !strcmp(conf_key(o, key, sizeof(key)), name))
+					break;
+		if (!*k && (!o || !o->name))
 			return fail(c, s, "unknown key '%s'", name);
 	}
 	return 0;
 }
 
-static int get_number(struct ctx *c, const config_setting_t *g,
-		      const char *name, double min, double max, double *val)
+/* Set every OPT_CONF option of `tbl` the group has, through the same
+ * parser as the CLI: numbers and booleans as their text. */
+static int get_opts(struct ctx *c, const config_setting_t *g,
+		    const struct opt *tbl, void *obj)
 {
-	const config_setting_t *s = config_setting_get_member(g, name);
+	char key[64], val[64];
+	const struct opt *o;
 
-	if (!s)
-		return 0;	/* keep the default */
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		*val = config_setting_get_int64(s);
-		break;
-	case CONFIG_TYPE_FLOAT:
-		*val = config_setting_get_float(s);
-		break;
-	default:
-		return fail(c, s, "'%s' must be a number", name);
+	for (o = tbl; o->name; o++) {
+		const config_setting_t *s;
+		const char *str = val;
+
+		if (!(o->where & OPT_CONF))
+			continue;
+		s = config_setting_get_member(g, conf_key(o, key, sizeof(key)));
+		if (!s)
+			continue;	/* keep the default */
+		switch (config_setting_type(s)) {
+		case CONFIG_TYPE_INT:
+		case CONFIG_TYPE_INT64:
+			snprintf(val, sizeof(val), "%lld",
+				 (long long)config_setting_get_int64(s));
+			break;
+		case CONFIG_TYPE_FLOAT:
+			snprintf(val, sizeof(val), "%.17g",
+				 config_setting_get_float(s));
+			break;
+		case CONFIG_TYPE_BOOL:
+			str = config_setting_get_bool(s) ? "true" : "false";
+			break;
+		case CONFIG_TYPE_STRING:
+			str = config_setting_get_string(s);
+			break;
+		default:
+			return fail(c, s, "'%s' must be a number or a string", key);
+		}
+		if ((o->type == OPT_STRING || o->type == OPT_ENUM) &&
+		    config_setting_type(s) != CONFIG_TYPE_STRING)
+			return fail(c, s, "'%s' must be a string", key);
+		if (o->type == OPT_BOOL && config_setting_type(s) != CONFIG_TYPE_BOOL)
+			return fail(c, s, "'%s' is true or false", key);
+		if (opt_set(o, obj, str))
+			return fail(c, s, "%s", hl_errmsg());
 	}
-	if (*val < min || *val > max)
-		return fail(c, s, "'%s' must be from %g to %g", name, min, max);
-	return 0;
-}
-
-static int get_u32(struct ctx *c, const config_setting_t *g, const char *name,
-		   double min, double max, __u32 *val)
-{
-	double v = *val;
-
-	if (get_number(c, g, name, min, max, &v))
-		return -1;
-	*val = v;
-	return 0;
-}
-
-/* Seconds in the file, milliseconds inside. */
-static int get_ms(struct ctx *c, const config_setting_t *g, const char *name,
-		  double max_s, __u32 *ms)
-{
-	double v = *ms / 1000.0;
-
-	if (get_number(c, g, name, 0, max_s, &v))
-		return -1;
-	*ms = v * 1000 + 0.5;
 	return 0;
 }
 
@@ -109,24 +135,120 @@ static const char *get_string(struct ctx *c, const config_setting_t *g,
 	return config_setting_get_string(s);
 }
 
+static const char *path_check(const void *field)
+{
+	const char *path = field;
+
+	return path[0] != '/' || strpbrk(path, " \r\n") ?
+		"must start with '/' and have no spaces" : NULL;
+}
+
+#define SECONDS(field, dflt, what)					\
+	{ .name = #field, .type = OPT_SCALED, .where = OPT_CONF, .arg = "S",	\
+	  OPT_FIELD(struct svc_conf, health.field##_ms), .min = 0,	\
+	  .max = 3600, .scale = 1000, .def = dflt, .help = what }
+
+/* The check group of a service: how it is probed and judged. */
+const struct opt check_opts[] = {
+	{ .name = "port", .type = OPT_UINT, .where = OPT_CONF, .arg = "N",
+	  OPT_FIELD(struct svc_conf, probe.port), .min = 1, .max = 65535,
+	  .def = "the service's", .help = "port the check connects to" },
+	{ .name = "path", .type = OPT_STRING, .where = OPT_CONF, .arg = "PATH",
+	  OPT_FIELD(struct svc_conf, probe.http_path), .check = path_check,
+	  .def = "/", .help = "http: the request's path" },
+	{ .name = "expect", .type = OPT_UINT, .where = OPT_CONF, .arg = "N",
+	  OPT_FIELD(struct svc_conf, probe.http_expect), .min = 100, .max = 599,
+	  .def = "200", .help = "http: the status a healthy node answers" },
+	{ .name = "conninfo", .type = OPT_STRING, .where = OPT_CONF, .arg = "STR",
+	  OPT_FIELD(struct svc_conf, probe.pg_conninfo),
+	  .help = "postgres: libpq keywords without host and port" },
+	SECONDS(interval, "2", "seconds between checks"),
+	SECONDS(timeout, "1", "seconds a check may take"),
+	{ .name = "rise", .type = OPT_UINT, .where = OPT_CONF, .arg = "N",
+	  OPT_FIELD(struct svc_conf, health.rise), .min = 1, .max = 100,
+	  .def = "2", .help = "successes in a row that make a node healthy" },
+	{ .name = "fall", .type = OPT_UINT, .where = OPT_CONF, .arg = "N",
+	  OPT_FIELD(struct svc_conf, health.fall), .min = 1, .max = 100,
+	  .def = "3", .help = "failures in a row that make a node unhealthy" },
+	SECONDS(latency, "0.1", "check time above which a node is unhealthy (degraded above 70 %)"),
+	{ .name = "lag_degraded", .type = OPT_DOUBLE, .where = OPT_CONF,
+	  .arg = "S", OPT_FIELD(struct svc_conf, health.lag_degraded_s),
+	  .min = 0, .max = 1e9, .def = "5",
+	  .help = "replication lag (s) above which a standby is degraded" },
+	{ .name = "lag_unhealthy", .type = OPT_DOUBLE, .where = OPT_CONF,
+	  .arg = "S", OPT_FIELD(struct svc_conf, health.lag_unhealthy_s),
+	  .min = 0, .max = 1e9, .def = "30",
+	  .help = "replication lag (s) above which a standby is unhealthy" },
+	{ .name = "lag_degraded_bytes", .type = OPT_SCALED, .where = OPT_CONF,
+	  .arg = "N", OPT_FIELD(struct svc_conf, health.lag_degraded_bytes),
+	  .min = 0, .max = 1e18, .scale = 1, .def = "0 (off)",
+	  .help = "WAL bytes behind above which a standby is degraded" },
+	{ .name = "lag_unhealthy_bytes", .type = OPT_SCALED, .where = OPT_CONF,
+	  .arg = "N", OPT_FIELD(struct svc_conf, health.lag_unhealthy_bytes),
+	  .min = 0, .max = 1e18, .scale = 1, .def = "0 (off)",
+	  .help = "WAL bytes behind above which a standby is unhealthy" },
+	{ .name = "fail_rate", .type = OPT_DOUBLE, .where = OPT_CONF, .arg = "F",
+	  OPT_FIELD(struct svc_conf, health.fail_rate), .min = 0.01, .max = 1,
+	  .def = "0.5", .help = "failure rate over the window above which a node is degraded" },
+	{ .name = "degraded_weight", .type = OPT_SCALED, .where = OPT_CONF,
+	  .arg = "PCT", OPT_FIELD(struct svc_conf, health.degraded_scale),
+	  .min = 0, .max = 100, .scale = 10, .def = "50",
+	  .help = "weight of a degraded node, per cent of its own" },
+	{ .name = "breaker_failures", .type = OPT_UINT, .where = OPT_CONF,
+	  .arg = "N", OPT_FIELD(struct svc_conf, health.breaker_failures),
+	  .min = 1, .max = 1000, .def = "5",
+	  .help = "failures in a row that open the circuit breaker" },
+	SECONDS(breaker_open, "10", "seconds the breaker stays open before a trial"),
+	{ .name = "breaker_successes", .type = OPT_UINT, .where = OPT_CONF,
+	  .arg = "N", OPT_FIELD(struct svc_conf, health.breaker_successes),
+	  .min = 1, .max = 1000, .def = "3",
+	  .help = "trial successes that close the breaker" },
+	{ .name = "breaker_trial_weight", .type = OPT_SCALED, .where = OPT_CONF,
+	  .arg = "PCT", OPT_FIELD(struct svc_conf, health.breaker_trial_scale),
+	  .min = 0, .max = 100, .scale = 10, .def = "10",
+	  .help = "weight while half-open, per cent of its own" },
+	{ .name = "breaker_error_rate", .type = OPT_DOUBLE, .where = OPT_CONF,
+	  .arg = "F", OPT_FIELD(struct svc_conf, health.breaker_error_rate),
+	  .min = 0, .max = 1, .def = "0 (off)",
+	  .help = "also open the breaker above this failure rate over the window" },
+	SECONDS(slow_start, "0 (off)", "seconds a returning node takes to reach its full weight"),
+	{ .name = "backoff", .type = OPT_SCALED, .where = OPT_CONF, .arg = "S",
+	  OPT_FIELD(struct svc_conf, health.backoff_base_ms), .min = 0,
+	  .max = 3600, .scale = 1000, .def = "0.1",
+	  .help = "first re-probe delay of a down node (grows with jitter up to interval)" },
+	{ .name = "adaptive", .type = OPT_BOOL, .where = OPT_CONF, .arg = "BOOL",
+	  OPT_FIELD(struct svc_conf, health.adaptive), .def = "false",
+	  .help = "scale weights by latency, failure rate and active flows" },
+	{ NULL }
+};
+
+static const struct opt_choice on_down_choices[] = {
+	{ "none", false }, { "reset", true }, { NULL }
+};
+
+/* A service group's own keys (the admin ones are svc_admin_opts). */
+const struct opt service_opts[] = {
+	{ .name = "on_down", .type = OPT_ENUM, .where = OPT_CONF, .arg = "WHAT",
+	  OPT_FIELD(struct svc_conf, reset_on_down), .choices = on_down_choices,
+	  .def = "none", .help = "reset: clients of a node that goes down get a TCP RST" },
+	{ .name = "hold", .type = OPT_SCALED, .where = OPT_CONF, .arg = "S",
+	  OPT_FIELD(struct svc_conf, hold_ms), .min = 0, .max = 3600,
+	  .scale = 1000, .def = "10",
+	  .help = "primary: longest hold of new flows while no single primary is known" },
+	{ NULL }
+};
+
 static int parse_check(struct ctx *c, const config_setting_t *g,
 		       struct svc_conf *sc)
 {
-	static const char *const known[] = {
-		"kind", "port", "path", "expect", "conninfo", "interval",
-		"timeout", "rise", "fall", "latency", "lag_degraded",
-		"lag_unhealthy", "lag_degraded_bytes", "lag_unhealthy_bytes",
-		"fail_rate", "degraded_weight", "breaker_failures", "breaker_open",
-		"breaker_successes", "breaker_trial_weight", "breaker_error_rate",
-		"slow_start", "backoff", "adaptive", NULL
-	};
+	static const char *const known[] = { "kind", NULL };
+	static const struct opt *const tbls[] = { check_opts, NULL };
 	struct health_cfg *h = &sc->health;
 	struct probe_cfg *p = &sc->probe;
-	const char *kind, *str, *why;
-	double v;
+	const char *kind, *why;
 	int bad = 0;
 
-	if (check_keys(c, g, known))
+	if (check_keys(c, g, known, tbls))
 		return -1;
 	kind = get_string(c, g, "kind", &bad);
 	if (bad)
@@ -136,79 +258,12 @@ static int parse_check(struct ctx *c, const config_setting_t *g,
 	if (probe_kind_parse(kind, &p->kind))
 		return fail(c, config_setting_get_member(g, "kind"),
 			    "unknown check kind '%s' (tcp, http or postgres)", kind);
-
-	v = p->port;
-	if (get_number(c, g, "port", 1, 65535, &v))
+	if (get_opts(c, g, check_opts, sc))
 		return -1;
-	p->port = v;
-	str = get_string(c, g, "path", &bad);
-	if (bad)
-		return -1;
-	if (p->kind == PROBE_HTTP && !str)
+	if (p->kind == PROBE_HTTP && !config_setting_get_member(g, "path"))
 		return fail(c, g, "an http check needs 'path'");
-	if (str) {
-		if (str[0] != '/' || strlen(str) >= sizeof(p->http_path) ||
-		    strpbrk(str, " \r\n"))
-			return fail(c, config_setting_get_member(g, "path"),
-				    "'path' must start with '/' and have no spaces");
-		strcpy(p->http_path, str);
-	}
-	v = p->http_expect;
-	if (get_number(c, g, "expect", 100, 599, &v))
-		return -1;
-	p->http_expect = v;
-	str = get_string(c, g, "conninfo", &bad);
-	if (bad)
-		return -1;
-	if (p->kind == PROBE_POSTGRES && !str)
+	if (p->kind == PROBE_POSTGRES && !p->pg_conninfo[0])
 		return fail(c, g, "a postgres check needs 'conninfo' (e.g. \"user=helios dbname=postgres\")");
-	if (str) {
-		if (strlen(str) >= sizeof(p->pg_conninfo))
-			return fail(c, config_setting_get_member(g, "conninfo"),
-				    "'conninfo' is too long");
-		strcpy(p->pg_conninfo, str);
-	}
-
-	if (get_ms(c, g, "interval", 3600, &h->interval_ms) ||
-	    get_ms(c, g, "timeout", 3600, &h->timeout_ms) ||
-	    get_u32(c, g, "rise", 1, 100, &h->rise) ||
-	    get_u32(c, g, "fall", 1, 100, &h->fall) ||
-	    get_ms(c, g, "latency", 3600, &h->latency_ms) ||
-	    get_number(c, g, "lag_degraded", 0, 1e9, &h->lag_degraded_s) ||
-	    get_number(c, g, "lag_unhealthy", 0, 1e9, &h->lag_unhealthy_s) ||
-	    get_number(c, g, "fail_rate", 0.01, 1, &h->fail_rate) ||
-	    get_number(c, g, "breaker_error_rate", 0, 1, &h->breaker_error_rate) ||
-	    get_u32(c, g, "breaker_failures", 1, 1000, &h->breaker_failures) ||
-	    get_ms(c, g, "breaker_open", 3600, &h->breaker_open_ms) ||
-	    get_u32(c, g, "breaker_successes", 1, 1000, &h->breaker_successes) ||
-	    get_ms(c, g, "slow_start", 3600, &h->slow_start_ms) ||
-	    get_ms(c, g, "backoff", 3600, &h->backoff_base_ms))
-		return -1;
-	v = h->lag_degraded_bytes;
-	if (get_number(c, g, "lag_degraded_bytes", 0, 1e18, &v))
-		return -1;
-	h->lag_degraded_bytes = v;
-	v = h->lag_unhealthy_bytes;
-	if (get_number(c, g, "lag_unhealthy_bytes", 0, 1e18, &v))
-		return -1;
-	h->lag_unhealthy_bytes = v;
-	/* Weights in percent in the file, per-mille inside. */
-	v = h->degraded_scale / 10.0;
-	if (get_number(c, g, "degraded_weight", 0, 100, &v))
-		return -1;
-	h->degraded_scale = v * 10;
-	v = h->breaker_trial_scale / 10.0;
-	if (get_number(c, g, "breaker_trial_weight", 0, 100, &v))
-		return -1;
-	h->breaker_trial_scale = v * 10;
-
-	{
-		const config_setting_t *ad = config_setting_get_member(g, "adaptive");
-
-		if (ad && config_setting_type(ad) != CONFIG_TYPE_BOOL)
-			return fail(c, ad, "'adaptive' is true or false");
-		h->adaptive = ad && config_setting_get_bool(ad);
-	}
 	p->timeout_ms = h->timeout_ms;
 	why = health_cfg_check(h);
 	return why ? fail(c, g, "impossible check settings: %s", why) : 0;
@@ -217,14 +272,15 @@ static int parse_check(struct ctx *c, const config_setting_t *g,
 static int parse_node(struct ctx *c, const config_setting_t *g,
 		      struct node_conf *nc, const struct svc_conf *sc)
 {
-	static const char *const known[] = { "addr", "weight", "role", "zone", NULL };
+	static const char *const known[] = { "addr", NULL };
+	static const struct opt *const tbls[] = { node_admin_opts, NULL };
+	struct hl_node admin = { .weight = HL_WEIGHT_DEFAULT };
 	const char *str;
-	double w = HL_WEIGHT_DEFAULT;
 	int bad = 0;
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
 		return fail(c, g, "a node is a group: { addr = \"...\"; }");
-	if (check_keys(c, g, known))
+	if (check_keys(c, g, known, tbls))
 		return -1;
 	str = get_string(c, g, "addr", &bad);
 	if (bad)
@@ -238,36 +294,29 @@ static int parse_node(struct ctx *c, const config_setting_t *g,
 		return fail(c, config_setting_get_member(g, "addr"),
 			    "node %s and service %s are of different IP families",
 			    str, sc->name);
-	if (get_number(c, g, "weight", 0, HL_WEIGHT_MAX, &w))
+	if (get_opts(c, g, node_admin_opts, &admin))
 		return -1;
-	nc->weight = w;
-	str = get_string(c, g, "role", &bad);
-	if (bad || (str && parse_role(str, &nc->role)))
-		return bad ? -1 : fail(c, config_setting_get_member(g, "role"),
-				       "unknown role '%s' (primary, standby or replica)", str);
-	str = get_string(c, g, "zone", &bad);
-	if (bad || (str && parse_zone(str, nc->zone)))
-		return bad ? -1 : fail(c, config_setting_get_member(g, "zone"),
-				       "bad zone '%s'", str);
+	nc->weight = admin.weight;
+	nc->role = admin.role;
+	memcpy(nc->zone, admin.zone, sizeof(nc->zone));
 	return 0;
 }
 
 static int parse_service(struct ctx *c, const config_setting_t *g,
 			 struct svc_conf *sc)
 {
-	static const char *const known[] = {
-		"service", "strategy", "fallback", "on_down", "hold", "ring",
-		"check", "nodes", NULL
-	};
+	static const char *const known[] = { "service", "check", "nodes", NULL };
+	static const struct opt *const tbls[] = { service_opts, svc_admin_opts,
+						  NULL };
+	struct svc_admin admin = { .svc.ring_size = HL_RING_DEFAULT };
 	const config_setting_t *check, *nodes;
 	const char *str;
-	double ring = HL_RING_DEFAULT;
 	unsigned int i, j;
 	int bad = 0;
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
 		return fail(c, g, "a service is a group: { service = \"...\"; ... }");
-	if (check_keys(c, g, known))
+	if (check_keys(c, g, known, tbls))
 		return -1;
 	str = get_string(c, g, "service", &bad);
 	if (bad)
@@ -279,44 +328,24 @@ static int parse_service(struct ctx *c, const config_setting_t *g,
 			    "bad service '%s' (expected VIP:PORT/tcp|udp)", str);
 	format_svc(&sc->key, sc->name, sizeof(sc->name));
 
-	str = get_string(c, g, "strategy", &bad);
-	if (bad)
+	sc->hold_ms = 10000;
+	if (get_opts(c, g, service_opts, sc) ||
+	    get_opts(c, g, svc_admin_opts, &admin))
 		return -1;
-	if (!str || !strcmp(str, "maglev"))
-		sc->strategy = STRATEGY_MAGLEV;
-	else if (!strcmp(str, "primary"))
-		sc->strategy = STRATEGY_PRIMARY;
-	else if (!strcmp(str, "replica"))
-		sc->strategy = STRATEGY_REPLICA;
-	else
+	/* The agent decides roles for primary and replica; the other
+	 * strategies are the CLI's (maglev, the default, leaves its choice). */
+	sc->strategy = admin.svc.strategy;
+	if (sc->strategy != HL_STRAT_MAGLEV && sc->strategy != HL_STRAT_PRIMARY &&
+	    sc->strategy != HL_STRAT_REPLICA)
 		return fail(c, config_setting_get_member(g, "strategy"),
-			    "unknown strategy '%s' (maglev, primary or replica)", str);
-	str = get_string(c, g, "fallback", &bad);
-	if (bad)
-		return -1;
-	if (str && strcmp(str, "primary") && strcmp(str, "none"))
-		return fail(c, config_setting_get_member(g, "fallback"),
-			    "fallback is primary or none, not '%s'", str);
-	if (str && sc->strategy != STRATEGY_REPLICA)
+			    "unknown strategy '%s' (maglev, primary or replica)",
+			    hl_strategy_name(sc->strategy));
+	if (config_setting_get_member(g, "fallback") &&
+	    sc->strategy != HL_STRAT_REPLICA)
 		return fail(c, config_setting_get_member(g, "fallback"),
 			    "fallback applies to strategy replica only");
-	sc->fallback_primary = str && !strcmp(str, "primary");
-	str = get_string(c, g, "on_down", &bad);
-	if (bad)
-		return -1;
-	if (str && strcmp(str, "reset") && strcmp(str, "none"))
-		return fail(c, config_setting_get_member(g, "on_down"),
-			    "on_down is reset or none, not '%s'", str);
-	sc->reset_on_down = str && !strcmp(str, "reset");
-	sc->hold_ms = 10000;
-	if (get_ms(c, g, "hold", 3600, &sc->hold_ms))
-		return -1;
-	if (get_number(c, g, "ring", HL_RING_MIN_PER_NODE, HL_RING_MAX, &ring))
-		return -1;
-	if (!is_prime(ring))
-		return fail(c, config_setting_get_member(g, "ring"),
-			    "ring must be prime");
-	sc->ring = ring;
+	sc->fallback_primary = admin.fallback == SVC_FALLBACK_PRIMARY;
+	sc->ring = admin.svc.ring_size;
 
 	health_defaults(&sc->health);
 	memset(&sc->probe, 0, sizeof(sc->probe));
@@ -330,9 +359,9 @@ static int parse_service(struct ctx *c, const config_setting_t *g,
 		return fail(c, check, "'check' is a group: { kind = \"tcp\"; }");
 	if (parse_check(c, check, sc))
 		return -1;
-	if (sc->strategy != STRATEGY_MAGLEV && sc->probe.kind != PROBE_POSTGRES)
+	if (sc->strategy != HL_STRAT_MAGLEV && sc->probe.kind != PROBE_POSTGRES)
 		return fail(c, check, "strategy %s needs a postgres check (roles come from it)",
-			    strategy_name(sc->strategy));
+			    hl_strategy_name(sc->strategy));
 
 	nodes = config_setting_get_member(g, "nodes");
 	if (!nodes)
@@ -363,6 +392,7 @@ int config_load(const char *path, struct agent_conf *conf, char *err,
 		size_t errlen)
 {
 	static const char *const known[] = { "services", NULL };
+	static const struct opt *const none[] = { NULL };
 	struct ctx c = { .file = path, .err = err, .errlen = errlen };
 	const config_setting_t *root, *svcs;
 	config_t cf;
@@ -381,7 +411,7 @@ int config_load(const char *path, struct agent_conf *conf, char *err,
 		goto out;
 	}
 	root = config_root_setting(&cf);
-	if (check_keys(&c, root, known))
+	if (check_keys(&c, root, known, none))
 		goto out;
 	svcs = config_setting_get_member(root, "services");
 	if (!svcs) {
@@ -425,15 +455,4 @@ void config_free(struct agent_conf *conf)
 		free(conf->svcs[i].nodes);
 	free(conf->svcs);
 	memset(conf, 0, sizeof(*conf));
-}
-
-const char *strategy_name(enum svc_strategy s)
-{
-	static const char *const names[] = {
-		[STRATEGY_MAGLEV] = "maglev",
-		[STRATEGY_PRIMARY] = "primary",
-		[STRATEGY_REPLICA] = "replica",
-	};
-
-	return s <= STRATEGY_REPLICA ? names[s] : "?";
 }

@@ -86,7 +86,25 @@ static int rebuild_zoned(struct store *st, const struct hl_svc_key *key,
 	return err;
 }
 
-int do_attach(int argc, char **argv)
+static int do_attach(int argc, char **argv);
+static int do_detach(int argc, char **argv);
+
+const struct cli_object attach_object = {
+	.name		= "attach",
+	.usage		= "attach DEV [mode native|generic] [src ADDR] [zone NAME]",
+	.details	=
+		"zone: the director's own zone; prefer-zone services send new flows to\n"
+		"      usable nodes of this zone, to the others only when none is usable.\n",
+	.run		= do_attach,
+};
+
+const struct cli_object detach_object = {
+	.name		= "detach",
+	.usage		= "detach DEV",
+	.run		= do_detach,
+};
+
+static int do_attach(int argc, char **argv)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = XDP_FLAGS_DRV_MODE);
 	struct ip_addr src = {};
@@ -99,9 +117,7 @@ int do_attach(int argc, char **argv)
 	int err, link_fd;
 
 	if (argc < 1 || !strcmp(argv[0], "help")) {
-		fprintf(stderr, "Usage: helios-agent attach DEV [mode native|generic] [src ADDR] [zone NAME]\n"
-			"zone: the director's own zone; prefer-zone services send new flows to\n"
-			"      usable nodes of this zone, to the others only when none is usable.\n");
+		cli_object_usage(&attach_object, stderr, true);
 		return argc < 1 ? -1 : 0;
 	}
 	dev = argv[0];
@@ -187,7 +203,7 @@ out:
 	return err;
 }
 
-int do_detach(int argc, char **argv)
+static int do_detach(int argc, char **argv)
 {
 	struct store st;
 	char path[4200];
@@ -195,7 +211,7 @@ int do_detach(int argc, char **argv)
 	int err;
 
 	if (argc != 1 || !strcmp(argv[0], "help")) {
-		fprintf(stderr, "Usage: helios-agent detach DEV\n");
+		cli_object_usage(&detach_object, stderr, true);
 		return argc == 1 ? 0 : -1;
 	}
 	if (device_index(argv[0], &ifindex))

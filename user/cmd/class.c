@@ -21,18 +21,6 @@
 #include "lib/store.h"
 #include "lib/tables.h"
 
-static int do_help(int argc, char **argv)
-{
-	fprintf(stderr,
-		"Usage: helios-agent class add PREFIX name NAME rate conn N[/s] [burst B] [leaky]\n"
-		"       helios-agent class del NAME\n"
-		"       helios-agent class list\n"
-		"\n"
-		"PREFIX := ADDR/LEN (no host bits; classes' prefixes must not overlap)\n"
-		"A class's clients get in by its own bucket when a service sheds the others.\n");
-	return 0;
-}
-
 /* Every class prefix, with its class id; returns the count. */
 static int read_prefixes(struct store *st, struct hl_class_key *keys,
 			 __u32 *ids, int max)
@@ -248,15 +236,21 @@ out:
 	return err;
 }
 
-int do_class(int argc, char **argv)
-{
-	static const struct cmd cmds[] = {
+static const struct cmd cmds[] = {
 		{ "add",	do_add },
 		{ "del",	do_del },
 		{ "list",	do_list },
-		{ "help",	do_help },
 		{ 0 }
-	};
+};
 
-	return cmd_select(cmds, argc, argv, do_help);
-}
+const struct cli_object class_object = {
+	.name		= "class",
+	.usage		= 
+		"class add PREFIX name NAME rate conn N[/s] [burst B] [leaky]\n"
+		"class del NAME\n"
+		"class list",
+	.details	= 
+		"PREFIX := ADDR/LEN (no host bits; classes' prefixes must not overlap)\n"
+		"A class's clients get in by its own bucket when a service sheds the others.\n",
+	.cmds		= cmds,
+};

@@ -7,6 +7,7 @@
 #include "cmd/cli.h"
 #include "lib/counters.h"
 #include "lib/log.h"
+#include "lib/options.h"
 #include "lib/nodes.h"
 #include "lib/parse.h"
 #include "lib/services.h"
@@ -52,6 +53,41 @@ int cmd_select(const struct cmd *cmds, int argc, char **argv,
 		return match->func(argc - 1, argv + 1);
 	p_err("unknown command '%s'", argv[0]);
 	return -1;
+}
+
+void cli_object_usage(const struct cli_object *obj, FILE *f, bool full)
+{
+	const char *line = obj->usage, *end;
+	bool first = true;
+
+	for (; *line; line = *end ? end + 1 : end, first = false) {
+		end = strchrnul(line, '\n');
+		/* A line that starts with a space continues the one before. */
+		fprintf(f, "%s%.*s\n", first ? "Usage: helios-agent " :
+			*line == ' ' ? "      " : "       helios-agent ",
+			(int)(end - line), line);
+	}
+	if (!full)
+		return;
+	if (obj->opts) {
+		fprintf(f, "\nOPTIONS:\n");
+		opts_help(f, obj->opts, OPT_CLI);
+	}
+	if (obj->details)
+		fprintf(f, "\n%s", obj->details);
+}
+
+int cli_object_main(const struct cli_object *obj, int argc, char **argv)
+{
+	if (!obj->cmds)
+		return obj->run(argc, argv);
+	if (argc >= 1 && is_prefix(argv[0], "help")) {
+		cli_object_usage(obj, stderr, true);
+		return 0;
+	}
+	if (argc < 1)
+		cli_object_usage(obj, stderr, true);
+	return cmd_select(obj->cmds, argc, argv, NULL);
 }
 
 void p_err(const char *fmt, ...)

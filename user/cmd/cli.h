@@ -4,12 +4,36 @@
 #define HELIOS_CMD_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <json-c/json.h>
 
 struct cmd {
 	const char *name;
 	int (*func)(int argc, char **argv);
 };
+
+/*
+ * One CLI object, `helios-agent NAME ...`: its grammar is written once
+ * here and printed by `NAME help`, by `helios-agent help` and in the docs.
+ * With a command table it dispatches bpftool-style (`NAME COMMAND ARGS`,
+ * unique prefixes); otherwise run() takes the arguments.
+ */
+struct opt;
+struct cli_object {
+	const char *name;
+	const char *usage;	/* one grammar line per command, no "helios-agent " */
+	const char *details;	/* what follows the usage in `NAME help` */
+	const struct opt *opts;	/* its option table, listed by `NAME help` */
+	const struct cmd *cmds;
+	int (*run)(int argc, char **argv);
+};
+
+int cli_object_main(const struct cli_object *obj, int argc, char **argv);
+/* "Usage: helios-agent ..." lines; with `full`, the details and options. */
+void cli_object_usage(const struct cli_object *obj, FILE *f, bool full);
+
+extern const struct cli_object attach_object, detach_object, service_object,
+	node_object, class_object, stats_object, map_object, decap_object;
 
 /* Global options, set by main(). */
 extern bool json_output;	/* -j */
@@ -49,15 +73,5 @@ int cli_store_open(struct store *st, bool create);
 		}							\
 	})
 
-/* Object entry points, one per cmd_*.c file. */
-int do_attach(int argc, char **argv);
-int do_detach(int argc, char **argv);
-int do_service(int argc, char **argv);
-int do_node(int argc, char **argv);
-int do_stats(int argc, char **argv);
-int do_map(int argc, char **argv);
-int do_decap(int argc, char **argv);
-int do_probe(int argc, char **argv);
-int do_class(int argc, char **argv);
 
 #endif /* HELIOS_CMD_CLI_H */

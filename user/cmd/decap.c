@@ -25,14 +25,6 @@
 #define DECAP_PRIO	1
 #define DECAP_MAX_VIPS	64
 
-static int do_help(int argc, char **argv)
-{
-	fprintf(stderr,
-		"Usage: helios-agent decap attach DEV vip ADDR [vip ADDR ...]\n"
-		"       helios-agent decap detach DEV\n");
-	return 0;
-}
-
 static int do_decap_attach(int argc, char **argv)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
@@ -157,14 +149,16 @@ static int do_decap_detach(int argc, char **argv)
 	return err;
 }
 
-int do_decap(int argc, char **argv)
-{
-	static const struct cmd cmds[] = {
+static const struct cmd cmds[] = {
 		{ "attach",	do_decap_attach },
 		{ "detach",	do_decap_detach },
-		{ "help",	do_help },
 		{ 0 }
-	};
+};
 
-	return cmd_select(cmds, argc, argv, do_help);
-}
+const struct cli_object decap_object = {
+	.name		= "decap",
+	.usage		= 
+		"decap attach DEV vip ADDR [vip ADDR ...]\n"
+		"decap detach DEV",
+	.cmds		= cmds,
+};

@@ -20,18 +20,6 @@
 #include "lib/store.h"
 #include "lib/tables.h"
 
-static int do_help(int argc, char **argv)
-{
-	fprintf(stderr,
-		"Usage: helios-agent map list\n"
-		"       helios-agent map dump NAME\n"
-		"\n"
-		"NAME := { services | nodes | nexthops | maglev | conntrack | svc_stats |\n"
-		"          node_stats | reasons | settings | decap_vips | any pinned map }\n"
-		"(maps without a decoder of their own print keys and values in hex)\n");
-	return 0;
-}
-
 #define J_INT(o, k, v)	json_object_object_add(o, k, json_object_new_int64(v))
 #define J_STR(o, k, v)	json_object_object_add(o, k, json_object_new_string(v))
 
@@ -466,14 +454,20 @@ static int do_list(int argc, char **argv)
 	return 0;
 }
 
-int do_map(int argc, char **argv)
-{
-	static const struct cmd cmds[] = {
+static const struct cmd cmds[] = {
 		{ "list",	do_list },
 		{ "dump",	do_dump },
-		{ "help",	do_help },
 		{ 0 }
-	};
+};
 
-	return cmd_select(cmds, argc, argv, do_help);
-}
+const struct cli_object map_object = {
+	.name		= "map",
+	.usage		= 
+		"map list\n"
+		"map dump NAME",
+	.details	= 
+		"NAME := { services | nodes | nexthops | slots | conntrack | svc_stats |\n"
+		"          node_stats | reasons | settings | decap_vips | any pinned map }\n"
+		"(maps without a decoder of their own print keys and values in hex)\n",
+	.cmds		= cmds,
+};

@@ -15,20 +15,6 @@
 #include "lib/store.h"
 #include "lib/tables.h"
 
-static int do_help(int argc, char **argv)
-{
-	fprintf(stderr,
-		"Usage: helios-agent node add SVC ADDR [OPTIONS]\n"
-		"       helios-agent node set SVC ADDR OPTIONS\n"
-		"       helios-agent node del SVC ADDR\n"
-		"       helios-agent node list [SVC]\n"
-		"\n"
-		"SVC := VIP:PORT/{tcp|udp}\n"
-		"OPTIONS:\n");
-	opts_help(stderr, node_admin_opts, OPT_CLI);
-	return 0;
-}
-
 struct node_args {
 	struct hl_svc_key key;
 	struct ip_addr addr;
@@ -227,16 +213,22 @@ static int do_list(int argc, char **argv)
 	return err;
 }
 
-int do_node(int argc, char **argv)
-{
-	static const struct cmd cmds[] = {
+static const struct cmd cmds[] = {
 		{ "add",	do_add },
 		{ "set",	do_set },
 		{ "del",	do_del },
 		{ "list",	do_list },
-		{ "help",	do_help },
 		{ 0 }
-	};
+};
 
-	return cmd_select(cmds, argc, argv, do_help);
-}
+const struct cli_object node_object = {
+	.name		= "node",
+	.usage		= 
+		"node add SVC ADDR [OPTIONS]\n"
+		"node set SVC ADDR OPTIONS\n"
+		"node del SVC ADDR\n"
+		"node list [SVC]",
+	.details	= "SVC := VIP:PORT/{tcp|udp}\n",
+	.opts		= node_admin_opts,
+	.cmds		= cmds,
+};

@@ -21,33 +21,6 @@
 #define SYN_RETRY_PCT	10
 #define SYN_RETRY_MIN	5
 
-static int do_help(int argc, char **argv)
-{
-	fprintf(stderr,
-		"Usage: helios-agent service add SVC [OPTIONS]\n"
-		"       helios-agent service set SVC OPTIONS\n"
-		"       helios-agent service set SVC rate { conn | pkt | bytes } RATE\n"
-		"       helios-agent service set SVC client-rate conn RATE [prefix LEN]\n"
-		"       helios-agent service set SVC syn-retry { DELAY_MS [budget PCT] [min N] | off }\n"
-		"       helios-agent service del SVC\n"
-		"       helios-agent service list\n"
-		"\n"
-		"SVC := VIP:PORT/{tcp|udp}\n"
-		"OPTIONS (ring only with add):\n");
-	opts_help(stderr, svc_admin_opts, OPT_CLI);
-	fprintf(stderr,
-		"RATE := { N[/s] [burst B] [leaky] | off }   N, B: positive integers, k/M/G allowed\n"
-		"rate conn: new connections (TCP SYN, first UDP packet); established flows are\n"
-		"           never cut. rate pkt / rate bytes: every packet of the service.\n"
-		"client-rate: new connections per client address, or per prefix of LEN bits.\n"
-		"syn-retry: a SYN sent again on a flow at least DELAY_MS old goes once to\n"
-		"           another node; at most PCT %% of new flows per second (%d), at\n"
-		"           least N per second and CPU (%d).\n"
-		"At most %d nodes for rendezvous and lc.\n",
-		SYN_RETRY_PCT, SYN_RETRY_MIN, HL_SEL_MAX);
-	return 0;
-}
-
 static int do_add(int argc, char **argv)
 {
 	struct svc_admin in = {};
@@ -367,16 +340,35 @@ static int do_list(int argc, char **argv)
 	return err;
 }
 
-int do_service(int argc, char **argv)
-{
-	static const struct cmd cmds[] = {
-		{ "add",	do_add },
-		{ "set",	do_set },
-		{ "del",	do_del },
-		{ "list",	do_list },
-		{ "help",	do_help },
-		{ 0 }
-	};
+static const struct cmd cmds[] = {
+	{ "add",	do_add },
+	{ "set",	do_set },
+	{ "del",	do_del },
+	{ "list",	do_list },
+	{ 0 }
+};
 
-	return cmd_select(cmds, argc, argv, do_help);
-}
+const struct cli_object service_object = {
+	.name		= "service",
+	.usage		=
+		"service add SVC [OPTIONS]\n"
+		"service set SVC OPTIONS (not ring)\n"
+		"service set SVC rate { conn | pkt | bytes } RATE\n"
+		"service set SVC client-rate conn RATE [prefix LEN]\n"
+		"service set SVC syn-retry { DELAY_MS [budget PCT] [min N] | off }\n"
+		"service del SVC\n"
+		"service list",
+	.details	=
+		"SVC := VIP:PORT/{tcp|udp}\n"
+		"RATE := { N[/s] [burst B] [leaky] | off }   N, B: positive integers, k/M/G allowed\n"
+		"rate conn: new connections (TCP SYN, first UDP packet); established flows are\n"
+		"           never cut. rate pkt / rate bytes: every packet of the service.\n"
+		"client-rate: new connections per client address, or per prefix of LEN bits.\n"
+		"syn-retry: a SYN sent again on a flow at least DELAY_MS old goes once to\n"
+		"           another node; at most PCT % of new flows per second ("
+		OPT_STR(SYN_RETRY_PCT) "), at\n"
+		"           least N per second and CPU (" OPT_STR(SYN_RETRY_MIN) ").\n"
+		"At most " OPT_STR(HL_SEL_MAX) " nodes for rendezvous and lc.\n",
+	.opts		= svc_admin_opts,
+	.cmds		= cmds,
+};

@@ -89,7 +89,7 @@ static int service_stats(struct store *st, const struct hl_svc_key *key,
 	return 0;
 }
 
-int do_stats(int argc, char **argv)
+static int do_stats(int argc, char **argv)
 {
 	struct stats_ctx ctx = { .services = json_object_new_array() };
 	struct json_object *reasons = json_object_new_object(), *top;
@@ -150,3 +150,9 @@ out_free:
 	json_object_put(reasons);
 	return err;
 }
+
+const struct cli_object stats_object = {
+	.name		= "stats",
+	.usage		= "stats [SVC]",
+	.run		= do_stats,
+};

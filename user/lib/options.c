@@ -117,7 +117,7 @@ int opt_set(const struct opt *o, void *obj, const char *str)
 			       choices_list(o->choices, buf, sizeof(buf)));
 			return -EINVAL;
 		}
-		*(__u8 *)field = c->value;
+		put_uint(field, o->size, c->value);
 		break;
 	case OPT_STRING:
 		if (strlen(str) >= o->size) {

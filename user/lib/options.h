@@ -21,7 +21,7 @@ enum opt_type {
 	OPT_SCALED,	/* a decimal in [min, max], times `scale`, rounded,
 			 * into an unsigned field (seconds to ms, % to per-mille) */
 	OPT_DOUBLE,	/* a decimal in [min, max], into a double */
-	OPT_ENUM,	/* one of `choices`, its value into a __u8 */
+	OPT_ENUM,	/* one of `choices`, its value into an unsigned field */
 	OPT_STRING,	/* at most size - 1 bytes, into a char array */
 	OPT_BOOL,	/* true/false (on/off, yes/no), into a bool */
 };
