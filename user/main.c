@@ -9,6 +9,9 @@
 #include "agent/agent.h"
 #include "cmd/cli.h"
 #include "lib/log.h"
+#include "lib/nodes.h"
+#include "lib/options.h"
+#include "lib/services.h"
 
 static const struct cli_object *const objects[] = {
 	&attach_object, &detach_object, &service_object, &class_object,
@@ -48,13 +51,43 @@ static void lib_logger(enum hl_log_level level, const char *msg)
 		fprintf(stderr, "Warning: %s\n", msg);
 }
 
+/* `helios-agent help markdown`: the option tables as README.md has them
+ * (scripts/gen-docs.sh writes them there, tests/docs.sh compares). */
+static int print_markdown(void)
+{
+	static const struct {
+		const char *title;
+		const struct opt *tbl;
+		unsigned int where;
+	} docs[] = {
+		{ "`service add` / `service set` options", svc_admin_opts, OPT_CLI },
+		{ "`node add` / `node set` options", node_admin_opts, OPT_CLI },
+		{ "Configuration file: service keys (besides `service`, `check`, `nodes`; `strategy` there: maglev, primary or replica)",
+		  service_opts, OPT_CONF },
+		{ NULL, svc_admin_opts, OPT_CONF },
+		{ "Configuration file: `check` keys (besides `kind`: tcp, http, postgres)",
+		  check_opts, OPT_CONF },
+		{ "Configuration file: node keys (besides `addr`)", node_admin_opts,
+		  OPT_CONF },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		if (docs[i].title)
+			printf("%s#### %s\n\n", i ? "\n" : "", docs[i].title);
+		opts_markdown(stdout, docs[i].tbl, docs[i].where, !docs[i].title);
+	}
+	return 0;
+}
+
 /* The object named (or uniquely prefixed) by argv[0], bpftool-style. */
 static int object_main(int argc, char **argv)
 {
 	const struct cli_object *const *o, *match = NULL;
 
 	if (is_prefix(argv[0], "help"))
-		return do_help();
+		return argc > 1 && !strcmp(argv[1], "markdown") ? print_markdown() :
+								   do_help();
 	for (o = objects; *o; o++) {
 		if (!strcmp(argv[0], (*o)->name))
 			return cli_object_main(*o, argc - 1, argv + 1);

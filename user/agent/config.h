@@ -11,6 +11,7 @@
 
 #include "agent/health.h"
 #include "agent/probe.h"
+#include "lib/options.h"
 #include "lib/parse.h"
 
 struct node_conf {
@@ -38,6 +39,10 @@ struct agent_conf {
 	unsigned int nsvcs;
 	struct svc_conf *svcs;
 };
+
+/* The keys of a service group (besides svc_admin_opts) and of its check
+ * group; a node group's are node_admin_opts. */
+extern const struct opt service_opts[], check_opts[];
 
 /* 0, or -1 with "FILE:LINE: reason" in err. */
 int config_load(const char *path, struct agent_conf *conf, char *err,

@@ -247,12 +247,14 @@ void opts_help(FILE *f, const struct opt *tbl, unsigned int where)
 	}
 }
 
-void opts_markdown(FILE *f, const struct opt *tbl, unsigned int where)
+void opts_markdown(FILE *f, const struct opt *tbl, unsigned int where,
+		   bool more)
 {
 	char key[64], vals[256];
 
-	fprintf(f, "| %s | values | default | meaning |\n|---|---|---|---|\n",
-		where == OPT_CONF ? "key" : "keyword");
+	if (!more)
+		fprintf(f, "| %s | values | default | meaning |\n|---|---|---|---|\n",
+			where == OPT_CONF ? "key" : "keyword");
 	for (; tbl->name; tbl++)
 		if (tbl->where & where)
 			fprintf(f, "| `%s` | %s | %s | %s |\n",

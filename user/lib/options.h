@@ -85,7 +85,9 @@ const char *opts_expected(const struct opt *tbl, unsigned int where,
 			  char *buf, size_t len);
 /* One aligned line per option: `  KEY VALUE   help (default D)`. */
 void opts_help(FILE *f, const struct opt *tbl, unsigned int where);
-/* A Markdown table of the options (README). */
-void opts_markdown(FILE *f, const struct opt *tbl, unsigned int where);
+/* A Markdown table of the options (README); `more` continues the table
+ * above it (no header). */
+void opts_markdown(FILE *f, const struct opt *tbl, unsigned int where,
+		   bool more);
 
 #endif /* HELIOS_LIB_OPTIONS_H */
