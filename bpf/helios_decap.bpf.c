@@ -4,7 +4,10 @@
  * (clsact, direct-action). Every packet leaves with TC_ACT_OK; the ones
  * tunnelled to a known VIP leave without their outer header.
  */
+/* Only the decap program's maps (maps.h): a backend needs no director's. */
+#define HL_MAPS_DECAP
 #include "lib/common.h"
+#include "lib/maps.h"
 #include "lib/decap.h"
 
 char LICENSE[] SEC("license") = "GPL";

@@ -98,4 +98,22 @@ struct hl_pkt {
 	__be32 tcp_ack;		/* TCP acknowledgment number, for resets */
 };
 
+/* What a stage of helios_xdp() returns to say "no verdict yet, go on";
+ * anything else is the reason of the packet's verdict. */
+#define HL_CONTINUE		(-1)
+
+/*
+ * What the stages decide for a packet of a service, each filling in its
+ * part. A stage that ends the packet leaves the verdict's action here.
+ */
+struct hl_target {
+	const struct hl_service *svc;
+	struct hl_node *node;	/* NULL: no node holds the flow (yet) */
+	__u32 node_id;
+	__u32 hash;		/* flow hash: table slot, IPv6 flow label */
+	__u32 fwd_reason;	/* forwarded, or forwarded-syn-retry */
+	int action;		/* XDP_* of the verdict */
+	bool new_flow;		/* picked now: may refresh the next hop */
+};
+
 #endif /* HELIOS_BPF_COMMON_H */

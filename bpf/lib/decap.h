@@ -9,19 +9,11 @@
 #ifndef HELIOS_BPF_DECAP_H
 #define HELIOS_BPF_DECAP_H
 
-#include "common.h"
+#include "maps.h"
 
-#ifndef HL_DECAP_VIPS
-#define HL_DECAP_VIPS		256
+#ifndef HL_MAPS_DECAP
+#error "decap.h is the TC decap program's: define HL_MAPS_DECAP (see maps.h)"
 #endif
-
-/* VIP -> packets decapsulated (shared across CPUs: atomic adds). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, struct hl_vip_key);
-	__type(value, __u64);
-	__uint(max_entries, HL_DECAP_VIPS);
-} decap_vips SEC(".maps");
 
 /* Bytes we need in the linear area: Ethernet + outer + inner header. */
 #define HL_DECAP_PULL		(ETH_HLEN + HL_IPV6_HLEN + HL_IPV6_HLEN)

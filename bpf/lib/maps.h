@@ -1,12 +1,43 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Maps of the XDP director. User space opens them by these names from their
- * pins, so names and types are part of the ABI (include/helios/abi.h).
+ * Every map of the BPF programs. User space opens them by these names from
+ * their pins, so names and types are part of the ABI (include/helios/abi.h).
+ *
+ * Two programs share these headers, and each must create only its own
+ * maps: libbpf creates every map an object defines, used or not. The TC
+ * decap program runs on every backend; with the director's maps it would
+ * allocate a preallocated 1M-entry connection table there for nothing, and
+ * the director would pin a decap_vips of its own under the name that
+ * `decap attach` pins the backend's. So the file is in two sections, and
+ * an entry file that is not the director defines the macro of its section
+ * before any include:
+ *   (default)       the XDP director (helios_xdp.bpf.c)
+ *   HL_MAPS_DECAP   the backend's TC decap program (helios_decap.bpf.c)
  */
 #ifndef HELIOS_BPF_MAPS_H
 #define HELIOS_BPF_MAPS_H
 
 #include "common.h"
+
+#ifdef HL_MAPS_DECAP
+
+/* ======== backend: TC decap ======== */
+
+#ifndef HL_DECAP_VIPS
+#define HL_DECAP_VIPS		256
+#endif
+
+/* VIP -> packets decapsulated (shared across CPUs: atomic adds). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct hl_vip_key);
+	__type(value, __u64);
+	__uint(max_entries, HL_DECAP_VIPS);
+} decap_vips SEC(".maps");
+
+#else /* !HL_MAPS_DECAP */
+
+/* ======== director: XDP ======== */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -198,5 +229,31 @@ struct {
 	__type(value, struct hl_limit_stats);
 	__uint(max_entries, HL_MAX_CLASSES);
 } class_stats SEC(".maps");
+
+/* ---- active-flow recount (sweep.h) ---- */
+
+struct hl_sweeper {
+	struct bpf_timer timer;
+	__u32 armed;
+	__u32 pad;
+};
+
+/* The timer, armed by the first counted flow. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hl_sweeper);
+	__uint(max_entries, 1);
+} sweeper SEC(".maps");
+
+/* The recount's tally per node, then copied into node_active. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __s64);
+	__uint(max_entries, HL_MAX_NODES);
+} sweep_counts SEC(".maps");
+
+#endif /* HL_MAPS_DECAP */
 
 #endif /* HELIOS_BPF_MAPS_H */

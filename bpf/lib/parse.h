@@ -48,9 +48,6 @@
 
 #include "common.h"
 
-/* hl_parse() result for "a TCP/UDP packet, go on". */
-#define HL_PARSE_OK		(-1)
-
 struct hdr_cursor {
 	void *pos;
 };
@@ -207,7 +204,7 @@ static __always_inline int parse_l4(struct hdr_cursor *c, void *data,
 }
 
 /*
- * Fill `pkt` from the frame. Returns HL_PARSE_OK for a TCP/UDP packet that
+ * Fill `pkt` from the frame. Returns HL_CONTINUE for a TCP/UDP packet that
  * may belong to a service, else the reason of the verdict to give it.
  */
 static __always_inline int hl_parse(void *data, void *data_end,
@@ -234,7 +231,7 @@ static __always_inline int hl_parse(void *data, void *data_end,
 	proto = parse_l4(&c, data, data_end, pkt, proto);
 	if (proto < 0)
 		return -proto;
-	return HL_PARSE_OK;
+	return HL_CONTINUE;
 }
 
 /* Which action a reason from hl_parse() stands for. */

@@ -12,7 +12,7 @@
 #ifndef HELIOS_BPF_RESET_H
 #define HELIOS_BPF_RESET_H
 
-#include "common.h"
+#include "maps.h"
 #include "csum.h"
 #include "icmp.h"
 
@@ -116,6 +116,25 @@ static __always_inline int tcp_reset6(struct xdp_md *ctx,
 		return -1;
 	__builtin_memcpy(l3, &hdr, sizeof(hdr));
 	return 0;
+}
+
+/* The flow is over: forget it, so that a later SYN on the same tuple starts
+ * afresh, and answer the packet with the RST. */
+static __always_inline int reset_flow(struct xdp_md *ctx,
+				      const struct hl_pkt *pkt,
+				      struct hl_target *t)
+{
+	int err;
+
+	bpf_map_delete_elem(&conntrack, &pkt->key);
+	if (pkt->key.family == HL_AF_INET6)
+		err = tcp_reset6(ctx, pkt);
+	else
+		err = tcp_reset4(ctx, pkt);
+	if (err)
+		return HL_REASON_DROP_ENCAP;
+	t->action = XDP_TX;
+	return HL_REASON_RESET_NODE_DOWN;
 }
 
 #endif /* HELIOS_BPF_RESET_H */

@@ -104,4 +104,37 @@ static __always_inline __u32 syn_second_chance(const struct hl_service *svc,
 	return HL_NODE_NONE;
 }
 
+/*
+ * An established flow of a service with second chances: when its SYN came
+ * again and a second chance is due, move the flow to the other node (the
+ * active counts follow it) and send this packet there, counted as
+ * forwarded-syn-retry. HL_CONTINUE, or the drop reason when the other node
+ * vanished from under us.
+ */
+static __always_inline int syn_retry_retarget(struct hl_flow *flow,
+					      const struct hl_pkt *pkt,
+					      struct hl_target *t)
+{
+	const struct hl_service *svc = t->svc;
+	struct hl_node *node;
+	__u32 other;
+
+	other = syn_second_chance(svc, flow, pkt, pkt->key.family);
+	if (other == HL_NODE_NONE)
+		return HL_CONTINUE;
+	node = bpf_map_lookup_elem(&nodes, &other);
+	if (!node)
+		return HL_REASON_DROP_NO_BACKEND;
+	if (flow->flags & HL_FLOW_F_COUNTED) {
+		active_add(svc->id, t->node_id, -1);
+		active_add(svc->id, other, 1);
+	}
+	flow->node_id = other;
+	flow->flags |= HL_FLOW_F_RETRIED;
+	t->node = node;
+	t->node_id = other;
+	t->fwd_reason = HL_REASON_SYN_RETRY;
+	return HL_CONTINUE;
+}
+
 #endif /* HELIOS_BPF_RETRY_H */

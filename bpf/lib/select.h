@@ -8,15 +8,6 @@
 
 #include "maps.h"
 
-/* Cheap first test for traffic that is no service's: one array word. */
-static __always_inline bool port_is_free(__be16 dport)
-{
-	__u32 port = bpf_ntohs(dport), word = port / 64;
-	__u64 *bits = bpf_map_lookup_elem(&free_ports, &word);
-
-	return bits && (*bits & (1ull << (port % 64)));
-}
-
 /*
  * A flow stays on its node while the node exists, still belongs to the
  * service (node ids are reused) and is not unhealthy. Degraded and

@@ -16,27 +16,6 @@
 /* Between recounts; a sweep walks the whole table (about 30 ns an entry). */
 const volatile __u64 hl_sweep_ns = 5000000000ull;
 
-struct hl_sweeper {
-	struct bpf_timer timer;
-	__u32 armed;
-	__u32 pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, __u32);
-	__type(value, struct hl_sweeper);
-	__uint(max_entries, 1);
-} sweeper SEC(".maps");
-
-/* The recount's tally per node, then copied into node_active. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, __u32);
-	__type(value, __s64);
-	__uint(max_entries, HL_MAX_NODES);
-} sweep_counts SEC(".maps");
-
 static long sweep_zero_node(__u32 i, void *ctx)
 {
 	__s64 *c = bpf_map_lookup_elem(&sweep_counts, &i);

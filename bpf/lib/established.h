@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Stage "established": a packet of a flow in the connection table stays on
+ * the flow's node while that node keeps it (node_keeps_flow()), and may
+ * have its SYN second chance there. A flow whose node no longer keeps it
+ * is answered with an RST when its service asks for that; otherwise it
+ * goes on as a new flow.
+ */
+#ifndef HELIOS_BPF_ESTABLISHED_H
+#define HELIOS_BPF_ESTABLISHED_H
+
+#include "maps.h"
+#include "conntrack.h"
+#include "select.h"
+#include "stats.h"
+#include "strategy.h"
+#include "reset.h"
+#include "retry.h"
+
+/* HL_CONTINUE with t->node set (stay) or NULL (no entry, or its node is
+ * gone: a new flow), else the verdict's reason. */
+static __always_inline int stage_established(struct xdp_md *ctx,
+					     const struct hl_pkt *pkt,
+					     struct hl_target *t)
+{
+	const struct hl_service *svc = t->svc;
+	struct hl_node *node;
+	struct hl_flow *flow;
+	__u32 node_id;
+
+	flow = ct_lookup(&pkt->key);
+	if (!flow)
+		return HL_CONTINUE;
+	node_id = flow->node_id;
+	node = bpf_map_lookup_elem(&nodes, &node_id);
+	if (!node || !node_keeps_flow(node, svc, pkt->key.family)) {
+		/* Its old node no longer holds it. */
+		active_close(svc, flow, HL_TCP_RST);
+		if (reset_wanted(svc, pkt))
+			return reset_flow(ctx, pkt, t);
+		return HL_CONTINUE;
+	}
+	t->node = node;
+	t->node_id = node_id;
+	t->hash = flow->hash;
+	hl_count_tcp_trouble(node_id, pkt->tcp_flags);
+	if (unlikely(svc->opts & HL_SVC_O_COUNT_ACTIVE))
+		active_close(svc, flow, pkt->tcp_flags);
+	if (unlikely(svc->opts & HL_SVC_O_SYN_RETRY))
+		return syn_retry_retarget(flow, pkt, t);
+	return HL_CONTINUE;
+}
+
+#endif /* HELIOS_BPF_ESTABLISHED_H */

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Stage "new flow": a packet without a node (no connection-table entry, or
+ * its node is gone). Any TCP packet, not only a SYN, goes by the service's
+ * table, so a restarted director (empty connection table) sends an
+ * established connection where the old one did. In order: hold, connection
+ * limits, the strategy's pick, the connection-table insert.
+ */
+#ifndef HELIOS_BPF_NEW_FLOW_H
+#define HELIOS_BPF_NEW_FLOW_H
+
+#include "maps.h"
+#include "conntrack.h"
+#include "ratelimit.h"
+#include "select.h"
+#include "stats.h"
+#include "strategy.h"
+#include "retry.h"
+#include "sweep.h"
+
+/* HL_CONTINUE with t->node set, else the verdict's reason (a drop). */
+static __always_inline int stage_new_flow(const struct hl_pkt *pkt,
+					  struct hl_target *t)
+{
+	const struct hl_service *svc = t->svc;
+	__u32 node_id, hash, fflags, created = 0;
+	struct hl_node *node;
+	int reason;
+
+	/* Hold (the agent sees no single primary): existing flows stay, new
+	 * ones wait; the client retransmits its SYN. */
+	if (svc->flags & HL_SVC_F_HOLD)
+		return HL_REASON_HELD;
+	/* Connection limits: new connections only, never a packet of an
+	 * established flow (even one whose entry was lost). */
+	if (unlikely(svc->opts & HL_SVC_O_LIMIT_CONN) && rl_conn_start(pkt)) {
+		reason = rl_conn(svc, pkt);
+		if (reason != HL_REASON_FORWARDED)
+			return reason;
+	}
+	hash = hl_select_hash(&pkt->key, svc->hash);
+	node_id = select_node(svc, hash);
+	node = bpf_map_lookup_elem(&nodes, &node_id);
+	if (!node || !node_takes_flow(node, svc, pkt->key.family))
+		return HL_REASON_DROP_NO_BACKEND;
+	fflags = svc->opts & HL_SVC_O_COUNT_ACTIVE ? HL_FLOW_F_COUNTED : 0;
+	if (unlikely(svc->opts & HL_SVC_O_SYN_RETRY)) {
+		created = retry_now_ms();
+		retry_note_flow(svc->id);
+	}
+	if (!ct_insert(&pkt->key, node_id, hash, fflags, created)) {
+		hl_count_flow(svc->id, node_id);
+		if (fflags) {
+			active_add(svc->id, node_id, 1);
+			sweep_arm();
+		}
+	}
+	t->node = node;
+	t->node_id = node_id;
+	t->hash = hash;
+	t->new_flow = true;
+	return HL_CONTINUE;
+}
+
+#endif /* HELIOS_BPF_NEW_FLOW_H */
