@@ -56,20 +56,6 @@ static __always_inline __s64 node_load(__u32 node_id)
 	return a && *a > 0 ? *a : 0;
 }
 
-/* The weight a node is picked with, as user space builds tables
- * (node_table_weight() in user/store.c). */
-static __always_inline __u32 node_weight(const struct hl_node *n)
-{
-	__u32 w = n->weight;
-
-	if (n->flags & HL_NODE_F_AGENT) {
-		w = w * n->eff_scale / 1000;
-		if (!w && n->weight && n->eff_scale)
-			w = 1;
-	}
-	return w;
-}
-
 /* Smooth WRR: this CPU's cursor walks the sequence user space computed;
  * slots = its length. */
 static __always_inline __u32 wrr_pick(const struct hl_service *svc)
@@ -119,8 +105,8 @@ static __always_inline __u32 p2c_pick(const struct hl_service *svc)
 	nb = bpf_map_lookup_elem(&nodes, &b);
 	if (!na || !nb)
 		return na ? a : b;
-	wa = node_weight(na);
-	wb = node_weight(nb);
+	wa = hl_node_weight(na);	/* the weight user space builds with */
+	wb = hl_node_weight(nb);
 	if (!wa || !wb)
 		return wa ? a : b;
 	return less_loaded(node_load(b), wb, node_load(a), wa) ? b : a;
