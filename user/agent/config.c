@@ -59,16 +59,18 @@ static int check_keys(struct ctx *c, const config_setting_t *group,
 		const char *name = config_setting_name(s);
 		const char *const *k;
 		const struct opt *const *t;
-		const struct opt *o = NULL;
+		bool found = false;
 
-		for (k = known; *k && strcmp(*k, name); k++)
-			;
-		for (t = tbls; !*k && *t && !o; t++)
-			for (o = *t; o->name; o++)
-				if ((o->where & OPT_CONF) &&
-				    !strcmp(conf_key(o, key, sizeof(key)), name))
-					break;
-		if (!*k && (!o || !o->name))
+		for (k = known; *k && !found; k++)
+			found = !strcmp(*k, name);
+		for (t = tbls; *t && !found; t++) {
+			const struct opt *o;
+
+			for (o = *t; o->name && !found; o++)
+				found = (o->where & OPT_CONF) &&
+					!strcmp(conf_key(o, key, sizeof(key)), name);
+		}
+		if (!found)
 			return fail(c, s, "unknown key '%s'", name);
 	}
 	return 0;
