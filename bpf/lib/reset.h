@@ -77,7 +77,7 @@ static __always_inline int reset_flow(struct xdp_md *ctx,
 {
 	bpf_map_delete_elem(&conntrack, &pkt->key);
 	if (reply_reset(ctx, pkt))
-		return HL_REASON_DROP_ENCAP;
+		return HL_REASON_DROP_REPLY;
 	t->action = XDP_TX;
 	return HL_REASON_RESET_NODE_DOWN;
 }
