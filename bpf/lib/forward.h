@@ -29,12 +29,8 @@ static __always_inline int stage_forward(struct xdp_md *ctx,
 
 	outer = pkt->key.family == HL_AF_INET6 ? HL_IPV6_HLEN : HL_IPV4_HLEN;
 	if (unlikely(nh->mtu && pkt->ip_len + outer > nh->mtu)) {
-		if (pkt->key.family == HL_AF_INET6)
-			err = icmp6_too_big(ctx, pkt, nh->mtu);
-		else
-			err = icmp4_too_big(ctx, pkt, nh->mtu);
-		if (err)
-			return HL_REASON_DROP_ENCAP;
+		if (reply_too_big(ctx, pkt, nh->mtu))
+			return HL_REASON_DROP_REPLY;
 		t->action = XDP_TX;
 		return HL_REASON_TOO_BIG;
 	}

@@ -384,7 +384,8 @@ struct hl_settings {
 	X(DROP_RATE_BYTES,	17, "dropped-rate-bytes")		\
 	X(DROP_RATE_CLIENT,	18, "dropped-rate-client")		\
 	X(DROP_RATE_CLASS,	19, "dropped-rate-class")		\
-	X(SYN_RETRY,		20, "forwarded-syn-retry")
+	X(SYN_RETRY,		20, "forwarded-syn-retry")		\
+	X(DROP_REPLY,		21, "dropped-reply-failed")
 
 enum hl_reason {
 #define HL_REASON_ENUM(name, nr, str) HL_REASON_##name = nr,

@@ -1814,7 +1814,7 @@ int main(void)
 	}
 	system("ip link set lo up 2>/dev/null");
 
-	RUN(test_load);
+	RUN_ALWAYS(test_load);
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
 		RUN_CASE(cases[i].name, run_case(&cases[i]));
 	SCENARIO(test_sticky_after_table_change);
