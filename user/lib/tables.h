@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <helios/abi.h>
 
+#include "lib/options.h"
 #include "lib/store.h"
 
 struct strat_tables {
