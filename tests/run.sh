@@ -29,6 +29,7 @@ run_suite() {
 	fi
 }
 
+run_suite layers tests/layers.sh
 for t in "$build"/tests/test_*; do
 	[ -x "$t" ] && run_suite "$(basename "$t")" "$t"
 done
