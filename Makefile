@@ -36,17 +36,29 @@ LAYER_LIBS	:= $(patsubst %,$(BUILD)/libhelios-%.a,$(LAYERS))
 UNIT_TESTS	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS	:= $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test_*.c))
 BENCH_PROGS	:= $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+
+# The unit suites once more under gcc's ASan+UBSan, against the layers
+# built again into $(BUILD)/asan/ (-O1: a modest extra build); any report,
+# a leak included, fails the suite.
+SAN_FLAGS	:= -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+		   -fno-omit-frame-pointer
+ASAN_LIBS	:= $(patsubst %,$(BUILD)/asan/libhelios-%.a,$(LAYERS))
+ASAN_TESTS	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/asan/%,$(wildcard tests/unit/test_*.c))
 BENCH_SKELS	:= $(patsubst bench/bpf/%.bpf.c,$(BUILD)/bench/%.skel.h,$(wildcard bench/bpf/*.bpf.c))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test demo bench clean help unit-test bpf-test e2e-test
+.PHONY: all deps test demo bench clean help unit-test bpf-test e2e-test check
 
 all: $(BUILD)/helios-agent $(UNIT_TESTS) $(BPF_TESTS)
 
 help:
 	@echo 'make            build build/helios-agent, BPF objects and tests'
 	@echo 'make test       install what is missing, build, run every suite'
+	@echo 'make unit-test  tests/unit suites, also under ASan+UBSan'
+	@echo 'make bpf-test   tests/bpf suites (BPF_PROG_TEST_RUN, root)'
+	@echo 'make e2e-test   tests/e2e bats suites (namespaces, root)'
+	@echo 'make check      cppcheck and clang-tidy over user/ and bench/'
 	@echo 'make demo       namespace lab: director + three weighted backends'
 	@echo 'make bench      benchmarks, results in BENCHMARKS.md'
 	@echo 'make clean      remove build/'
@@ -76,11 +88,22 @@ $(BUILD)/user/%.o: user/%.c $(SKELS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
--include $(shell find $(BUILD)/user $(BUILD)/tests -name '*.d' 2>/dev/null)
+$(BUILD)/asan/user/%.o: user/%.c $(SKELS)
+	$(call msg,CC-ASAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
+
+-include $(shell find $(BUILD)/user $(BUILD)/asan $(BUILD)/tests -name '*.d' 2>/dev/null)
 
 layer_objs = $(patsubst user/%.c,$(BUILD)/user/%.o,$(wildcard user/$(1)/*.c))
 $(foreach l,$(LAYERS),$(eval $(BUILD)/libhelios-$(l).a: $(call layer_objs,$(l))))
 $(BUILD)/libhelios-%.a:
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+asan_objs = $(patsubst user/%.c,$(BUILD)/asan/user/%.o,$(wildcard user/$(1)/*.c))
+$(foreach l,$(LAYERS),$(eval $(BUILD)/asan/libhelios-$(l).a: $(call asan_objs,$(l))))
+$(BUILD)/asan/libhelios-%.a:
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
@@ -92,6 +115,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(LAYER_LIBS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -Itests/unit $< $(LAYER_LIBS) $(LIBS) -o $@
+
+$(BUILD)/tests/asan/%: tests/unit/%.c $(ASAN_LIBS)
+	$(call msg,CC-ASAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -Itests/unit $< $(ASAN_LIBS) $(LIBS) -o $@
 
 $(BUILD)/tests/%: tests/bpf/%.c $(LAYER_LIBS) $(SKELS)
 	$(call msg,CC,$@)
@@ -116,8 +144,18 @@ $(BUILD)/bench/%.skel.h: $(BUILD)/bench/bpf/%.bpf.o
 $(BENCH_PROGS): $(BENCH_SKELS) $(wildcard bench/*.h)
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all $(ASAN_TESTS)
 	$(Q)tests/run.sh $(BUILD)
+
+unit-test: $(UNIT_TESTS) $(ASAN_TESTS)
+	$(Q)tests/run.sh $(BUILD) $^
+
+bpf-test: $(BPF_TESTS)
+	$(Q)tests/run.sh $(BUILD) $^
+
+e2e-test: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/helios-agent
+	$(Q)tests/run.sh $(BUILD) $(wildcard tests/e2e/*.bats)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/helios-agent

@@ -3,8 +3,7 @@
 # option tables say, and every object's help names the object.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-build=${1:-build}
-agent=$build/helios-agent
+agent=${HELIOS_BUILD:-${1:-build}}/helios-agent
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 notok() { n=$((n + 1)); echo "not ok $n - $1"; }

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The agent's configuration file, through config_load() only: a valid file
+ * gives the fields of config.h, a bad one "FILE:LINE: reason". Messages are
+ * matched by a distinctive part, so their wording may change.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/config.h"
+#include "unit.h"
+
+static char dir[] = "/tmp/helios-test-config.XXXXXX";
+static char path[sizeof(dir) + 32];
+static char err[512];
+
+/* Write `text` to a fresh file of the temp directory, load it. */
+static int load(const char *text, struct agent_conf *conf)
+{
+	static int nr;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%d.conf", dir, ++nr);
+	f = fopen(path, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f)) {
+		printf("# cannot write %s\n", path);
+		return -2;
+	}
+	err[0] = '\0';
+	return config_load(path, conf, err, sizeof(err));
+}
+
+static __be32 v4(const char *s)
+{
+	struct in_addr a;
+
+	return inet_pton(AF_INET, s, &a) == 1 ? a.s_addr : 0;
+}
+
+static void test_valid(void)
+{
+	static const char text[] =
+		"# two services, four nodes\n"
+		"services = (\n"
+		"  { service = \"198.18.1.10:80/tcp\";\n"
+		"    ring = 1009; on_down = \"reset\";\n"
+		"    check = { kind = \"http\"; path = \"/health\"; expect = 204;\n"
+		"              interval = 0.5; timeout = 0.25; rise = 3; fall = 4; };\n"
+		"    nodes = ( { addr = \"198.18.0.11\"; weight = 200; zone = \"a\"; },\n"
+		"              { addr = \"198.18.0.12\"; } ); },\n"
+		"  { service = \"[2001:db8::10]:5432/tcp\";\n"
+		"    strategy = \"replica\"; fallback = \"primary\"; hold = 2;\n"
+		"    check = { kind = \"postgres\"; port = 6432;\n"
+		"              conninfo = \"user=helios dbname=postgres\"; };\n"
+		"    nodes = ( { addr = \"2001:db8::11\"; role = \"standby\"; },\n"
+		"              { addr = \"2001:db8::12\"; weight = 0; } ); }\n"
+		");\n";
+	struct agent_conf conf;
+	const struct svc_conf *a, *b;
+	struct in6_addr v6;
+
+	if (load(text, &conf)) {
+		CHECK(0, "config_load: %s", err);
+		return;
+	}
+	CHECK(conf.nsvcs == 2, "nsvcs %u", conf.nsvcs);
+	if (conf.nsvcs != 2)
+		goto out;
+	a = &conf.svcs[0];
+	b = &conf.svcs[1];
+
+	CHECK(a->key.family == HL_AF_INET && a->key.proto == IPPROTO_TCP &&
+	      a->key.port == htons(80) && a->key.vip[0] == v4("198.18.1.10"),
+	      "service key of %s", a->name);
+	CHECK(!strcmp(a->name, "198.18.1.10:80/tcp"), "name '%s'", a->name);
+	CHECK(a->strategy == STRATEGY_MAGLEV, "default strategy %d", a->strategy);
+	CHECK(a->reset_on_down && !a->fallback_primary, "on_down, fallback");
+	CHECK(a->ring == 1009, "ring %u", a->ring);
+	CHECK(a->hold_ms == 10000, "default hold %u ms", a->hold_ms);
+	CHECK(a->probe.kind == PROBE_HTTP, "kind %d", a->probe.kind);
+	CHECK(a->probe.port == 80, "check port defaults to the service's: %u",
+	      a->probe.port);
+	CHECK(!strcmp(a->probe.http_path, "/health") && a->probe.http_expect == 204,
+	      "path '%s' expect %d", a->probe.http_path, a->probe.http_expect);
+	CHECK(a->health.interval_ms == 500 && a->health.timeout_ms == 250 &&
+	      a->probe.timeout_ms == 250, "seconds in the file, ms inside: %u %u %u",
+	      a->health.interval_ms, a->health.timeout_ms, a->probe.timeout_ms);
+	CHECK(a->health.rise == 3 && a->health.fall == 4, "rise %u fall %u",
+	      a->health.rise, a->health.fall);
+	CHECK(a->nnodes == 2, "nnodes %u", a->nnodes);
+	if (a->nnodes == 2) {
+		CHECK(a->nodes[0].addr.family == HL_AF_INET &&
+		      a->nodes[0].addr.w[0] == v4("198.18.0.11"), "node 0 addr");
+		CHECK(a->nodes[0].weight == 200 && !strcmp(a->nodes[0].zone, "a"),
+		      "node 0 weight %u zone '%s'", a->nodes[0].weight,
+		      a->nodes[0].zone);
+		CHECK(a->nodes[1].addr.w[0] == v4("198.18.0.12") &&
+		      a->nodes[1].weight == HL_WEIGHT_DEFAULT &&
+		      a->nodes[1].role == HL_ROLE_ANY && !a->nodes[1].zone[0],
+		      "node 1 defaults: weight %u role %u", a->nodes[1].weight,
+		      a->nodes[1].role);
+	}
+
+	inet_pton(AF_INET6, "2001:db8::10", &v6);
+	CHECK(b->key.family == HL_AF_INET6 && b->key.port == htons(5432) &&
+	      !memcmp(b->key.vip, &v6, 16), "IPv6 service key of %s", b->name);
+	CHECK(b->strategy == STRATEGY_REPLICA && b->fallback_primary &&
+	      !b->reset_on_down, "strategy %d fallback %d", b->strategy,
+	      b->fallback_primary);
+	CHECK(b->hold_ms == 2000, "hold %u ms", b->hold_ms);
+	CHECK(b->ring == HL_RING_DEFAULT, "default ring %u", b->ring);
+	CHECK(b->probe.kind == PROBE_POSTGRES && b->probe.port == 6432 &&
+	      !strcmp(b->probe.pg_conninfo, "user=helios dbname=postgres"),
+	      "postgres check: port %u conninfo '%s'", b->probe.port,
+	      b->probe.pg_conninfo);
+	CHECK(b->nnodes == 2, "nnodes %u", b->nnodes);
+	if (b->nnodes == 2) {
+		inet_pton(AF_INET6, "2001:db8::11", &v6);
+		CHECK(b->nodes[0].addr.family == HL_AF_INET6 &&
+		      !memcmp(b->nodes[0].addr.w, &v6, 16) &&
+		      b->nodes[0].role == HL_ROLE_STANDBY, "node 0 addr, role %u",
+		      b->nodes[0].role);
+		CHECK(b->nodes[1].weight == 0, "weight 0 (drained) is allowed: %u",
+		      b->nodes[1].weight);
+	}
+out:
+	config_free(&conf);
+	CHECK(!conf.nsvcs && !conf.svcs, "config_free() leaves it empty");
+}
+
+/* A file that must be refused, the line it must name (-1: any) and a part
+ * of why. */
+struct bad_case {
+	const char *name;
+	const char *text;
+	int line;
+	const char *why;
+};
+
+#define SVC	"services = (\n  { service = \"198.18.1.10:80/tcp\";\n"
+#define TCP	"    check = { kind = \"tcp\"; };\n"
+#define NODE	"    nodes = ( { addr = \"198.18.0.11\"; } );\n"
+#define END	"  }\n);\n"
+
+static const struct bad_case bad_cases[] = {
+	{ "unknown key", SVC "    bogus = 1;\n" TCP NODE END,
+	  3, "unknown key 'bogus'" },
+	{ "unknown key in check", SVC "    check = { kind = \"tcp\";\n"
+	  "              intervall = 1; };\n" NODE END,
+	  4, "unknown key 'intervall'" },
+	{ "missing check", SVC NODE END, 2, "'check'" },
+	{ "http without path", SVC "    check = { kind = \"http\"; };\n" NODE END,
+	  3, "'path'" },
+	{ "node of the wrong family", SVC TCP
+	  "    nodes = ( { addr = \"198.18.0.11\"; },\n"
+	  "              { addr = \"2001:db8::11\"; } );\n" END,
+	  5, "famil" },
+	{ "duplicate node", SVC TCP
+	  "    nodes = ( { addr = \"198.18.0.11\"; },\n"
+	  "              { addr = \"198.18.0.12\"; },\n"
+	  "              { addr = \"198.18.0.11\"; weight = 5; } );\n" END,
+	  6, "twice" },
+	{ "ring not prime", SVC "    ring = 1000;\n" TCP NODE END,
+	  3, "prime" },
+	{ "fallback with maglev", SVC "    fallback = \"primary\";\n" TCP NODE END,
+	  3, "replica" },
+	{ "syntax error", SVC TCP "    nodes = ( { addr = \"198.18.0.11\"; weight = ; } );\n" END,
+	  4, "" },
+	{ "no services", "# nothing\n", -1, "'services'" },
+};
+
+static void bad_case(const struct bad_case *c)
+{
+	struct agent_conf conf;
+	char where[sizeof(path) + 16];
+	int ret;
+
+	ret = load(c->text, &conf);
+	CHECK(ret == -1, "config_load returned %d", ret);
+	if (ret == 0)
+		config_free(&conf);
+	CHECK(!conf.nsvcs && !conf.svcs, "a refused file leaves no services");
+	if (c->line < 0)
+		snprintf(where, sizeof(where), "%s:", path);
+	else
+		snprintf(where, sizeof(where), "%s:%d: ", path, c->line);
+	CHECK(!strncmp(err, where, strlen(where)), "'%s' does not start with '%s'",
+	      err, where);
+	CHECK(strstr(err, c->why), "'%s' does not say '%s'", err, c->why);
+}
+
+static void test_missing_file(void)
+{
+	struct agent_conf conf;
+
+	snprintf(path, sizeof(path), "%s/absent.conf", dir);
+	CHECK(config_load(path, &conf, err, sizeof(err)) == -1, "loaded");
+	CHECK(!strncmp(err, path, strlen(path)) && strstr(err, "No such file"),
+	      "'%s'", err);
+}
+
+int main(void)
+{
+	unsigned int i;
+	char name[96];
+
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	RUN(test_valid);
+	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		snprintf(name, sizeof(name), "refused: %s", bad_cases[i].name);
+		RUN_CASE(name, bad_case(&bad_cases[i]));
+	}
+	RUN(test_missing_file);
+
+	/* Remove what load() wrote, then the directory. */
+	for (i = 1; i <= sizeof(bad_cases) / sizeof(bad_cases[0]) + 1; i++) {
+		snprintf(path, sizeof(path), "%s/%u.conf", dir, i);
+		unlink(path);
+	}
+	rmdir(dir);
+	return unit_done();
+}
