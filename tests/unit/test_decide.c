@@ -21,7 +21,7 @@ static void set(int i, enum health_state state, __u8 role, bool ok)
 
 static void test_not_probed(void)
 {
-	struct decide_svc s = { .strategy = STRATEGY_MAGLEV };
+	struct decide_svc s = { .strategy = HL_STRAT_MAGLEV };
 
 	health_defaults(&cfg);
 	set(0, HEALTH_HEALTHY, HL_ROLE_ANY, true);
@@ -32,7 +32,7 @@ static void test_not_probed(void)
 
 static void test_maglev(void)
 {
-	struct decide_svc s = { .strategy = STRATEGY_MAGLEV };
+	struct decide_svc s = { .strategy = HL_STRAT_MAGLEV };
 
 	set(0, HEALTH_HEALTHY, HL_ROLE_ANY, true);
 	set(1, HEALTH_DEGRADED, HL_ROLE_ANY, true);
@@ -47,7 +47,7 @@ static void test_maglev(void)
 
 static void test_primary(void)
 {
-	struct decide_svc s = { .strategy = STRATEGY_PRIMARY };
+	struct decide_svc s = { .strategy = HL_STRAT_PRIMARY };
 
 	set(0, HEALTH_HEALTHY, HL_ROLE_PRIMARY, true);
 	set(1, HEALTH_HEALTHY, HL_ROLE_STANDBY, true);
@@ -87,7 +87,7 @@ static void test_primary(void)
 
 static void test_replica(void)
 {
-	struct decide_svc s = { .strategy = STRATEGY_REPLICA };
+	struct decide_svc s = { .strategy = HL_STRAT_REPLICA };
 
 	set(0, HEALTH_HEALTHY, HL_ROLE_PRIMARY, true);
 	set(1, HEALTH_HEALTHY, HL_ROLE_STANDBY, true);
@@ -111,7 +111,7 @@ static void test_replica(void)
 /* Adaptive weighting on top of health: the slower node gets less. */
 static void test_adaptive(void)
 {
-	struct decide_svc s = { .strategy = STRATEGY_MAGLEV };
+	struct decide_svc s = { .strategy = HL_STRAT_MAGLEV };
 
 	health_defaults(&cfg);
 	cfg.adaptive = true;

@@ -442,10 +442,9 @@ static const struct svc_conf *find_svc_conf(const struct agent_conf *conf,
  */
 static bool role_strategy(const struct svc_conf *sc, struct hl_service *svc)
 {
-	__u8 strategy = sc->strategy == STRATEGY_PRIMARY ? HL_STRAT_PRIMARY :
-			sc->strategy == STRATEGY_REPLICA ? HL_STRAT_REPLICA :
+	__u8 strategy = sc->strategy != HL_STRAT_MAGLEV ? sc->strategy :
 			svc->strategy;	/* maglev in the file: the CLI's choice */
-	__u32 opts = sc->strategy != STRATEGY_REPLICA ? svc->opts :
+	__u32 opts = sc->strategy != HL_STRAT_REPLICA ? svc->opts :
 		     sc->fallback_primary ? svc->opts | HL_SVC_O_FALLBACK_PRIMARY :
 		     svc->opts & ~HL_SVC_O_FALLBACK_PRIMARY;
 	bool changed = strategy != svc->strategy || opts != svc->opts;

@@ -26,7 +26,7 @@ struct decide_node {
 };
 
 struct decide_svc {
-	enum svc_strategy strategy;
+	__u8 strategy;		/* HL_STRAT_MAGLEV, _PRIMARY or _REPLICA */
 	bool fallback_primary;
 	/* out: */
 	bool hold;		/* primary: no single primary, hold new flows */

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 
 #include "agent/config.h"
+#include "lib/tables.h"
 
 struct ctx {
 	const char *file;
@@ -283,11 +284,11 @@ static int parse_service(struct ctx *c, const config_setting_t *g,
 	if (bad)
 		return -1;
 	if (!str || !strcmp(str, "maglev"))
-		sc->strategy = STRATEGY_MAGLEV;
+		sc->strategy = HL_STRAT_MAGLEV;
 	else if (!strcmp(str, "primary"))
-		sc->strategy = STRATEGY_PRIMARY;
+		sc->strategy = HL_STRAT_PRIMARY;
 	else if (!strcmp(str, "replica"))
-		sc->strategy = STRATEGY_REPLICA;
+		sc->strategy = HL_STRAT_REPLICA;
 	else
 		return fail(c, config_setting_get_member(g, "strategy"),
 			    "unknown strategy '%s' (maglev, primary or replica)", str);
@@ -297,7 +298,7 @@ static int parse_service(struct ctx *c, const config_setting_t *g,
 	if (str && strcmp(str, "primary") && strcmp(str, "none"))
 		return fail(c, config_setting_get_member(g, "fallback"),
 			    "fallback is primary or none, not '%s'", str);
-	if (str && sc->strategy != STRATEGY_REPLICA)
+	if (str && sc->strategy != HL_STRAT_REPLICA)
 		return fail(c, config_setting_get_member(g, "fallback"),
 			    "fallback applies to strategy replica only");
 	sc->fallback_primary = str && !strcmp(str, "primary");
@@ -330,9 +331,9 @@ static int parse_service(struct ctx *c, const config_setting_t *g,
 		return fail(c, check, "'check' is a group: { kind = \"tcp\"; }");
 	if (parse_check(c, check, sc))
 		return -1;
-	if (sc->strategy != STRATEGY_MAGLEV && sc->probe.kind != PROBE_POSTGRES)
+	if (sc->strategy != HL_STRAT_MAGLEV && sc->probe.kind != PROBE_POSTGRES)
 		return fail(c, check, "strategy %s needs a postgres check (roles come from it)",
-			    strategy_name(sc->strategy));
+			    hl_strategy_name(sc->strategy));
 
 	nodes = config_setting_get_member(g, "nodes");
 	if (!nodes)
@@ -425,15 +426,4 @@ void config_free(struct agent_conf *conf)
 		free(conf->svcs[i].nodes);
 	free(conf->svcs);
 	memset(conf, 0, sizeof(*conf));
-}
-
-const char *strategy_name(enum svc_strategy s)
-{
-	static const char *const names[] = {
-		[STRATEGY_MAGLEV] = "maglev",
-		[STRATEGY_PRIMARY] = "primary",
-		[STRATEGY_REPLICA] = "replica",
-	};
-
-	return s <= STRATEGY_REPLICA ? names[s] : "?";
 }

@@ -13,12 +13,6 @@
 #include "agent/probe.h"
 #include "lib/parse.h"
 
-enum svc_strategy {
-	STRATEGY_MAGLEV,	/* every healthy node, by weight */
-	STRATEGY_PRIMARY,	/* the one node that is not in recovery */
-	STRATEGY_REPLICA,	/* healthy standbys; optional primary fallback */
-};
-
 struct node_conf {
 	struct ip_addr addr;
 	__u16 weight;
@@ -29,7 +23,7 @@ struct node_conf {
 struct svc_conf {
 	struct hl_svc_key key;
 	char name[SVC_STRLEN];
-	enum svc_strategy strategy;
+	__u8 strategy;		/* HL_STRAT_MAGLEV, _PRIMARY or _REPLICA */
 	bool fallback_primary;	/* replica: use the primary when no standby is */
 	bool reset_on_down;	/* RST flows whose node goes down */
 	__u32 hold_ms;		/* primary: longest hold of new flows, split brain */
@@ -49,6 +43,5 @@ struct agent_conf {
 int config_load(const char *path, struct agent_conf *conf, char *err,
 		size_t errlen);
 void config_free(struct agent_conf *conf);
-const char *strategy_name(enum svc_strategy s);
 
 #endif /* HELIOS_CONFIG_H */

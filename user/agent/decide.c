@@ -100,9 +100,9 @@ bool decide(struct decide_svc *svc, struct decide_node *nodes, unsigned int n,
 	svc->primary = single_primary(nodes, n);
 
 	switch (svc->strategy) {
-	case STRATEGY_MAGLEV:
+	case HL_STRAT_MAGLEV:
 		break;
-	case STRATEGY_PRIMARY:
+	case HL_STRAT_PRIMARY:
 		if (svc->primary >= 0 && nodes[svc->primary].h->state != HEALTH_HEALTHY)
 			svc->primary = -1;	/* the one primary may not take writes */
 		if (svc->primary < 0) {
@@ -123,7 +123,7 @@ bool decide(struct decide_svc *svc, struct decide_node *nodes, unsigned int n,
 			nodes[i].scale = 0;
 		}
 		break;
-	case STRATEGY_REPLICA:
+	case HL_STRAT_REPLICA:
 		for (i = 0; i < n; i++)
 			if (is_standby(&nodes[i]) && nodes[i].scale &&
 			    !(nodes[i].flags & HL_NODE_F_UNHEALTHY))
