@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 
 #include "agent/agent.h"
+#include "agent/health.h"
 #include "cmd/cli.h"
 #include "cmd/report.h"
 #include "lib/clock.h"
