@@ -2,7 +2,7 @@
 /* From health and roles to flags and weights, per strategy. */
 #include <string.h>
 
-#include "agent/agent.h"
+#include "agent/decide.h"
 #include "unit.h"
 
 static struct health_cfg cfg;

@@ -20,6 +20,8 @@
 #include <event2/event.h>
 
 #include "agent/agent.h"
+#include "agent/config.h"
+#include "agent/decide.h"
 #include "cmd/cli.h"
 #include "lib/clock.h"
 #include "lib/counters.h"

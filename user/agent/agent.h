@@ -1,43 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/*
- * The health agent's model of one service: what its nodes' health and roles
- * mean for the data path. Pure (no maps, no clock), so it is unit-tested;
- * agent.c feeds it and commits the result.
- */
+/* The health agent's commands: the daemon (agent.c) and what it last judged
+ * (cmd_health.c). */
 #ifndef HELIOS_AGENT_H
 #define HELIOS_AGENT_H
 
-#include <stdbool.h>
-
-#include "agent/config.h"
-#include "agent/health.h"
 #include "cmd/cli.h"
-
-/* One node as the decision sees it. */
-struct decide_node {
-	const struct node_health *h;
-	bool probed;		/* has a result (or one carried over a restart) */
-	bool last_ok;
-	__u32 weight;		/* configured, for adaptive weighting */
-	__u64 active;		/* active flows the data path counts */
-	/* out: */
-	__u32 flags;		/* HL_NODE_F_{DEGRADED,TRANSITIONING,UNHEALTHY} */
-	__u32 scale;		/* per-mille of the configured weight */
-	bool ineligible;	/* healthy but of the wrong role here */
-};
-
-struct decide_svc {
-	__u8 strategy;		/* HL_STRAT_MAGLEV, _PRIMARY or _REPLICA */
-	bool fallback_primary;
-	/* out: */
-	bool hold;		/* primary: no single primary, hold new flows */
-	int primary;		/* index of the one primary, or -1 */
-};
-
-/* Fill the nodes' flags and scales from their health and the strategy.
- * Returns false when some node has no result yet (decide nothing then). */
-bool decide(struct decide_svc *svc, struct decide_node *nodes, unsigned int n,
-	    const struct health_cfg *cfg, __u64 now_ns);
 
 extern const struct cli_object run_object, health_object, probe_object;
 

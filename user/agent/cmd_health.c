@@ -3,13 +3,14 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
 #include "agent/agent.h"
+#include "agent/health.h"
 #include "cmd/cli.h"
 #include "cmd/report.h"
+#include "lib/clock.h"
 #include "lib/counters.h"
 #include "lib/nodes.h"
 #include "lib/parse.h"
@@ -103,7 +104,6 @@ static int do_health(int argc, char **argv)
 	struct health_ctx ctx = { .fd = -1, .arr = json_object_new_array() };
 	struct hl_svc_key key;
 	struct hl_service svc;
-	struct timespec ts;
 	struct store st;
 	char path[4200];
 	int err;
@@ -116,8 +116,7 @@ static int do_health(int argc, char **argv)
 	}
 	if (argc == 1)
 		ctx.only = &key;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ctx.now_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	ctx.now_ns = hl_now_ns();
 	err = cli_store_open(&st, false);
 	if (err) {
 		p_err("no Helios maps in %s", bpffs_dir);

@@ -12,7 +12,7 @@
  *   fallback when no standby is usable and the service allows it. A primary
  *   gets weight 0 otherwise but keeps its existing flows.
  */
-#include "agent/agent.h"
+#include "agent/decide.h"
 
 static __u32 health_flags(const struct node_health *h)
 {

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "agent/probe.h"
+#include "lib/clock.h"
 
 #define PROBE_TIMEOUT_DEFAULT_MS	1000
 
@@ -53,14 +53,6 @@ const char *probe_kind_name(enum probe_kind kind)
 	return (unsigned int)kind < NR_KINDS ? kinds[kind].name : "?";
 }
 
-__u64 probe_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 void probe_result_init(struct probe_result *res)
 {
 	memset(res, 0, sizeof(*res));
@@ -83,7 +75,7 @@ __u32 probe_timeout_ms(const struct probe *p)
 
 __u32 probe_elapsed_us(const struct probe *p)
 {
-	__u64 d = (probe_now_ns() - p->started_ns) / 1000;
+	__u64 d = (hl_now_ns() - p->started_ns) / 1000;
 
 	return d > 0xffffffffull ? 0xffffffffu : d;
 }
@@ -133,7 +125,7 @@ int probe_wait(struct probe *p, struct event *ev, evutil_socket_t fd,
 	       short what, event_callback_fn cb)
 {
 	__u64 deadline = p->started_ns + probe_timeout_ms(p) * 1000000ull;
-	__u64 now = probe_now_ns();
+	__u64 now = hl_now_ns();
 	__u64 left = deadline > now ? deadline - now : 0;
 	struct timeval tv = {
 		.tv_sec = left / 1000000000ull,

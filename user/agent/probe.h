@@ -48,7 +48,7 @@ struct probe {
 	void (*done)(struct probe *p, const struct probe_result *res);
 	void *owner;			/* for done() */
 	void *priv;			/* kind's own state while in flight */
-	__u64 started_ns;		/* CLOCK_MONOTONIC */
+	__u64 started_ns;		/* hl_now_ns() */
 	char err[128];			/* why the last check failed ("" if ok),
 					 * valid in done() until the next start() */
 };
@@ -71,7 +71,6 @@ const char *probe_kind_name(enum probe_kind kind);
  */
 
 /* Shared by the kinds (probe.c); not for the probes' owners. */
-__u64 probe_now_ns(void);
 /* Result with role HL_ROLE_ANY and no lag. */
 void probe_result_init(struct probe_result *res);
 /* Record why the check failed, in p->err. */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent/probe.h"
+#include "lib/clock.h"
 
 /* "HTTP/1.1 503 Service Unavailable\r\n": longer reason phrases are cut. */
 #define STATUS_LINE_MAX	128
@@ -188,7 +189,7 @@ static int http_start(struct probe *p)
 
 	http_free(p);
 	p->err[0] = 0;
-	p->started_ns = probe_now_ns();
+	p->started_ns = hl_now_ns();
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent/probe.h"
+#include "lib/clock.h"
 
 struct tcp_check {
 	int fd;
@@ -56,7 +57,7 @@ static int tcp_start(struct probe *p)
 
 	tcp_free(p);
 	p->err[0] = 0;
-	p->started_ns = probe_now_ns();
+	p->started_ns = hl_now_ns();
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;

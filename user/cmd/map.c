@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -13,6 +12,7 @@
 
 #include "cmd/cli.h"
 #include "cmd/report.h"
+#include "lib/clock.h"
 #include "lib/counters.h"
 #include "lib/nodes.h"
 #include "lib/parse.h"
@@ -81,16 +81,14 @@ static int dump_nodes(struct store *st, struct json_object *arr)
 static int dump_nexthops(struct store *st, struct json_object *arr)
 {
 	char addr[ADDR_STRLEN], mac[18];
-	struct timespec now;
+	__u64 now_ns = hl_now_ns();
 	__u32 i;
 	int err = nodes_load(st);
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	for (i = 0; !err && i < HL_MAX_NODES; i++) {
 		const struct hl_node *n = &st->nodes[i];
 		struct hl_nexthop nh;
 		struct json_object *o;
-		__u64 now_ns = now.tv_sec * 1000000000ull + now.tv_nsec;
 
 		if (!(n->flags & HL_NODE_F_EXISTS) ||
 		    bpf_map_lookup_elem(st->fds[MAP_NEXTHOPS], &i, &nh))
