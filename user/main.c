@@ -7,6 +7,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent/agent.h"
+#include "agent/config.h"
 #include "cmd/cli.h"
 #include "lib/log.h"
 #include "lib/nodes.h"

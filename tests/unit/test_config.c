@@ -76,7 +76,7 @@ static void test_valid(void)
 	      a->key.port == htons(80) && a->key.vip[0] == v4("198.18.1.10"),
 	      "service key of %s", a->name);
 	CHECK(!strcmp(a->name, "198.18.1.10:80/tcp"), "name '%s'", a->name);
-	CHECK(a->strategy == STRATEGY_MAGLEV, "default strategy %d", a->strategy);
+	CHECK(a->strategy == HL_STRAT_MAGLEV, "default strategy %d", a->strategy);
 	CHECK(a->reset_on_down && !a->fallback_primary, "on_down, fallback");
 	CHECK(a->ring == 1009, "ring %u", a->ring);
 	CHECK(a->hold_ms == 10000, "default hold %u ms", a->hold_ms);
@@ -107,7 +107,7 @@ static void test_valid(void)
 	inet_pton(AF_INET6, "2001:db8::10", &v6);
 	CHECK(b->key.family == HL_AF_INET6 && b->key.port == htons(5432) &&
 	      !memcmp(b->key.vip, &v6, 16), "IPv6 service key of %s", b->name);
-	CHECK(b->strategy == STRATEGY_REPLICA && b->fallback_primary &&
+	CHECK(b->strategy == HL_STRAT_REPLICA && b->fallback_primary &&
 	      !b->reset_on_down, "strategy %d fallback %d", b->strategy,
 	      b->fallback_primary);
 	CHECK(b->hold_ms == 2000, "hold %u ms", b->hold_ms);
