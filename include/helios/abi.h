@@ -32,6 +32,13 @@
 #define HL_WEIGHT_MAX		65535
 #define HL_ZONE_LEN		16
 #define HL_NODE_NONE		0xffffffffu	/* empty Maglev slot */
+#ifndef HL_NAT_FLOWS
+#define HL_NAT_FLOWS		262144	/* NAT flows; the nat map holds two
+					 * entries a flow (one per direction) */
+#endif
+#define HL_SNAT_MAX		8	/* SNAT addresses per service */
+#define HL_SNAT_PORT_MIN	1024	/* SNAT ports are allocated in */
+#define HL_SNAT_PORT_MAX	65535	/* [MIN, MAX], host order */
 
 /* Address family as stored in keys (not AF_*: those differ by libc). */
 enum hl_family {
@@ -51,6 +58,19 @@ struct hl_svc_key {
 #define HL_SVC_F_HOLD		(1u << 0)	/* no single primary: hold new flows */
 #define HL_SVC_F_RESET		(1u << 1)	/* RST flows whose node went down */
 
+/* How a service's packets reach its node: `service add SVC fwd MODE`.
+ * Numbers are stored in maps; never reuse one. */
+enum hl_fwd {
+	HL_FWD_IPIP	= 0,	/* IP-in-IP; the node's decap program strips it,
+				 * the node answers the client directly (DSR) */
+	HL_FWD_NAT	= 1,	/* full NAT: SNAT address and port -> node
+				 * address and port; replies come back through
+				 * the director and are translated back */
+	HL_FWD_L2	= 2,	/* the node's MAC as destination, nothing else
+				 * changed: one L2 segment, VIP on the node's
+				 * lo, the node answers directly (DSR) */
+};
+
 struct hl_service {
 	__u32 id;		/* index into the per-service arrays */
 	__u32 ring_size;	/* slots of this service's Maglev table */
@@ -61,6 +81,8 @@ struct hl_service {
 	__u32 slots;		/* entries of the current table (ring_size, or
 				 * the smooth-WRR sequence's length) */
 	__u32 opts;		/* admin: HL_SVC_O_*, host order */
+	__u8 fwd;		/* admin: enum hl_fwd */
+	__u8 pad[3];
 };
 
 /* ---- selection strategies (issue 4) ---- */
@@ -230,6 +252,9 @@ struct hl_node {
 	__u8 eff_role;		/* effective: role the probes found */
 	__u8 pad;
 	char zone[HL_ZONE_LEN];	/* admin: NUL-terminated zone name */
+	__be16 port;		/* network order: the node's port (NAT);
+				 * 0 = the service's port */
+	__u16 pad2;
 };
 
 /*
@@ -385,7 +410,14 @@ struct hl_settings {
 	X(DROP_RATE_CLIENT,	18, "dropped-rate-client")		\
 	X(DROP_RATE_CLASS,	19, "dropped-rate-class")		\
 	X(SYN_RETRY,		20, "forwarded-syn-retry")		\
-	X(DROP_REPLY,		21, "dropped-reply-failed")
+	X(DROP_REPLY,		21, "dropped-reply-failed")		\
+	X(FWD_NAT_REPLY,	22, "forwarded-nat-reply")		\
+	X(DROP_NAT_FULL,	23, "dropped-nat-table-full")		\
+	X(DROP_NAT_PORTS,	24, "dropped-nat-no-port")		\
+	X(DROP_NAT_NO_SNAT,	25, "dropped-nat-no-snat-addr")		\
+	X(DROP_NAT_MALFORMED,	26, "dropped-nat-reply-malformed")	\
+	X(FWD_NAT_ICMP,		27, "forwarded-nat-icmp")		\
+	X(DROP_NAT_STALE,	28, "dropped-nat-reply-stale")
 
 enum hl_reason {
 #define HL_REASON_ENUM(name, nr, str) HL_REASON_##name = nr,
@@ -394,12 +426,80 @@ enum hl_reason {
 	HL_REASON_MAX
 };
 
+/* ---- full NAT (HL_FWD_NAT) ---- */
+
+/* SNAT addresses of a NAT service, by service id (`snat_addrs`): the
+ * source the node sees. count 0: the egress device's address, resolved
+ * by user space into the node's next hop (hl_nexthop.src). */
+struct hl_snat {
+	__u32 count;
+	__u32 pad;
+	__be32 addrs[HL_SNAT_MAX][4];	/* network order */
+};
+
+/*
+ * NAT state, the `nat` hash map: two entries a flow, both keyed by the
+ * 5-tuple as it arrives (struct hl_flow_key, src = sender):
+ *   forward, client -> VIP:port:   rewritten to SNAT addr:port -> node:port
+ *   reply,   node:port -> SNAT addr:port: rewritten to VIP:port -> client
+ * Not an LRU: a lost entry is a broken connection. Entries are created by
+ * the forward path (reply entry first: it reserves the SNAT port) and
+ * removed only by the expiry sweep, by TCP state: HL_NAT_*_NS timeouts.
+ */
+enum hl_nat_dir {
+	HL_NAT_FORWARD	= 0,
+	HL_NAT_REPLY	= 1,
+};
+
+/* TCP flags this direction has seen (hl_nat.seen). */
+#define HL_NAT_SEEN_SYN		(1u << 0)
+#define HL_NAT_SEEN_ACK		(1u << 1)
+#define HL_NAT_SEEN_FIN		(1u << 2)
+#define HL_NAT_SEEN_RST		(1u << 3)
+
+/* A flow's state, from both directions' `seen`: what `conn list` shows
+ * and what the sweep times out by. */
+enum hl_nat_state {
+	HL_NAT_SYN_SENT		= 0,	/* client SYN, no answer yet */
+	HL_NAT_ESTABLISHED	= 1,	/* the node answered */
+	HL_NAT_FIN		= 2,	/* one side closed */
+	HL_NAT_CLOSED		= 3,	/* both closed, or a RST */
+	HL_NAT_UDP		= 4,
+};
+
+/* Default timeouts (ns); the sweep reads hl_nat_timeouts from settings. */
+#define HL_NAT_SYN_SENT_NS	(30ull * 1000000000)
+#define HL_NAT_ESTABLISHED_NS	(7200ull * 1000000000)	/* 2 h idle */
+#define HL_NAT_FIN_NS		(60ull * 1000000000)
+#define HL_NAT_CLOSED_NS	(10ull * 1000000000)
+#define HL_NAT_UDP_NS		(120ull * 1000000000)
+
+struct hl_nat {
+	__be32 addr[4];		/* new destination: forward the node, reply
+				 * the client; network order */
+	__be32 from[4];		/* new source: forward the SNAT address,
+				 * reply the VIP; network order */
+	__be16 port;		/* new destination port, network order */
+	__be16 from_port;	/* new source port, network order */
+	__u8 dir;		/* enum hl_nat_dir */
+	__u8 seen;		/* HL_NAT_SEEN_* of this direction */
+	__u16 pad;
+	__u32 node_id;
+	__u32 svc_id;
+	__u64 created_ns;	/* bpf_ktime_get_ns() */
+	__u64 last_ns;		/* this direction's last packet */
+	__u64 packets;		/* this direction; a flow stays on one CPU */
+	__u64 bytes;
+};
+
 /* Layout checks, run by both compilers. */
 _Static_assert(sizeof(struct hl_svc_key) == 20, "hl_svc_key");
-_Static_assert(sizeof(struct hl_service) == 24, "hl_service");
+_Static_assert(sizeof(struct hl_service) == 28, "hl_service");
+_Static_assert(sizeof(struct hl_snat) == 8 + 16 * HL_SNAT_MAX, "hl_snat");
+_Static_assert(sizeof(struct hl_nat) == 80, "hl_nat");
 _Static_assert(__builtin_offsetof(struct hl_service, strategy) == 12,
 	       "hl_service.strategy");
-_Static_assert(sizeof(struct hl_node) == 48, "hl_node");
+_Static_assert(sizeof(struct hl_node) == 52, "hl_node");
 _Static_assert(__builtin_offsetof(struct hl_node, zone) == 32, "hl_node.zone");
 _Static_assert(sizeof(struct hl_nexthop) == 48, "hl_nexthop");
 _Static_assert(__builtin_offsetof(struct hl_nexthop, updated_ns) == 40,
