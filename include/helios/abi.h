@@ -382,6 +382,8 @@ struct hl_settings {
 	__be32 src6[4];		/* outer IPv6 source, 0 = egress address */
 	__u32 pad[3];
 	char zone[HL_ZONE_LEN];	/* the director's zone (prefer-zone), or "" */
+	__u32 nat_timeout_s[5];	/* by enum hl_nat_state; 0 = HL_NAT_*_NS */
+	__u32 pad2;
 };
 
 /*
@@ -467,7 +469,7 @@ enum hl_nat_state {
 	HL_NAT_UDP		= 4,
 };
 
-/* Default timeouts (ns); the sweep reads hl_nat_timeouts from settings. */
+/* Default timeouts (ns); hl_settings.nat_timeout_s overrides them. */
 #define HL_NAT_SYN_SENT_NS	(30ull * 1000000000)
 #define HL_NAT_ESTABLISHED_NS	(7200ull * 1000000000)	/* 2 h idle */
 #define HL_NAT_FIN_NS		(60ull * 1000000000)
@@ -510,7 +512,7 @@ _Static_assert(sizeof(struct hl_retry_window) == 24, "hl_retry_window");
 _Static_assert(sizeof(struct hl_counters) == 40, "hl_counters");
 _Static_assert(sizeof(struct hl_vip_key) == 20, "hl_vip_key");
 _Static_assert(sizeof(struct hl_health) == 48, "hl_health");
-_Static_assert(sizeof(struct hl_settings) == 48, "hl_settings");
+_Static_assert(sizeof(struct hl_settings) == 72, "hl_settings");
 _Static_assert(sizeof(struct hl_sel) == 8 + 12 * HL_SEL_MAX, "hl_sel");
 _Static_assert(sizeof(struct hl_bucket) == 24, "hl_bucket");
 _Static_assert(sizeof(struct hl_limits) == 96, "hl_limits");
