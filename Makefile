@@ -50,7 +50,7 @@ BENCH_SKELS	:= $(patsubst bench/bpf/%.bpf.c,$(BUILD)/bench/%.skel.h,$(wildcard b
 .SECONDARY:
 .PHONY: all deps test demo bench clean help unit-test bpf-test e2e-test check
 
-all: $(BUILD)/helios-agent $(UNIT_TESTS) $(BPF_TESTS)
+all: $(BUILD)/helios-agent $(UNIT_TESTS) $(BPF_TESTS) $(BENCH_PROGS)
 
 help:
 	@echo 'make            build build/helios-agent, BPF objects and tests'

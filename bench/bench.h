@@ -25,6 +25,8 @@
 #include <json-c/json.h>
 #include <helios/abi.h>
 
+#include "lib/counters.h"
+
 #include "lib/clock.h"
 
 #define BENCH_PKT_MAX	128	/* as in bench/bpf/floors.bpf.c */
@@ -218,29 +220,23 @@ static inline int ncpus(void)
 	return n;
 }
 
+/* Per-CPU sums through the library's one summing function. */
 static inline __u64 percpu_u64(int fd, __u32 key)
 {
-	__u64 v[ncpus()], sum = 0;
-	int i;
+	__u64 sum;
 
-	if (bpf_map_lookup_elem(fd, &key, v))
+	if (percpu_sum(fd, key, &sum, sizeof(sum)))
 		die("per-CPU lookup: %s", strerror(errno));
-	for (i = 0; i < ncpus(); i++)
-		sum += v[i];
 	return sum;
 }
 
 static inline __u64 percpu_flows(int fd, __u32 key)
 {
-	struct hl_counters v[ncpus()];
-	__u64 sum = 0;
-	int i;
+	struct hl_counters sum;
 
-	if (bpf_map_lookup_elem(fd, &key, v))
+	if (percpu_sum(fd, key, &sum, sizeof(sum)))
 		die("per-CPU lookup: %s", strerror(errno));
-	for (i = 0; i < ncpus(); i++)
-		sum += v[i].flows;
-	return sum;
+	return sum.flows;
 }
 
 /* Entries of a connection table (hl_flow_key -> hl_flow), by batches. */

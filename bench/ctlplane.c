@@ -3,7 +3,7 @@
  * Control plane, in private network and mount namespaces (a bpffs mounted
  * under /tmp, veths and neighbours all vanish with this process):
  *
- *  1. Maglev rebuild: maglev_build() alone, and store_rebuild() -- the
+ *  1. Maglev rebuild: maglev_build() alone, and svc_rebuild() -- the
  *     agent's own build + fresh inner map + swap, as every `node add/set/
  *     del` runs it -- for 10, 100, 1000 and 4096 nodes in one service.
  *  2. `helios-agent node set SVC ADDR weight 0` (the real CLI binary, on
@@ -19,8 +19,10 @@
 #include <sys/wait.h>
 
 #include "bench.h"
-#include "cmd/cli.h"
 #include "lib/maglev.h"
+#include "lib/nodes.h"
+#include "lib/parse.h"
+#include "lib/services.h"
 #include "lib/store.h"
 
 #define MAX_ROUNDS	10
@@ -60,7 +62,7 @@ static struct json_object *rebuild_one(struct store *st, __u32 n)
 	if (!mn || !nodes || !ids || !table)
 		die("out of memory");
 	svc_key(&key, 0xc612010a);
-	err = store_service_add(st, &key, ring);
+	err = svc_add(st, &key, &(struct hl_service){ .ring_size = ring });
 	if (!err)
 		err = svc_find(st, &key, &svc);
 	if (err)
@@ -88,7 +90,7 @@ static struct json_object *rebuild_one(struct store *st, __u32 n)
 		err = maglev_build(mn, n, ring, table);
 		t1 = now_ns();
 		if (!err)
-			err = store_rebuild(st, &svc);
+			err = svc_rebuild(st, svc.id);
 		t2 = now_ns();
 		if (err)
 			die("rebuild: %s", strerror(-err));
@@ -119,7 +121,7 @@ static void series_rebuild(struct json_object *root)
 	unsigned int i;
 	int err;
 
-	err = store_open(&st, true);
+	err = store_open(&st, dir, true);
 	if (err)
 		die("store_open(%s): %s", dir, strerror(-err));
 	for (i = 0; i < 4; i++)
@@ -298,8 +300,6 @@ int main(int argc, char **argv)
 		die("mkdtemp: %s", strerror(errno));
 	if (mount("bpf", dir, "bpf", 0, NULL))
 		die("mount bpffs: %s", strerror(errno));
-	bpffs_dir = dir;
-	quiet_errors = false;
 
 	root = json_object_new_object();
 	fprintf(stderr, "control plane\n");
