@@ -11,7 +11,6 @@
 #include "cmd/cli.h"
 #include "lib/log.h"
 #include "lib/nodes.h"
-#include "lib/options.h"
 #include "lib/services.h"
 
 static const struct cli_object *const objects[] = {

@@ -27,10 +27,7 @@
 #include "lib/counters.h"
 #include "lib/log.h"
 #include "lib/nodes.h"
-#include "lib/parse.h"
 #include "lib/services.h"
-#include "lib/store.h"
-#include "lib/tables.h"
 
 #define SYNC_MS		1000	/* node-set refresh and time-driven changes */
 

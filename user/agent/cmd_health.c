@@ -11,11 +11,8 @@
 #include "cmd/cli.h"
 #include "cmd/report.h"
 #include "lib/clock.h"
-#include "lib/counters.h"
 #include "lib/nodes.h"
-#include "lib/parse.h"
 #include "lib/services.h"
-#include "lib/store.h"
 #include "lib/tables.h"
 
 struct health_ctx {

@@ -10,7 +10,6 @@
 #include "agent/config.h"
 #include "lib/log.h"
 #include "lib/nodes.h"
-#include "lib/options.h"
 #include "lib/services.h"
 #include "lib/tables.h"
 

@@ -12,12 +12,8 @@
 
 #include "cmd/cli.h"
 #include "cmd/report.h"
-#include "lib/counters.h"
 #include "lib/nodes.h"
-#include "lib/parse.h"
 #include "lib/services.h"
-#include "lib/store.h"
-#include "lib/tables.h"
 
 static int link_pin_path(const struct store *st, __u32 ifindex, char *buf,
 			 size_t len)

@@ -14,12 +14,7 @@
 
 #include "cmd/cli.h"
 #include "lib/counters.h"
-#include "lib/nodes.h"
-#include "lib/parse.h"
 #include "lib/rate.h"
-#include "lib/services.h"
-#include "lib/store.h"
-#include "lib/tables.h"
 
 /* Every class prefix, with its class id; returns the count. */
 static int read_prefixes(struct store *st, struct hl_class_key *keys,

@@ -5,13 +5,7 @@
 #include <errno.h>
 
 #include "cmd/cli.h"
-#include "lib/counters.h"
 #include "lib/log.h"
-#include "lib/options.h"
-#include "lib/nodes.h"
-#include "lib/parse.h"
-#include "lib/services.h"
-#include "lib/store.h"
 #include "lib/tables.h"
 
 bool json_output;

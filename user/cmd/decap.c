@@ -14,11 +14,8 @@
 
 #include "helios_decap.skel.h"
 #include "cmd/cli.h"
-#include "lib/counters.h"
-#include "lib/nodes.h"
 #include "lib/parse.h"
-#include "lib/services.h"
-#include "lib/store.h"
+#include "lib/bpffs.h"
 #include "lib/tables.h"
 
 #define DECAP_HANDLE	1

@@ -15,10 +15,6 @@
 #include "lib/clock.h"
 #include "lib/counters.h"
 #include "lib/nodes.h"
-#include "lib/parse.h"
-#include "lib/services.h"
-#include "lib/store.h"
-#include "lib/tables.h"
 
 #define J_INT(o, k, v)	json_object_object_add(o, k, json_object_new_int64(v))
 #define J_STR(o, k, v)	json_object_object_add(o, k, json_object_new_string(v))

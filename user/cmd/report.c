@@ -5,7 +5,11 @@
 #include <string.h>
 #include <bpf/bpf.h>
 
+#include "cmd/cli.h"
 #include "cmd/report.h"
+#include "lib/counters.h"
+#include "lib/nodes.h"
+#include "lib/services.h"
 
 static const char *const reason_names[HL_REASON_MAX] = {
 #define REASON_NAME(name, nr, str) [nr] = str,

@@ -3,13 +3,10 @@
 #ifndef HELIOS_CMD_REPORT_H
 #define HELIOS_CMD_REPORT_H
 
-#include "cmd/cli.h"
-#include "lib/counters.h"
-#include "lib/nodes.h"
-#include "lib/parse.h"
-#include "lib/services.h"
-#include "lib/store.h"
-#include "lib/tables.h"
+#include <helios/abi.h>
+
+struct json_object;
+struct store;
 
 const char *reason_name(__u32 reason);
 

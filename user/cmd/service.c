@@ -8,13 +8,9 @@
 
 #include "cmd/cli.h"
 #include "cmd/report.h"
-#include "lib/counters.h"
-#include "lib/options.h"
 #include "lib/nodes.h"
-#include "lib/parse.h"
 #include "lib/rate.h"
 #include "lib/services.h"
-#include "lib/store.h"
 #include "lib/tables.h"
 
 /* syn-retry defaults: budget (per cent of new flows) and minimum. */

@@ -8,11 +8,8 @@
 #include "cmd/report.h"
 #include "lib/counters.h"
 #include "lib/nodes.h"
-#include "lib/parse.h"
 #include "lib/rate.h"
 #include "lib/services.h"
-#include "lib/store.h"
-#include "lib/tables.h"
 
 struct stats_ctx {
 	const struct hl_svc_key *only;

@@ -13,6 +13,7 @@
 #include <sys/vfs.h>
 #include <linux/magic.h>
 
+#include "lib/bpffs.h"
 #include "lib/log.h"
 #include "lib/store.h"
 

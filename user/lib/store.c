@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 
 #include "helios_xdp.skel.h"
+#include "lib/bpffs.h"
 #include "lib/log.h"
 #include "lib/services.h"
 #include "lib/store.h"

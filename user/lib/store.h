@@ -76,7 +76,4 @@ void store_unlock(struct store *st);
 int store_pin_path(const struct store *st, const char *name, char *buf,
 		   size_t len);
 
-/* Make sure `dir` is on a bpffs (mounting one if needed), lib/bpffs.c. */
-int bpffs_prepare(const char *dir);
-
 #endif /* HELIOS_LIB_STORE_H */
