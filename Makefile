@@ -88,7 +88,7 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libhelios.a
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(BUILD)/libhelios.a $(LIBS) -lm -o $@
 
-$(BUILD)/tests/%: tests/bpf/%.c tests/unit/unit.h $(BUILD)/libhelios.a $(SKELS)
+$(BUILD)/tests/%: tests/bpf/%.c tests/unit/unit.h $(wildcard tests/bpf/*.h) $(BUILD)/libhelios.a $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(BUILD)/libhelios.a $(LIBS) -lm -o $@
