@@ -45,7 +45,7 @@
 #define MTU		1500
 
 static struct helios_xdp *skel;
-static int prog_fd, services_fd, nodes_fd, nexthops_fd, maglev_fd, ct_fd,
+static int prog_fd, services_fd, nodes_fd, nexthops_fd, slots_fd, ct_fd,
 	   svc_stats_fd, node_stats_fd, reasons_fd;
 static int ncpus;
 static bool load_failed;
@@ -138,7 +138,7 @@ static int set_table(uint32_t svc_id, uint32_t ring, const uint32_t *ids,
 		err = bpf_map_update_elem(fd, &s, &v, BPF_ANY);
 	}
 	if (!err)
-		err = bpf_map_update_elem(maglev_fd, &svc_id, &fd, BPF_ANY);
+		err = bpf_map_update_elem(slots_fd, &svc_id, &fd, BPF_ANY);
 	close(fd);	/* the outer map holds the table now */
 	return err ? -errno : 0;
 }
@@ -452,7 +452,7 @@ static void test_load(void)
 	services_fd = bpf_map__fd(skel->maps.services);
 	nodes_fd = bpf_map__fd(skel->maps.nodes);
 	nexthops_fd = bpf_map__fd(skel->maps.nexthops);
-	maglev_fd = bpf_map__fd(skel->maps.maglev);
+	slots_fd = bpf_map__fd(skel->maps.slots);
 	ct_fd = bpf_map__fd(skel->maps.conntrack);
 	svc_stats_fd = bpf_map__fd(skel->maps.svc_stats);
 	node_stats_fd = bpf_map__fd(skel->maps.node_stats);
