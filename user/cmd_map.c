@@ -21,7 +21,7 @@ static int do_help(int argc, char **argv)
 		"Usage: helios-agent map list\n"
 		"       helios-agent map dump NAME\n"
 		"\n"
-		"NAME := { services | nodes | nexthops | maglev | conntrack | svc_stats |\n"
+		"NAME := { services | nodes | nexthops | slots | conntrack | svc_stats |\n"
 		"          node_stats | reasons | settings | decap_vips | any pinned map }\n"
 		"(maps without a decoder of their own print keys and values in hex)\n");
 	return 0;

@@ -231,7 +231,7 @@ again:
 
 	out->sel.usable = usable;
 	for (i = 0; i < count; i++) {
-		struct hl_sel *s = &out->sel;
+		struct hl_node_list *s = &out->sel;
 
 		if (!mn[i].weight)
 			continue;
