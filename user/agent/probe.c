@@ -181,11 +181,15 @@ int probe_start_connect(struct probe *p, struct probe_conn *c,
 	int err = 0;
 
 	c->ev = event_new(p->base, -1, 0, cb, p);
-	if (!c->ev)
-		return -ENOMEM;
+	if (!c->ev) {
+		err = -ENOMEM;
+		goto fail;
+	}
 	c->fd = probe_connect(p, p->cfg->port, &err);
-	if (c->fd < 0)
-		return c->fd;
+	if (c->fd < 0) {
+		err = c->fd;
+		goto fail;
+	}
 	if (err && err != -EINPROGRESS) {
 		/*
 		 * Refused (or unreachable) at once. Hand the answer to the
@@ -198,7 +202,13 @@ int probe_start_connect(struct probe *p, struct probe_conn *c,
 		return 0;
 	}
 	/* In progress, or connected at once: writable when the outcome is known. */
-	return probe_wait(p, c->ev, c->fd, EV_WRITE, cb);
+	err = probe_wait(p, c->ev, c->fd, EV_WRITE, cb);
+	if (err)
+		goto fail;
+	return 0;
+fail:
+	probe_conn_free(p);	/* the whole of the kind's state, c in it */
+	return err;
 }
 
 int probe_connect_done(const struct probe_conn *c)

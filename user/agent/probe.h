@@ -97,11 +97,12 @@ void *probe_conn_new(struct probe *p, size_t size);
 /* Free a connection check's state: its event, its socket and p->priv.
  * Such a kind's cancel(). */
 void probe_conn_free(struct probe *p);
-/* Connect c to p->addr:p->cfg->port without blocking and arm c->ev: cb runs
- * when the outcome is known (then ask probe_connect_done()), or with
- * EV_TIMEOUT when the check's time runs out first. An answer connect()
- * gives at once comes the same way, from the loop, so done() never runs
- * on start()'s caller's stack. 0 or -errno (then free the state). */
+/* Connect c (p->priv, from probe_conn_new()) to p->addr:p->cfg->port
+ * without blocking and arm c->ev: cb runs when the outcome is known (then
+ * ask probe_connect_done()), or with EV_TIMEOUT when the check's time runs
+ * out first. An answer connect() gives at once comes the same way, from
+ * the loop, so done() never runs on start()'s caller's stack. 0, or
+ * -errno with the state freed. */
 int probe_start_connect(struct probe *p, struct probe_conn *c,
 			event_callback_fn cb);
 /* In cb, when it ran without EV_TIMEOUT: 0 if connected, else -errno. */

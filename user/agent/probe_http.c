@@ -173,7 +173,6 @@ static int http_start(struct probe *p)
 {
 	struct http_check *c = probe_conn_new(p, sizeof(*c));
 	char host[ADDR_STRLEN];
-	int err;
 
 	if (!c)
 		return -ENOMEM;
@@ -185,13 +184,11 @@ static int http_start(struct probe *p)
 			      p->addr.family == HL_AF_INET6 ? "[" : "", host,
 			      p->addr.family == HL_AF_INET6 ? "]" : "",
 			      p->cfg->port);
-	if (c->req_len >= sizeof(c->req))
-		err = -ENAMETOOLONG;
-	else
-		err = probe_start_connect(p, &c->conn, http_event);
-	if (err)
+	if (c->req_len >= sizeof(c->req)) {
 		probe_conn_free(p);
-	return err;
+		return -ENAMETOOLONG;
+	}
+	return probe_start_connect(p, &c->conn, http_event);
 }
 
 const struct probe_ops probe_http_ops = {

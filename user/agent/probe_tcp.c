@@ -30,14 +30,8 @@ static void tcp_event(evutil_socket_t fd, short what, void *arg)
 static int tcp_start(struct probe *p)
 {
 	struct probe_conn *c = probe_conn_new(p, sizeof(*c));
-	int err;
 
-	if (!c)
-		return -ENOMEM;
-	err = probe_start_connect(p, c, tcp_event);
-	if (err)
-		probe_conn_free(p);
-	return err;
+	return c ? probe_start_connect(p, c, tcp_event) : -ENOMEM;
 }
 
 const struct probe_ops probe_tcp_ops = {
