@@ -3,7 +3,7 @@
  * Control plane, in private network and mount namespaces (a bpffs mounted
  * under /tmp, veths and neighbours all vanish with this process):
  *
- *  1. Maglev rebuild: maglev_build() alone, and store_rebuild() -- the
+ *  1. Maglev rebuild: maglev_build() alone, and svc_rebuild() -- the
  *     agent's own build + fresh inner map + swap, as every `node add/set/
  *     del` runs it -- for 10, 100, 1000 and 4096 nodes in one service.
  *  2. `helios-agent node set SVC ADDR weight 0` (the real CLI binary, on
@@ -20,7 +20,11 @@
 
 #include "bench.h"
 #include "cmd/cli.h"
+#include "lib/log.h"
 #include "lib/maglev.h"
+#include "lib/nodes.h"
+#include "lib/parse.h"
+#include "lib/services.h"
 #include "lib/store.h"
 
 #define MAX_ROUNDS	10
@@ -48,8 +52,8 @@ static void svc_key(struct hl_svc_key *k, __u32 vip)
 static struct json_object *rebuild_one(struct store *st, __u32 n)
 {
 	struct hl_svc_key key;
-	struct hl_service svc;
 	__u32 ring = ring_for_nodes(n), i, count = n;
+	struct hl_service svc = { .ring_size = ring };	/* maglev */
 	struct maglev_node *mn = calloc(n, sizeof(*mn));
 	struct hl_node *nodes = calloc(n, sizeof(*nodes));
 	__u32 *ids = calloc(n, sizeof(*ids)), *table = malloc(ring * 4);
@@ -60,11 +64,11 @@ static struct json_object *rebuild_one(struct store *st, __u32 n)
 	if (!mn || !nodes || !ids || !table)
 		die("out of memory");
 	svc_key(&key, 0xc612010a);
-	err = store_service_add(st, &key, ring);
+	err = svc_add(st, &key, &svc);
 	if (!err)
 		err = svc_find(st, &key, &svc);
 	if (err)
-		die("service add: %s", strerror(-err));
+		die("service add: %s (%s)", strerror(-err), hl_errmsg());
 	for (i = 0; i < n; i++) {
 		ids[i] = i;
 		nodes[i].addr[0] = htonl(0xc6130000u | (i + 1));
@@ -81,17 +85,17 @@ static struct json_object *rebuild_one(struct store *st, __u32 n)
 		die("nodes: %s", strerror(errno));
 	err = nodes_load(st);
 	if (err)
-		die("nodes load: %s", strerror(-err));
+		die("nodes load: %s (%s)", strerror(-err), hl_errmsg());
 	for (k = 0; k < rounds; k++) {
 		__u64 t0 = now_ns(), t1, t2;
 
 		err = maglev_build(mn, n, ring, table);
 		t1 = now_ns();
 		if (!err)
-			err = store_rebuild(st, &svc);
+			err = svc_rebuild(st, svc.id);
 		t2 = now_ns();
 		if (err)
-			die("rebuild: %s", strerror(-err));
+			die("rebuild: %s (%s)", strerror(-err), hl_errmsg());
 		build[k] = (t1 - t0) / 1e6;
 		swap[k] = (t2 - t1) / 1e6;
 	}
@@ -103,7 +107,7 @@ static struct json_object *rebuild_one(struct store *st, __u32 n)
 	json_object_object_add(o, "build_and_swap_ms", jsummary(swap, rounds));
 	err = svc_del(st, &key);
 	if (err)
-		die("service del: %s", strerror(-err));
+		die("service del: %s (%s)", strerror(-err), hl_errmsg());
 	free(mn);
 	free(nodes);
 	free(ids);
@@ -119,9 +123,9 @@ static void series_rebuild(struct json_object *root)
 	unsigned int i;
 	int err;
 
-	err = store_open(&st, true);
+	err = store_open(&st, dir, true);
 	if (err)
-		die("store_open(%s): %s", dir, strerror(-err));
+		die("store_open(%s): %s (%s)", dir, strerror(-err), hl_errmsg());
 	for (i = 0; i < 4; i++)
 		json_object_array_add(a, rebuild_one(&st, sizes[i]));
 	store_close(&st);
@@ -298,8 +302,6 @@ int main(int argc, char **argv)
 		die("mkdtemp: %s", strerror(errno));
 	if (mount("bpf", dir, "bpf", 0, NULL))
 		die("mount bpffs: %s", strerror(errno));
-	bpffs_dir = dir;
-	quiet_errors = false;
 
 	root = json_object_new_object();
 	fprintf(stderr, "control plane\n");
