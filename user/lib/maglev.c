@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/log.h"
 #include "lib/maglev.h"
 
 struct mg_state {
@@ -132,6 +133,11 @@ int maglev_build(const struct maglev_node *nodes, unsigned int count,
 	bool uniform;
 	int err = -ENOMEM;
 
+	/* The permutations divide by ring_size and ring_size - 1. */
+	if (ring_size < 2) {
+		hl_err("a Maglev ring of %u slots: it must be a prime", ring_size);
+		return -EINVAL;
+	}
 	for (i = 0; i < ring_size; i++)
 		table[i] = HL_NODE_NONE;
 	sorted = calloc(count ? count : 1, sizeof(*sorted));
