@@ -8,7 +8,7 @@
 #include "cmd/report.h"
 
 static const char *const reason_names[HL_REASON_MAX] = {
-#define REASON_NAME(name, nr, str) [nr] = str,
+#define REASON_NAME(name, nr, str) [nr] = (str),
 	HL_REASONS(REASON_NAME)
 #undef REASON_NAME
 };
