@@ -86,7 +86,7 @@ struct hl_service {
 	X(PREFER_ZONE,	9, "prefer-zone") /* maglev over the director's zone */
 
 enum hl_strategy {
-#define HL_STRAT_ENUM(name, nr, str) HL_STRAT_##name = nr,
+#define HL_STRAT_ENUM(name, nr, str) HL_STRAT_##name = (nr),
 	HL_STRATEGIES(HL_STRAT_ENUM)
 #undef HL_STRAT_ENUM
 	HL_STRAT_MAX
@@ -387,7 +387,7 @@ struct hl_settings {
 	X(SYN_RETRY,		20, "forwarded-syn-retry")
 
 enum hl_reason {
-#define HL_REASON_ENUM(name, nr, str) HL_REASON_##name = nr,
+#define HL_REASON_ENUM(name, nr, str) HL_REASON_##name = (nr),
 	HL_REASONS(HL_REASON_ENUM)
 #undef HL_REASON_ENUM
 	HL_REASON_MAX
