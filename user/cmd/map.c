@@ -131,8 +131,11 @@ static int dump_slots(struct store *st, struct json_object *arr)
 		fd = bpf_map_get_fd_by_id(inner_id);
 		if (fd < 0)
 			continue;
-		table = realloc(table, svc.ring_size * sizeof(*table));
-		keys = realloc(keys, svc.ring_size * sizeof(*keys));
+		/* No realloc(): its failure would lose the old buffers. */
+		free(table);
+		free(keys);
+		table = malloc(svc.ring_size * sizeof(*table));
+		keys = malloc(svc.ring_size * sizeof(*keys));
 		count = svc.ring_size;
 		if (!table || !keys ||
 		    (bpf_map_lookup_batch(fd, NULL, &inner_id, keys, table, &count,
