@@ -147,7 +147,7 @@ static const char *path_check(const void *field)
 #define SECONDS(field, dflt, what)					\
 	{ .name = #field, .type = OPT_SCALED, .where = OPT_CONF, .arg = "S",	\
 	  OPT_FIELD(struct svc_conf, health.field##_ms), .min = 0,	\
-	  .max = 3600, .scale = 1000, .def = dflt, .help = what }
+	  .max = 3600, .scale = 1000, .def = (dflt), .help = (what) }
 
 /* The check group of a service: how it is probed and judged. */
 const struct opt check_opts[] = {
