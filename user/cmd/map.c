@@ -452,17 +452,17 @@ static int do_list(int argc, char **argv)
 }
 
 static const struct cmd cmds[] = {
-		{ "list",	do_list },
-		{ "dump",	do_dump },
-		{ 0 }
+	{ "list",	do_list },
+	{ "dump",	do_dump },
+	{ 0 }
 };
 
 const struct cli_object map_object = {
 	.name		= "map",
-	.usage		= 
+	.usage		=
 		"map list\n"
 		"map dump NAME",
-	.details	= 
+	.details	=
 		"NAME := { services | nodes | nexthops | slots | conntrack | svc_stats |\n"
 		"          node_stats | reasons | settings | decap_vips | any pinned map }\n"
 		"(maps without a decoder of their own print keys and values in hex)\n",

@@ -210,16 +210,16 @@ static int do_list(int argc, char **argv)
 }
 
 static const struct cmd cmds[] = {
-		{ "add",	do_add },
-		{ "set",	do_set },
-		{ "del",	do_del },
-		{ "list",	do_list },
-		{ 0 }
+	{ "add",	do_add },
+	{ "set",	do_set },
+	{ "del",	do_del },
+	{ "list",	do_list },
+	{ 0 }
 };
 
 const struct cli_object node_object = {
 	.name		= "node",
-	.usage		= 
+	.usage		=
 		"node add SVC ADDR [OPTIONS]\n"
 		"node set SVC ADDR OPTIONS\n"
 		"node del SVC ADDR\n"
