@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 
 #include "lib/counters.h"
+#include "lib/l2.h"
 #include "lib/log.h"
 #include "lib/nodes.h"
 #include "lib/parse.h"
@@ -277,6 +278,20 @@ out:
 	return err;
 }
 
+/* A service with nodes becomes l2: all of them directly connected. */
+static int fwd_l2_check(struct store *st, const struct hl_svc_key *key,
+			const struct hl_service *svc)
+{
+	char name[SVC_STRLEN];
+	int err;
+
+	err = st->nodes ? 0 : nodes_load(st);
+	if (!err)
+		err = l2_service_check(st, svc->id,
+				       format_svc(key, name, sizeof(name)));
+	return err;
+}
+
 int svc_set_admin(struct store *st, const struct hl_svc_key *key,
 		  const struct hl_service *admin)
 {
@@ -287,6 +302,8 @@ int svc_set_admin(struct store *st, const struct hl_svc_key *key,
 	if (err)
 		return err;
 	err = svc_find(st, key, &svc);
+	if (!err && admin->fwd == HL_FWD_L2 && svc.fwd != HL_FWD_L2)
+		err = fwd_l2_check(st, key, &svc);
 	if (!err) {
 		svc.strategy = admin->strategy;
 		svc.hash = admin->hash;
