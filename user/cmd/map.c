@@ -46,6 +46,7 @@ static int dump_services(struct store *st, struct json_object *arr)
 		J_INT(o, "id", svc.id);
 		J_INT(o, "ring", svc.ring_size);
 		J_INT(o, "flags", svc.flags);
+		J_STR(o, "fwd", svc_fwd_name(svc.fwd));
 		json_object_array_add(arr, o);
 	}
 	return 0;

@@ -60,6 +60,16 @@ const struct opt svc_admin_opts[] = {
 	{ NULL }
 };
 
+const char *svc_fwd_name(__u8 fwd)
+{
+	const struct opt_choice *c;
+
+	for (c = fwd_choices; c->name; c++)
+		if (c->value == fwd)
+			return c->name;
+	return "?";
+}
+
 int svc_admin_apply(const struct svc_admin *in, opt_seen_t seen,
 		    struct hl_service *svc)
 {

@@ -28,6 +28,9 @@ enum svc_fallback { SVC_FALLBACK_NONE, SVC_FALLBACK_PRIMARY };
 
 extern const struct opt svc_admin_opts[];
 
+/* "ipip", "nat", "l2": the name of an enum hl_fwd. */
+const char *svc_fwd_name(__u8 fwd);
+
 /*
  * Apply the options `seen` in `in` to `svc` and check the result as a
  * whole (bounded-load needs a hashed strategy, fallback the replica one);
