@@ -195,6 +195,8 @@ after:  $after"
 	refused node add "$LAB_SVC4" "$FAKE4"
 	want="node $FAKE6 is routed via $(lab_addr6 b1), not directly connected"
 	refused node add "$LAB_SVC6" "$FAKE6"
+	want="unknown fwd 'bogus' (expected: ipip, nat, l2)"
+	refused service set "$LAB_SVC4" fwd bogus
 	want="node $NOROUTE4 has no route"
 	refused node add "$LAB_SVC4" "$NOROUTE4"
 	want="node $(lab_addr4 dir) is an address of the director itself"
