@@ -347,6 +347,7 @@ static int parse_service(struct ctx *c, const config_setting_t *g,
 			    "fallback applies to strategy replica only");
 	sc->fallback_primary = admin.fallback == SVC_FALLBACK_PRIMARY;
 	sc->ring = admin.svc.ring_size;
+	sc->fwd = admin.svc.fwd;
 
 	health_defaults(&sc->health);
 	memset(&sc->probe, 0, sizeof(sc->probe));

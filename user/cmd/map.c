@@ -15,6 +15,7 @@
 #include "lib/clock.h"
 #include "lib/counters.h"
 #include "lib/nodes.h"
+#include "lib/services.h"
 
 #define J_INT(o, k, v)	json_object_object_add(o, k, json_object_new_int64(v))
 #define J_STR(o, k, v)	json_object_object_add(o, k, json_object_new_string(v))
@@ -42,6 +43,7 @@ static int dump_services(struct store *st, struct json_object *arr)
 		J_INT(o, "id", svc.id);
 		J_INT(o, "ring", svc.ring_size);
 		J_INT(o, "flags", svc.flags);
+		J_STR(o, "fwd", svc_fwd_name(svc.fwd));
 		json_object_array_add(arr, o);
 	}
 	return 0;
