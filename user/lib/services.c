@@ -27,6 +27,13 @@ static const struct opt_choice fallback_choices[] = {
 	{ NULL }
 };
 
+static const struct opt_choice fwd_choices[] = {
+	{ "ipip", HL_FWD_IPIP },
+	{ "nat", HL_FWD_NAT },
+	{ "l2", HL_FWD_L2 },
+	{ NULL }
+};
+
 const struct opt svc_admin_opts[] = {
 	{ .name = "ring", .type = OPT_UINT, .where = OPT_BOTH, .arg = "N",
 	  OPT_FIELD(struct svc_admin, svc.ring_size),
@@ -46,6 +53,9 @@ const struct opt svc_admin_opts[] = {
 	{ .name = "fallback", .type = OPT_ENUM, .where = OPT_BOTH, .arg = "WHO",
 	  OPT_FIELD(struct svc_admin, fallback), .choices = fallback_choices,
 	  .def = "none", .help = "replica: send reads to the primary when no standby is usable" },
+	{ .name = "fwd", .type = OPT_ENUM, .where = OPT_CLI, .arg = "MODE",
+	  OPT_FIELD(struct svc_admin, svc.fwd), .choices = fwd_choices,
+	  .def = "ipip", .help = "how packets reach the node: ipip (encapsulated), nat (full NAT: replies come back through the director), l2 (the node's MAC, one segment)" },
 	{ NULL }
 };
 
@@ -67,6 +77,8 @@ int svc_admin_apply(const struct svc_admin *in, opt_seen_t seen,
 		svc->hash = in->svc.hash;
 	if (seen & OPT_SEEN(o, "bounded-load"))
 		svc->bounded_load = in->svc.bounded_load;
+	if (seen & OPT_SEEN(o, "fwd"))
+		svc->fwd = in->svc.fwd;
 	if (seen & OPT_SEEN(o, "fallback"))
 		svc->opts = in->fallback == SVC_FALLBACK_PRIMARY ?
 			svc->opts | HL_SVC_O_FALLBACK_PRIMARY :
@@ -279,6 +291,7 @@ int svc_set_admin(struct store *st, const struct hl_svc_key *key,
 		svc.strategy = admin->strategy;
 		svc.hash = admin->hash;
 		svc.bounded_load = admin->bounded_load;
+		svc.fwd = admin->fwd;
 		svc.opts = (admin->opts & ~SVC_O_DERIVED) |
 			   (svc.opts & SVC_O_DERIVED);
 		err = rebuild(st, key, &svc, true);
