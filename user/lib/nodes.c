@@ -140,11 +140,13 @@ static int node_add_locked(struct store *st, const struct hl_svc_key *key,
 	struct hl_node n = *node;
 	char addr[ADDR_PORT_STRLEN];
 	__u32 id;
-	int err;
+	int err, nh_err;
 
 	err = svc_find(st, key, &svc);
 	if (err)
 		return err;
+	if (n.port == key->port)
+		n.port = 0;	/* the service's: the same thing */
 	if (n.port && svc.fwd != HL_FWD_NAT) {
 		char name[SVC_STRLEN];
 
@@ -177,17 +179,16 @@ static int node_add_locked(struct store *st, const struct hl_svc_key *key,
 	if (err)
 		return err;
 	st->nodes[id] = n;
-	err = node_nexthop_refresh(st, id);
-	if (err == -EHOSTUNREACH || err == -ENETUNREACH)
-		hl_warn("next hop of %s not resolved yet: %s",
-			format_addr(n.family, n.addr, addr, sizeof(addr)),
-			strerror(-err));
-	else if (err)
+	nh_err = node_nexthop_refresh(st, id);
+	if (nh_err && nh_err != -EHOSTUNREACH && nh_err != -ENETUNREACH) {
+		err = nh_err;
 		goto fail;
+	}
 	if (svc.fwd == HL_FWD_NAT) {
 		struct hl_snat snat;
 
-		/* The node must be reachable from an SNAT address. */
+		/* Its packets need a source address: an SNAT one, or the
+		 * next hop's. */
 		svc_snat_get(st, svc.id, &snat);
 		err = svc_nat_sources_check(st, key, &svc, &snat, id);
 		if (err) {
@@ -195,6 +196,10 @@ static int node_add_locked(struct store *st, const struct hl_svc_key *key,
 			return err;
 		}
 	}
+	if (nh_err)	/* not an error: the data path resolves it later */
+		hl_warn("next hop of %s not resolved yet: %s",
+			format_addr(n.family, n.addr, addr, sizeof(addr)),
+			strerror(-nh_err));
 	if (bpf_map_update_elem(st->fds[MAP_NODES], &id, &n, BPF_ANY)) {
 		err = -errno;
 		goto fail;
