@@ -378,7 +378,7 @@ int svc_set_snat(struct store *st, const struct hl_svc_key *key,
 		 const struct hl_snat *snat)
 {
 	static const __be32 none[4];
-	char name[SVC_STRLEN];
+	char name[SVC_STRLEN], addr[ADDR_STRLEN];
 	struct hl_service svc;
 	__u32 i, j;
 	int err;
@@ -391,17 +391,18 @@ int svc_set_snat(struct store *st, const struct hl_svc_key *key,
 	for (i = 0; i < snat->count; i++) {
 		const __be32 *a = snat->addrs[i];
 
-		if (!memcmp(a, none, sizeof(none)) ||
-		    (key->family == HL_AF_INET && (a[1] || a[2] || a[3]))) {
-			hl_err("SNAT address %u of service %s is not an %s address",
-			       i + 1, name,
-			       key->family == HL_AF_INET ? "IPv4" : "IPv6");
+		if (key->family == HL_AF_INET && (a[1] || a[2] || a[3])) {
+			hl_err("SNAT addresses of service %s must be IPv4", name);
+			return -EINVAL;
+		}
+		format_addr(key->family, a, addr, sizeof(addr));
+		if (!memcmp(a, none, sizeof(none))) {
+			hl_err("invalid SNAT address %s: unspecified", addr);
 			return -EINVAL;
 		}
 		for (j = 0; j < i; j++)
 			if (!memcmp(a, snat->addrs[j], sizeof(snat->addrs[j]))) {
-				hl_err("SNAT address %u of service %s repeats address %u",
-				       i + 1, name, j + 1);
+				hl_err("SNAT address %s given twice", addr);
 				return -EINVAL;
 			}
 	}
