@@ -9,6 +9,7 @@
 #include "agent/agent.h"
 #include "agent/config.h"
 #include "cmd/cli.h"
+#include "lib/conns.h"
 #include "lib/log.h"
 #include "lib/nodes.h"
 #include "lib/options.h"
@@ -16,7 +17,7 @@
 
 static const struct cli_object *const objects[] = {
 	&attach_object, &detach_object, &service_object, &class_object,
-	&node_object, &stats_object, &map_object, &decap_object,
+	&node_object, &conn_object, &stats_object, &map_object, &decap_object,
 	&probe_object, &run_object, &health_object, NULL
 };
 
@@ -63,6 +64,8 @@ static int print_markdown(void)
 	} docs[] = {
 		{ "`service add` / `service set` options", svc_admin_opts, OPT_CLI },
 		{ "`node add` / `node set` options", node_admin_opts, OPT_CLI },
+		{ "`conn timeout set` options: NAT flows' timeouts, seconds without a packet, by state",
+		  nat_timeout_opts, OPT_CLI },
 		{ "Configuration file: service keys (besides `service`, `check`, `nodes`; `strategy` there: maglev, primary or replica)",
 		  service_opts, OPT_CONF },
 		{ NULL, svc_admin_opts, OPT_CONF },

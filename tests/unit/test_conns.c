@@ -98,6 +98,8 @@ static void test_timeout_opts(void)
 		      "%s: a CLI keyword and a configuration key", keys[i].key);
 		if (!o)
 			continue;
+		CHECK(nat_timeout_state(o) == keys[i].state, "%s: state %u",
+		      keys[i].key, nat_timeout_state(o));
 		CHECK(opt_set(o, &cfg, "42") == 0 &&
 		      cfg.nat_timeout_s[keys[i].state] == 42, "%s 42", keys[i].key);
 		cfg.nat_timeout_s[keys[i].state] = 0;

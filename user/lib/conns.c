@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -82,6 +83,12 @@ const struct opt nat_timeout_opts[] = {
 	NAT_TIMEOUT("udp", HL_NAT_UDP, NAT_UDP_S, "UDP"),
 	{ NULL }
 };
+
+__u8 nat_timeout_state(const struct opt *o)
+{
+	return (o->off - offsetof(struct hl_settings, nat_timeout_s)) /
+	       sizeof(__u32);
+}
 
 int settings_read(struct store *st, struct hl_settings *cfg)
 {

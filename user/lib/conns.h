@@ -39,6 +39,8 @@ const char *nat_state_name(__u8 state);
  * state, over struct hl_settings (nat_timeout_s[state]). */
 extern const struct opt nat_timeout_opts[];
 
+/* The state an option of nat_timeout_opts sets the timeout of. */
+__u8 nat_timeout_state(const struct opt *o);
 /* The timeout of `state`: the setting, or the default when it is 0. */
 __u64 nat_timeout_ns(const struct hl_settings *cfg, __u8 state);
 
