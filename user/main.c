@@ -73,6 +73,8 @@ static int print_markdown(void)
 		  check_opts, OPT_CONF },
 		{ "Configuration file: node keys (besides `addr`)", node_admin_opts,
 		  OPT_CONF },
+		{ "Configuration file: `nat` keys (a top-level group; a key left out is its default)",
+		  nat_timeout_opts, OPT_CONF },
 	};
 	unsigned int i;
 

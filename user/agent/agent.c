@@ -24,6 +24,7 @@
 #include "agent/decide.h"
 #include "cmd/cli.h"
 #include "lib/clock.h"
+#include "lib/conns.h"
 #include "lib/counters.h"
 #include "lib/log.h"
 #include "lib/nodes.h"
@@ -469,6 +470,15 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 	if (store_lock(&a->st, true))
 		return -errno;
 	err = nodes_load(&a->st);
+	if (!err && new->has_nat &&
+	    (!old || !old->has_nat ||
+	     memcmp(old->nat.nat_timeout_s, new->nat.nat_timeout_s,
+		    sizeof(new->nat.nat_timeout_s)))) {
+		/* The file's group says all five: left out is the default. */
+		err = nat_timeouts_set(&a->st, &new->nat, ~(opt_seen_t)0);
+		if (!err)
+			log_msg("info", "NAT timeouts set from the configuration");
+	}
 	for (i = 0; old && !err && i < old->nsvcs; i++) {
 		const struct svc_conf *o = &old->svcs[i];
 		const struct svc_conf *n = find_svc_conf(new, &o->key);
