@@ -352,7 +352,7 @@ static int fwd_change_check(struct store *st, const struct hl_svc_key *key,
 	if (err)
 		return err;
 	if (live) {
-		hl_err("service %s has %u live flow%s: fwd %s cannot change while it has any (see conn list; conn flush ends them)",
+		hl_err("service %s has %u live flow%s: its forwarding mode (fwd %s) cannot change while it has any (see conn list; conn flush ends them)",
 		       name, live, live == 1 ? "" : "s", hl_fwd_name(svc->fwd));
 		return -EBUSY;
 	}
