@@ -496,7 +496,8 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 		for (j = 0; j < o->nnodes; j++) {
 			if (find_node_conf(n, &o->nodes[j].addr))
 				continue;
-			id = node_find(&a->st, svc.id, &o->nodes[j].addr);
+			id = node_find_port(&a->st, svc.id, o->key.port,
+					    &o->nodes[j].addr, 0);
 			if (id >= 0)
 				node_del(&a->st, id);
 		}
@@ -524,7 +525,10 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 			const struct node_conf *nc = &n->nodes[j];
 			const struct node_conf *oc = find_node_conf(o, &nc->addr);
 			struct hl_node node = {};
-			int id = node_find(&a->st, svc.id, &nc->addr);
+			/* The file's nodes are on the service's port: a
+			 * node the CLI gave a port of its own is another. */
+			int id = node_find_port(&a->st, svc.id, n->key.port,
+						&nc->addr, 0);
 
 			if (id >= 0 && (!oc || !memcmp(oc, nc, sizeof(*nc))))
 				continue;	/* exists, and unchanged here */
