@@ -53,8 +53,9 @@ static int do_add(int argc, char **argv)
 	if (!err && json_output)
 		json_print(NULL);
 	else if (!err)
-		p_info("service %s added (ring %u, strategy %s)", name,
-		       tpl.ring_size, hl_strategy_name(tpl.strategy));
+		p_info("service %s added (ring %u, strategy %s, fwd %s)", name,
+		       tpl.ring_size, hl_strategy_name(tpl.strategy),
+		       hl_fwd_name(tpl.fwd));
 out:
 	store_close(&st);
 	return err;
