@@ -221,22 +221,30 @@ static __always_inline int nat_create(const struct hl_pkt *pkt,
 
 /* ---- stage "nat": a packet to a NAT service ---- */
 
-/* May the forward entry `e` carry this packet on? Its node must still
- * keep it, and a SYN on a closed flow starts a new one. */
-static __always_inline bool nat_keeps(const struct hl_nat *e,
-				      const struct hl_service *svc,
-				      const struct hl_pkt *pkt,
-				      struct hl_node **node)
+/* What a packet to a NAT service makes of the entry its 5-tuple finds. */
+enum nat_fate {
+	NAT_KEEP,	/* the flow goes on */
+	NAT_GONE,	/* its node no longer keeps it */
+	NAT_AGAIN,	/* a SYN on a closed flow: it starts over */
+	NAT_FOREIGN,	/* a reply entry: the key of a node's packets */
+};
+
+static __always_inline enum nat_fate nat_fate(const struct hl_nat *e,
+					      const struct hl_service *svc,
+					      const struct hl_pkt *pkt,
+					      struct hl_node **node)
 {
 	__u32 id = e->node_id;
 
 	if (e->dir != HL_NAT_FORWARD)
-		return false;
+		return NAT_FOREIGN;
 	*node = bpf_map_lookup_elem(&nodes, &id);
 	if (!*node || !node_keeps_flow(*node, svc, pkt->key.family))
-		return false;
-	return !((pkt->tcp_flags & (HL_TCP_SYN | HL_TCP_ACK)) == HL_TCP_SYN &&
-		 hl_nat_state(e, pkt->key.proto) == HL_NAT_CLOSED);
+		return NAT_GONE;
+	if ((pkt->tcp_flags & (HL_TCP_SYN | HL_TCP_ACK)) == HL_TCP_SYN &&
+	    hl_nat_state(e, pkt->key.proto) == HL_NAT_CLOSED)
+		return NAT_AGAIN;
+	return NAT_KEEP;
 }
 
 /* Always a verdict: its reason, the action in t->action. */
@@ -254,15 +262,26 @@ static __always_inline int stage_nat(struct xdp_md *ctx,
 	int reason;
 
 	e = bpf_map_lookup_elem(&nat, &pkt->key);
-	if (e && !nat_keeps(e, svc, pkt, &node)) {
-		/* its node no longer holds it, or it starts over */
-		nat_end(e, &pkt->key);
-		e = NULL;
-		if (!node && reset_wanted(svc, pkt))
-			goto reset;
-		if (node && !node_keeps_flow(node, svc, pkt->key.family) &&
-		    reset_wanted(svc, pkt))
-			goto reset;
+	if (e) {
+		switch (nat_fate(e, svc, pkt, &node)) {
+		case NAT_KEEP:
+			break;
+		case NAT_FOREIGN:
+			/* a node's packet to a SNAT address that is also
+			 * this VIP, not translated by stage_reply (it was
+			 * malformed or stale there): never a client's */
+			return HL_REASON_DROP_NAT_STALE;
+		case NAT_GONE:
+			nat_end(e, &pkt->key);
+			if (reset_wanted(svc, pkt))
+				goto reset;
+			e = NULL;
+			break;
+		case NAT_AGAIN:
+			nat_end(e, &pkt->key);
+			e = NULL;
+			break;
+		}
 	}
 	if (e) {
 		t->node = node;
