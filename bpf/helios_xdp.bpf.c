@@ -32,9 +32,12 @@ int helios_xdp(struct xdp_md *ctx)
 			  (void *)(long)ctx->data_end, &pkt);
 	if (reason != HL_CONTINUE) {
 		/* ICMP errors about NAT flows are translated (nat_icmp.h) */
-		if (reason == HL_REASON_PASS_NOT_SERVICE &&
-		    stage_nat_icmp(ctx, &pkt, &t) != HL_CONTINUE)
-			return hl_verdict(HL_REASON_FWD_NAT_ICMP, t.action);
+		if (reason == HL_REASON_PASS_NOT_SERVICE) {
+			reason = stage_nat_icmp(ctx, &pkt, &t);
+			if (reason != HL_CONTINUE)
+				return hl_verdict(reason, t.action);
+			reason = HL_REASON_PASS_NOT_SERVICE;
+		}
 		return hl_verdict(reason, hl_parse_action(reason));
 	}
 

@@ -1410,6 +1410,36 @@ static void test_icmp_v6_udp(void)
 		   0, 1, 4);
 }
 
+/* A client's error about a flow whose node has no route: dropped, and
+ * counted as that, not as forwarded. */
+static void test_icmp_no_route(void)
+{
+	struct spec s = { .sport = 43808 };
+	uint8_t in[FRAME_MAX], rep[FRAME_MAX];
+	struct hl_flow_key k = flow_key(s);
+	struct hl_nexthop nh;
+	struct hl_nat fe;
+	struct result r;
+	size_t len, rlen;
+	uint32_t id = table_node(s);
+
+	if (!net_ok)
+		SKIP("no client route");
+	nat_fixture();
+	forward_ok(s, &fe, 5432);
+	rlen = build_reply(in, s, &fe, TCP_SYN | TCP_ACK, 0);
+	run_xdp(in, rlen, &r);
+	memcpy(rep, r.out, r.len);
+	rlen = r.len;
+	nh = nh_for(id, HL_AF_INET);
+	nh.flags = 0;
+	bpf_map_update_elem(nexthops_fd, &id, &nh, BPF_ANY);
+	len = build_icmp(in, HL_AF_INET, k.src, k.dst, 3, 3, 0, rep + 14,
+			 rlen - 14);
+	run_xdp(in, len, &r);
+	check_verdict(&r, XDP_DROP, HL_REASON_DROP_NO_ROUTE);
+}
+
 /* ---- IPIP services are untouched by NAT flows ---- */
 
 static void test_ipip_beside_nat(void)
@@ -1456,6 +1486,7 @@ int main(void)
 	SCENARIO(test_icmp_v4_udp);
 	SCENARIO(test_icmp_v6_tcp);
 	SCENARIO(test_icmp_v6_udp);
+	SCENARIO(test_icmp_no_route);
 	SCENARIO(test_ipip_beside_nat);
 	helios_xdp__destroy(skel);
 	return unit_done();
