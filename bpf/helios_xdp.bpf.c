@@ -76,6 +76,14 @@ int helios_xdp(struct xdp_md *ctx)
 	return hl_verdict(reason, t.action);
 }
 
+/* Run once by the loader: the NAT expiry walks then run in a kworker,
+ * not in the timer's softirq (nat_sweep.h). 0 on success. */
+SEC("syscall")
+int nat_sweep_setup(void *ctx)
+{
+	return nat_sweep_setup_wq();
+}
+
 /* The NAT expiry walk on demand (nat_sweep.h): returns the flows ended;
  * nat_sweep_* have the walk's figures. For tests and benchmarks, and
  * for user space that wants the table swept now. */

@@ -324,11 +324,13 @@ struct {
 
 struct hl_nat_sweeper {
 	struct bpf_timer timer;
-	__u32 armed;
-	__u32 pad;
+	struct bpf_wq wq;	/* the walk in process context */
+	__u32 armed;		/* the timer runs */
+	__u32 wq_ready;		/* nat_sweep_setup gave wq its callback */
 };
 
-/* The expiry timer (nat_sweep.h), armed by the first NAT flow. */
+/* The expiry timer and work item (nat_sweep.h); the timer is armed by
+ * the first NAT flow. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);

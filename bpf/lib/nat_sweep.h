@@ -10,13 +10,22 @@
  * entry. An expired flow leaves the active counts (once, nat_state.h) and
  * both entries are deleted.
  *
- * Bounds: a walk visits every entry of the table (bpf_for_each_map_elem
- * cannot resume half-way), and ends at most HL_NAT_SWEEP_BUDGET flows;
- * the rest go at the next walk. A reply entry whose forward entry is gone
- * (left by a partial delete from user space) goes once it has been idle
- * for longer than any timeout.
- * The same walk runs on demand from the SEC("syscall") program
- * nat_sweep_now (tests, benchmarks); nat_sweep_* hold its figures.
+ * Where the walk runs. A walk visits every entry (bpf_for_each_map_elem
+ * cannot resume half-way) and every entry is a cache miss: ~100 ms on a
+ * full table here (bench/pktcost, nat_table). In the timer's softirq that
+ * would hold up the packets of that CPU as long; so the timer only starts
+ * a BPF work item (bpf_wq), and the walk runs in a kworker, where
+ * softirqs (NAPI) go on around it. A work item's callback can only be set
+ * by a sleepable program: the loader runs the SEC("syscall") program
+ * nat_sweep_setup once (lib/store.c does); until it has, the timer walks
+ * itself, as it must to expire anything.
+ * Bounds: at most HL_NAT_SWEEP_BUDGET flows ended a walk (the rest at the
+ * next); the next walk comes hl_nat_sweep_ns later, or NAT_SWEEP_DUTY
+ * times the last walk's duration if that is longer, so walks take at most
+ * 1/NAT_SWEEP_DUTY of a CPU. A reply entry whose forward entry is gone
+ * (a partial delete from user space) goes once idle longer than any
+ * timeout. nat_sweep_now runs one walk on demand (tests, benchmarks);
+ * nat_sweep_* hold the last walk's figures.
  */
 #ifndef HELIOS_BPF_NAT_SWEEP_H
 #define HELIOS_BPF_NAT_SWEEP_H
@@ -30,6 +39,14 @@ const volatile __u64 hl_nat_sweep_ns = 2000000000ull;
 #ifndef HL_NAT_SWEEP_BUDGET
 #define HL_NAT_SWEEP_BUDGET	16384	/* flows ended per walk, at most */
 #endif
+#define NAT_SWEEP_DUTY		50	/* interval >= 50 x the last walk */
+
+extern int bpf_wq_init(struct bpf_wq *wq, void *p__map, unsigned int flags) __ksym;
+extern int bpf_wq_start(struct bpf_wq *wq, unsigned int flags) __ksym;
+extern int bpf_wq_set_callback_impl(struct bpf_wq *wq,
+				    int (callback_fn)(void *map, int *key,
+						      void *value),
+				    unsigned int flags, void *aux__ign) __ksym;
 
 /* The last walk, for tests and benchmarks (globals of the program,
  * scalars so that the skeleton needs no type of ours). */
@@ -37,6 +54,7 @@ __u64 nat_sweep_walks;
 __u64 nat_sweep_visited;	/* entries the last walk looked at */
 __u64 nat_sweep_ended;		/* flows it ended */
 __u64 nat_sweep_ns;		/* how long it took */
+__u64 nat_sweep_wq_walks;	/* walks that ran in the work item */
 
 struct nat_sweep_ctx {
 	__u64 now;
@@ -116,11 +134,44 @@ static __always_inline __u32 nat_sweep(void)
 	return c.ended;
 }
 
-static int nat_sweep_timer(void *map, __u32 *key, struct hl_nat_sweeper *s)
+/* The work item: one walk, in a kworker. */
+static int nat_sweep_wq(void *map, int *key, void *value)
 {
 	nat_sweep();
-	bpf_timer_start(&s->timer, hl_nat_sweep_ns, 0);
+	nat_sweep_wq_walks++;
 	return 0;
+}
+
+static int nat_sweep_timer(void *map, __u32 *key, struct hl_nat_sweeper *s)
+{
+	__u64 next = NAT_SWEEP_DUTY * nat_sweep_ns;
+
+	if (!s->wq_ready || bpf_wq_start(&s->wq, 0))
+		nat_sweep();
+	if (next < hl_nat_sweep_ns)
+		next = hl_nat_sweep_ns;
+	bpf_timer_start(&s->timer, next, 0);
+	return 0;
+}
+
+/* Give the work item its callback (a sleepable program only: the
+ * SEC("syscall") nat_sweep_setup). 0 when the walks run in a kworker. */
+static __always_inline int nat_sweep_setup_wq(void)
+{
+	__u32 zero = 0;
+	struct hl_nat_sweeper *s = bpf_map_lookup_elem(&nat_sweeper, &zero);
+	int err;
+
+	if (!s)
+		return -1;
+	if (s->wq_ready)
+		return 0;
+	err = bpf_wq_init(&s->wq, &nat_sweeper, 0);
+	if (!err)
+		err = bpf_wq_set_callback_impl(&s->wq, nat_sweep_wq, 0, NULL);
+	if (!err)
+		s->wq_ready = 1;
+	return err;
 }
 
 /* Called for every new NAT flow: the first one starts the walks. */
