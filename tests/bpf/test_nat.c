@@ -384,6 +384,16 @@ static void test_net_setup(void)
 	net_ok = gw_ifindex > 0;
 }
 
+/* What the loader does once: the expiry walks go to a kworker. */
+static int run_setup(struct helios_xdp *s)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(s->progs.nat_sweep_setup), &o))
+		return -errno;
+	return o.retval;
+}
+
 static void test_load_nat(void)
 {
 	if (load_failed)
@@ -396,6 +406,7 @@ static void test_load_nat(void)
 	node_active_fd = bpf_map__fd(skel->maps.node_active);
 	settings_fd = bpf_map__fd(skel->maps.settings);
 	sweep_fd = bpf_program__fd(skel->progs.nat_sweep_now);
+	CHECK(!run_setup(skel), "nat_sweep_setup failed");
 	CHECK(bpf_map__type(skel->maps.nat) == BPF_MAP_TYPE_HASH,
 	      "nat is not a plain hash");
 	CHECK(bpf_map__max_entries(skel->maps.nat) == 2 * HL_NAT_FLOWS,
@@ -1111,6 +1122,60 @@ static void test_expiry(void)
 	}
 }
 
+/*
+ * The timer: armed by the first NAT flow, it expires flows by itself,
+ * with the walk in the work item once nat_sweep_setup ran, in the timer
+ * (softirq) before. A copy of the program with a 50 ms interval.
+ */
+static void check_sweep_timer(bool wq)
+{
+	struct spec s = { .sport = 43550 }, t = { .sport = 43552 };
+	uint32_t tmo[5] = { 1, 0, 0, 0, 0 };	/* SYN_SENT after 1 s */
+	struct helios_xdp *x;
+	struct hl_nat fe;
+
+	if (!net_ok)
+		SKIP("no client route");
+	x = helios_xdp__open();
+	if (!x) {
+		CHECK(0, "open: %s", strerror(errno));
+		return;
+	}
+	x->rodata->hl_nat_sweep_ns = 50000000;
+	bpf_map__set_max_entries(x->maps.nat, 64);
+	bpf_map__set_max_entries(x->maps.conntrack, 1024);
+	if (helios_xdp__load(x)) {
+		CHECK(0, "load: %s", strerror(errno));
+		helios_xdp__destroy(x);
+		return;
+	}
+	if (wq)
+		CHECK(!run_setup(x), "nat_sweep_setup failed");
+	use_skel(x);
+	nat_fixture();
+	set_timeouts(tmo);
+	forward_ok(s, &fe, 5432);
+	forward_ok(t, &fe, 5432);
+	age(s, 2000000000ull);
+	usleep(300000);
+	CHECK(!alive(s) && alive(t), "the timer did not expire the aged flow");
+	CHECK(x->bss->nat_sweep_walks >= 2, "%llu walks in 300 ms",
+	      (unsigned long long)x->bss->nat_sweep_walks);
+	if (wq)
+		CHECK(x->bss->nat_sweep_wq_walks >= 2 &&
+		      x->bss->nat_sweep_wq_walks + 1 >= x->bss->nat_sweep_walks,
+		      "%llu of %llu walks in the work item",
+		      (unsigned long long)x->bss->nat_sweep_wq_walks,
+		      (unsigned long long)x->bss->nat_sweep_walks);
+	else
+		CHECK(x->bss->nat_sweep_wq_walks == 0, "a work item without setup");
+	use_skel(skel);
+	helios_xdp__destroy(x);
+}
+
+static void test_sweep_timer_wq(void) { check_sweep_timer(true); }
+static void test_sweep_timer_softirq(void) { check_sweep_timer(false); }
+
 /* ---- malformed replies, traffic that is not ours ---- */
 
 static void test_reply_malformed(void)
@@ -1480,6 +1545,8 @@ int main(void)
 	SCENARIO(test_tcp_resets);
 	SCENARIO(test_node_gone);
 	SCENARIO(test_expiry);
+	SCENARIO(test_sweep_timer_wq);
+	SCENARIO(test_sweep_timer_softirq);
 	SCENARIO(test_reply_malformed);
 	SCENARIO(test_client_nexthop);
 	SCENARIO(test_icmp_v4_tcp);
