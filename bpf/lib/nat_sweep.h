@@ -69,6 +69,14 @@ static __always_inline __u64 nat_timeout(__u32 s, __u64 dflt)
 	return s ? s * 1000000000ull : dflt;
 }
 
+/* Idle for longer than `tmo` at `now`, the walk's start? A packet that
+ * came after that start (on another CPU, while we walk) is not idle:
+ * now - last would wrap around to hours. */
+static __always_inline bool nat_idle(__u64 now, __u64 last, __u64 tmo)
+{
+	return last < now && now - last > tmo;
+}
+
 static long nat_sweep_one(void *map, struct hl_flow_key *key, struct hl_nat *e,
 			  struct nat_sweep_ctx *c)
 {
@@ -82,7 +90,7 @@ static long nat_sweep_one(void *map, struct hl_flow_key *key, struct hl_nat *e,
 	if (e->dir != HL_NAT_FORWARD) {
 		/* an orphan: its forward entry would have taken it along */
 		last = e->last_ns > e->created_ns ? e->last_ns : e->created_ns;
-		if (c->now - last > c->tmo_max &&
+		if (nat_idle(c->now, last, c->tmo_max) &&
 		    !bpf_map_lookup_elem(&nat, &pk))
 			bpf_map_delete_elem(&nat, key);
 		return 0;
@@ -91,10 +99,10 @@ static long nat_sweep_one(void *map, struct hl_flow_key *key, struct hl_nat *e,
 	if (st > HL_NAT_UDP)
 		return 0;
 	tmo = c->tmo[st];
-	if (c->now - e->last_ns <= tmo)
+	if (!nat_idle(c->now, e->last_ns, tmo))
 		return 0;
 	peer = bpf_map_lookup_elem(&nat, &pk);
-	if (peer && peer->last_ns && c->now - peer->last_ns <= tmo)
+	if (peer && peer->last_ns && !nat_idle(c->now, peer->last_ns, tmo))
 		return 0;
 	nat_fwd_or(e, NAT_W_FLAGS(HL_NAT_F_UNCOUNTED));
 	if (peer)

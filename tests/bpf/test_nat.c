@@ -1106,6 +1106,22 @@ static void test_expiry(void)
 	CHECK(ended == 1 && !alive(young) && alive(udp_young),
 	      "settings timeout: ended %d", ended);
 	set_timeouts(NULL);
+	/* a packet after the walk's start (another CPU, while it walks):
+	 * not idle, though now - last wraps around */
+	{
+		struct hl_flow_key k = flow_key(udp_young);
+		struct hl_nat e;
+
+		nat_get(&k, &e);
+		e.last_ns = mono_ns() + 10000000000ull;
+		bpf_map_update_elem(nat_fd, &k, &e, BPF_EXIST);
+		k = peer_key(&e, &k);
+		nat_get(&k, &e);
+		e.last_ns = 0;
+		bpf_map_update_elem(nat_fd, &k, &e, BPF_EXIST);
+		CHECK(sweep_now() == 0 && alive(udp_young),
+		      "a flow younger than the walk was ended");
+	}
 	/* the reply side alone keeps a flow alive */
 	{
 		struct hl_flow_key k = flow_key(udp_young);
