@@ -319,6 +319,14 @@ static __always_inline int stage_nat(struct xdp_md *ctx,
 		reason = nat_create(pkt, t, snat, hash, now, &tr);
 		if (reason != HL_CONTINUE)
 			return reason;
+		/* another CPU made this flow first, on another node (lc,
+		 * p2c, random): out to that node's next hop */
+		if (unlikely(tr->node_id != node_id)) {
+			node_id = tr->node_id;
+			nh = bpf_map_lookup_elem(&nexthops, &node_id);
+			if (!nh || !(nh->flags & HL_NH_F_VALID))
+				return HL_REASON_DROP_NO_ROUTE;
+		}
 	}
 
 	if (nat_rewrite(ctx, pkt, tr->from, tr->addr, tr->from_port, tr->port))
