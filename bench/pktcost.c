@@ -17,6 +17,14 @@
  * expected one, no other), the flows counter and connection-table entries
  * (new flows: `repeat` inserts; established: none), and the output frame
  * (the expected IPIP/IP6IP6 encapsulation towards the flow's node).
+ *
+ * Full NAT (series_nat) runs on a director of its own, so that the main
+ * series keeps measuring a director without NAT flows: forward and reply
+ * of established flows, new flows, the pass path with NAT in use; NAT
+ * frames are checked for their translation (addresses and ports from the
+ * flow's entry, IPv4 header and L4 checksums as good as the input's, or
+ * as bad: the bumping wrapper does not fix them). Then the expiry sweep on a full table and the
+ * table's memory (series_nat_table).
  */
 #include <getopt.h>
 #include <sched.h>
@@ -87,6 +95,8 @@ enum check {
 	C_NOT_SERVICE,
 	C_FORWARD,
 	C_DROP_RATE_CONN,	/* XDP_DROP by the service's conn bucket */
+	C_NAT_FORWARD,		/* translated to the flow's node */
+	C_NAT_REPLY,		/* translated back to the client */
 };
 
 struct bcase {
@@ -142,8 +152,34 @@ static void wrap_setup(const struct bcase *c, int target)
 struct snap {
 	__u64 reasons[HL_REASON_MAX];
 	__u64 flows;
-	__u64 entries;
+	__u64 entries;		/* conntrack, or nat for the NAT cases */
 };
+
+static bool is_nat(const struct bcase *c)
+{
+	return c->check == C_NAT_FORWARD || c->check == C_NAT_REPLY;
+}
+
+/* Entries of the NAT table, by batches. */
+static __u64 nat_count(int fd)
+{
+	static struct hl_flow_key keys[8192];
+	static struct hl_nat vals[8192];
+	__u32 batch, n;
+	void *in = NULL;
+	__u64 total = 0;
+	int err;
+
+	do {
+		n = 8192;
+		err = bpf_map_lookup_batch(fd, in, &batch, keys, vals, &n, NULL);
+		if (err && errno != ENOENT)
+			die("nat batch lookup: %s", strerror(errno));
+		total += n;
+		in = &batch;
+	} while (!err);
+	return total;
+}
 
 static void snapshot(struct dir *d, const struct bcase *c, struct snap *s)
 {
@@ -160,7 +196,9 @@ static void snapshot(struct dir *d, const struct bcase *c, struct snap *s)
 	for (r = 0; r < HL_REASON_MAX; r++)
 		s->reasons[r] = percpu_u64(d->reasons, r);
 	s->flows = percpu_flows(d->svc_stats, c->svc_id);
-	if (!c->ct_full)
+	if (is_nat(c))
+		s->entries = nat_count(bpf_map__fd(d->skel->maps.nat));
+	else if (!c->ct_full)
 		s->entries = ct_count(d->ct);
 }
 
@@ -223,6 +261,118 @@ static void check_encap(struct dir *d, const struct bcase *c,
 		FAIL(c, "inner packet changed");
 }
 
+/* What a receiver's L4 check sums to: 0 for a good checksum. Untagged
+ * frames, no IPv4 options or IPv6 extension headers. */
+static __u16 l4_residue(const __u8 *b)
+{
+	const struct ethhdr *eth = (const void *)b;
+	const __u16 *a;
+	const __u8 *l4;
+	__u32 sum = 0, n, i, na;
+	__u16 w;
+
+	if (eth->h_proto == htons(ETH_P_IP)) {
+		const struct iphdr *ip = (const void *)(eth + 1);
+
+		a = (const void *)&ip->saddr;
+		na = 4;
+		n = ntohs(ip->tot_len) - ip->ihl * 4;
+		sum += htons(ip->protocol);
+		l4 = (const __u8 *)ip + ip->ihl * 4;
+	} else {
+		const struct ipv6hdr *ip6 = (const void *)(eth + 1);
+
+		a = (const void *)&ip6->saddr;
+		na = 16;
+		n = ntohs(ip6->payload_len);
+		sum += htons(ip6->nexthdr);
+		l4 = (const __u8 *)(ip6 + 1);
+	}
+	for (i = 0; i < na; i++)
+		sum += a[i];
+	sum += htons(n);
+	for (i = 0; i + 1 < n; i += 2) {
+		memcpy(&w, l4 + i, 2);
+		sum += w;
+	}
+	if (n & 1) {
+		w = 0;
+		memcpy(&w, l4 + n - 1, 1);
+		sum += w;
+	}
+	return csum_fold(sum);
+}
+
+/* Give a TCP frame of frame_build() a correct checksum. */
+static void frame_csum(struct frame *f)
+{
+	__u32 off = ETH_HLEN + (f->family == HL_AF_INET ? 20 : 40) + 16;
+	__u16 c;
+
+	memset(f->b + off, 0, 2);
+	c = l4_residue(f->b);
+	memcpy(f->b + off, &c, 2);
+}
+
+/* A NAT output: the flow's entry gives the new addresses and ports (and,
+ * forward, the node whose next hop the MACs are; reply, the client's,
+ * which series_nat put in the cache); the rest of the packet unchanged,
+ * the IPv4 header and L4 checksums as good (or as bad) as the input's. */
+static void check_nat(struct dir *d, const struct bcase *c,
+		      const struct run *r, const __u8 *in)
+{
+	const struct ethhdr *eth = (const void *)r->out;
+	const __u8 *dmac = mac_router, *smac = mac_dir;
+	__u32 l4 = ETH_HLEN + (c->f.family == HL_AF_INET ? 20 : 40);
+	struct hl_flow_key key;
+	struct hl_nat e;
+	__be16 ports[2];
+
+	frame_flow_key(in, c->f.family, &key);
+	if (bpf_map_lookup_elem(bpf_map__fd(d->skel->maps.nat), &key, &e))
+		FAIL(c, "no NAT entry for the last frame");
+	if (e.dir != (c->check == C_NAT_REPLY ? HL_NAT_REPLY : HL_NAT_FORWARD))
+		FAIL(c, "the last frame's entry is of the other direction");
+	if (c->check == C_NAT_FORWARD) {
+		if (e.node_id >= d->nr_nodes || d->node[e.node_id].svc_id != c->svc_id)
+			FAIL(c, "flow on node %u, not one of the service's", e.node_id);
+		dmac = d->nh[e.node_id].dmac;
+		smac = d->nh[e.node_id].smac;
+	}
+	if (r->out_len != c->f.len)
+		FAIL(c, "output %u bytes, want %u", r->out_len, c->f.len);
+	if (memcmp(eth->h_dest, dmac, ETH_ALEN) ||
+	    memcmp(eth->h_source, smac, ETH_ALEN) ||
+	    eth->h_proto != ((const struct ethhdr *)in)->h_proto)
+		FAIL(c, "Ethernet header is not the next hop's");
+	if (c->f.family == HL_AF_INET) {
+		const struct iphdr *ip = (const void *)(r->out + ETH_HLEN);
+
+		/* the bumping wrapper leaves the input's header checksum
+		 * wrong: the output's must be wrong by as much */
+		if (ip->saddr != e.from[0] || ip->daddr != e.addr[0] ||
+		    ip_csum(ip, 20) != ip_csum(in + ETH_HLEN, 20) ||
+		    memcmp(r->out + ETH_HLEN, in + ETH_HLEN, 10))
+			FAIL(c, "IPv4 header not translated as the entry says");
+	} else {
+		const struct ipv6hdr *ip6 = (const void *)(r->out + ETH_HLEN);
+
+		if (memcmp(&ip6->saddr, e.from, 16) ||
+		    memcmp(&ip6->daddr, e.addr, 16) ||
+		    memcmp(r->out + ETH_HLEN, in + ETH_HLEN, 8))
+			FAIL(c, "IPv6 header not translated as the entry says");
+	}
+	memcpy(ports, r->out + l4, 4);
+	if (ports[0] != e.from_port || ports[1] != e.port)
+		FAIL(c, "ports not translated as the entry says");
+	if (memcmp(r->out + l4 + 4, in + l4 + 4, 12) ||
+	    memcmp(r->out + l4 + 18, in + l4 + 18, c->f.len - l4 - 18))
+		FAIL(c, "TCP header or payload changed");
+	if (l4_residue(r->out) != l4_residue(in))
+		FAIL(c, "L4 checksum residue %#x, the input's %#x",
+		     l4_residue(r->out), l4_residue(in));
+}
+
 static void check_run(struct dir *d, const struct bcase *c, const struct run *r,
 		      const struct snap *b, const struct snap *a)
 {
@@ -260,6 +410,8 @@ static void check_run(struct dir *d, const struct bcase *c, const struct run *r,
 	case C_NOT_SERVICE:
 	case C_FORWARD:
 	case C_DROP_RATE_CONN:
+	case C_NAT_FORWARD:
+	case C_NAT_REPLY:
 		break;
 	}
 
@@ -268,6 +420,8 @@ static void check_run(struct dir *d, const struct bcase *c, const struct run *r,
 
 		if ((c->check == C_NOT_SERVICE && i == HL_REASON_PASS_NOT_SERVICE) ||
 		    (c->check == C_FORWARD && i == HL_REASON_FORWARDED) ||
+		    (c->check == C_NAT_FORWARD && i == HL_REASON_FORWARDED) ||
+		    (c->check == C_NAT_REPLY && i == HL_REASON_FWD_NAT_REPLY) ||
 		    (c->check == C_DROP_RATE_CONN &&
 		     i == HL_REASON_DROP_RATE_CONN))
 			want = n;
@@ -295,12 +449,17 @@ static void check_run(struct dir *d, const struct bcase *c, const struct run *r,
 		FAIL(c, "flows counter +%llu, want +%llu",
 		     (unsigned long long)(a->flows - b->flows),
 		     (unsigned long long)(c->new_flow ? n : 0));
+	/* a new NAT flow is two entries */
 	if (!c->ct_full &&
-	    a->entries - b->entries != (c->new_flow ? n : 0))
-		FAIL(c, "connection table +%llu entries, want +%llu",
+	    a->entries - b->entries != (c->new_flow ? n : 0) * (is_nat(c) ? 2 : 1))
+		FAIL(c, "%s +%llu entries, want +%llu",
+		     is_nat(c) ? "NAT table" : "connection table",
 		     (unsigned long long)(a->entries - b->entries),
-		     (unsigned long long)(c->new_flow ? n : 0));
-	check_encap(d, c, r, in);
+		     (unsigned long long)(c->new_flow ? n : 0) * (is_nat(c) ? 2 : 1));
+	if (is_nat(c))
+		check_nat(d, c, r, in);
+	else
+		check_encap(d, c, r, in);
 }
 
 /* One timed, verified run of a case; returns its net ns per packet.
@@ -656,6 +815,353 @@ static void series_main(struct json_object *root, struct bcase *fls)
 	dir_free(d);
 }
 
+/* ---- full NAT ------------------------------------------------------------- */
+
+#define SVC_NAT4	40	/* service ids of the NAT director */
+#define SVC_NAT6	41
+#define SVC_NAT_IPIP	42
+#define NAT_PORT	7000
+
+/* Service `svc_id` (VIP:port, TCP) forwarded by NAT from `snat`. */
+static void dir_nat(struct dir *d, __u32 svc_id, int family, const __be32 *vip,
+		    const __be32 *snat)
+{
+	struct hl_svc_key key = { .port = htons(NAT_PORT), .proto = IPPROTO_TCP,
+				  .family = family };
+	struct hl_snat sn = { .count = 1 };
+	struct hl_service svc;
+
+	dir_service(d, svc_id, family, vip, NAT_PORT, IPPROTO_TCP, 3,
+		    HL_RING_DEFAULT);
+	memcpy(key.vip, vip, 16);
+	memcpy(sn.addrs[0], snat, 16);
+	if (bpf_map_lookup_elem(d->services, &key, &svc))
+		die("NAT service: %s", strerror(errno));
+	svc.fwd = HL_FWD_NAT;
+	if (bpf_map_update_elem(d->services, &key, &svc, BPF_EXIST) ||
+	    bpf_map_update_elem(bpf_map__fd(d->skel->maps.snat_addrs), &svc_id,
+				&sn, BPF_ANY))
+		die("NAT service: %s", strerror(errno));
+}
+
+/* The reply path's next hop towards `client`, put in its cache: the
+ * router's MAC out of lo (ifindex 1), so the reply is an XDP_TX. In this
+ * namespace the FIB has no route; the entry stays in use when the
+ * lookup a second later fails, as it would with a route that vanished. */
+static void dir_client_nh(struct dir *d, int family, const __be32 *client)
+{
+	struct hl_nat_nh nh = { .ifindex = 1, .family = family,
+				.flags = HL_NH_F_VALID, .updated_ns = now_ns() };
+	__u32 slot = hl_nat_nh_slot(client);
+
+	memcpy(nh.addr, client, 16);
+	memcpy(nh.dmac, mac_router, ETH_ALEN);
+	memcpy(nh.smac, mac_dir, ETH_ALEN);
+	if (bpf_map_update_elem(bpf_map__fd(d->skel->maps.nat_nexthops), &slot,
+				&nh, BPF_ANY))
+		die("nat_nexthops: %s", strerror(errno));
+}
+
+/* The node's frame answering the established flow of `fwd_frame`. */
+static void frame_nat_reply(struct dir *d, const struct bcase *c,
+			    const struct frame *fwd_frame, struct frame *f)
+{
+	struct hl_flow_key key;
+	struct hl_nat e;
+
+	frame_flow_key(fwd_frame->b, fwd_frame->family, &key);
+	if (bpf_map_lookup_elem(bpf_map__fd(d->skel->maps.nat), &key, &e))
+		FAIL(c, "no NAT flow to answer");
+	frame_build(f, fwd_frame->family, e.addr, e.from, ntohs(e.port),
+		    ntohs(e.from_port), IPPROTO_TCP, 0x10, fwd_frame->len);
+	frame_csum(f);
+}
+
+/* Delete the NAT flows the bumping wrapper made (clients in
+ * 198.18.0.0/16 and fd00:4845::/112), both entries, keeping the
+ * established ones: each round makes REP_NEW of them. */
+static void nat_drop_bumped(struct dir *d)
+{
+	enum { CHUNK = 8192 };
+	static struct hl_flow_key keys[CHUNK], del[2 * CHUNK];
+	static struct hl_nat vals[CHUNK];
+	int fd = bpf_map__fd(d->skel->maps.nat);
+	__u32 batch, count, i, nd;
+	bool more = true, first = true;
+	int err;
+
+	while (more) {
+		count = CHUNK;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch,
+					   keys, vals, &count, NULL);
+		first = false;
+		if (err && errno != ENOENT)
+			die("nat batch lookup: %s", strerror(errno));
+		more = !err;
+		for (i = nd = 0; i < count; i++) {
+			const __be32 *cl = vals[i].dir == HL_NAT_FORWARD ?
+					   keys[i].src : vals[i].addr;
+
+			if ((keys[i].family == HL_AF_INET &&
+			     ntohl(cl[0]) >> 16 == 0xc612) ||
+			    (keys[i].family == HL_AF_INET6 && cl[0] == client6[0] &&
+			     !cl[1] && !cl[2] && !(ntohl(cl[3]) >> 16)))
+				del[nd++] = keys[i];
+		}
+		for (i = 0; i < nd; i++)
+			bpf_map_delete_elem(fd, &del[i]);
+	}
+}
+
+static void series_nat(struct json_object *root, struct bcase *fls)
+{
+	struct bcase cases[] = {
+		CASE("nat_not_service", "NAT in use: non-service packet (TCP to VIP:9999)",
+		  "pass", P_DIR, W_NONE, C_NOT_SERVICE, false, 0, REP_CHEAP),
+		CASE("nat_snat_no_flow", "NAT in use: TCP to the SNAT address:40000, no flow",
+		  "pass", P_DIR, W_NONE, C_NOT_SERVICE, false, 0, REP_CHEAP),
+		CASE("nat_ipip_established_tcp4", "NAT in use: established IPIP TCP flow, IPv4",
+		  "tx", P_DIR, W_RESTORE, C_FORWARD, false, SVC_NAT_IPIP, REP_FWD),
+		CASE("nat_established_tcp4", "NAT: established TCP flow, client to node, IPv4",
+		  "tx", P_DIR, W_RESTORE, C_NAT_FORWARD, false, SVC_NAT4, REP_FWD),
+		CASE("nat_reply_tcp4", "NAT: reply of an established TCP flow, node to client, IPv4",
+		  "tx", P_DIR, W_RESTORE, C_NAT_REPLY, false, SVC_NAT4, REP_FWD),
+		CASE("nat_new_tcp4", "NAT: new TCP flow (SYN), SNAT port and two entries, IPv4",
+		  "newflow", P_DIR, W_BUMP, C_NAT_FORWARD, true, SVC_NAT4, REP_NEW),
+		CASE("nat_established_tcp6", "NAT: established TCP flow, client to node, IPv6",
+		  "tx", P_DIR, W_RESTORE, C_NAT_FORWARD, false, SVC_NAT6, REP_FWD),
+		CASE("nat_reply_tcp6", "NAT: reply of an established TCP flow, node to client, IPv6",
+		  "tx", P_DIR, W_RESTORE, C_NAT_REPLY, false, SVC_NAT6, REP_FWD),
+	};
+	int nc = sizeof(cases) / sizeof(cases[0]), i, k;
+	struct json_object *o = json_object_new_object(), *jc;
+	struct dir *d = dir_load();
+	__be32 snat4[4] = { htonl(0xc6120501) }, snat6[4];
+	__be32 vip_ipip[4] = { htonl(0xc612010b) };
+	struct bcase pass = fls[0];
+
+	addr6(snat6, 0x00050000, 1);
+	dir_nat(d, SVC_NAT4, HL_AF_INET, vip4, snat4);
+	dir_nat(d, SVC_NAT6, HL_AF_INET6, vip6, snat6);
+	dir_service(d, SVC_NAT_IPIP, HL_AF_INET, vip_ipip, 5432, IPPROTO_TCP, 3,
+		    HL_RING_DEFAULT);
+	dir_client_nh(d, HL_AF_INET, est4);
+	dir_client_nh(d, HL_AF_INET6, est6);
+
+	frame_tcp4(&cases[0].f, 40000, 9999, false);
+	frame_build(&cases[1].f, HL_AF_INET, est4, snat4, 40000, 40000,
+		    IPPROTO_TCP, 0x10, 64);
+	frame_build(&cases[2].f, HL_AF_INET, est4, vip_ipip, 40001, 5432,
+		    IPPROTO_TCP, 0x10, 64);
+	frame_tcp4(&cases[3].f, 40002, NAT_PORT, false);
+	frame_tcp4(&cases[5].f, 0, NAT_PORT, true);
+	frame_build(&cases[6].f, HL_AF_INET6, est6, vip6, 40003, NAT_PORT,
+		    IPPROTO_TCP, 0x10, 84);
+	for (i = 0; i < nc; i++)
+		if (cases[i].f.len)
+			frame_csum(&cases[i].f);
+	establish(d, &cases[2]);
+	establish(d, &cases[3]);
+	establish(d, &cases[6]);
+	frame_nat_reply(d, &cases[4], &cases[3].f, &cases[4].f);
+	frame_nat_reply(d, &cases[7], &cases[6].f, &cases[7].f);
+
+	for (k = 0; k < rounds; k++) {
+		double p = measure(d, &pass, k, 0);
+
+		for (i = 0; i < nc; i++) {
+			measure(d, &cases[i], k, p);
+			if (cases[i].new_flow)
+				nat_drop_bumped(d);
+		}
+		fprintf(stderr, "  nat round %d: pass %.0f |", k + 1, pass.ns[k]);
+		for (i = 0; i < nc; i++)
+			fprintf(stderr, " %.0f", cases[i].ns[k]);
+		fprintf(stderr, "\n");
+	}
+	jc = json_object_new_object();
+	for (i = 0; i < nc; i++)
+		json_object_object_add(jc, cases[i].key, case_json(&cases[i]));
+	json_object_object_add(o, "rounds", json_object_new_int(rounds));
+	json_object_object_add(o, "pass_ns", jsummary(pass.ns, rounds));
+	json_object_object_add(o, "cases", jc);
+	json_object_object_add(root, "nat", o);
+	dir_free(d);
+}
+
+/* memlock of a map, as the kernel accounts it (/proc/self/fdinfo). */
+static __u64 map_memlock(int fd)
+{
+	char path[64], line[256];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* Fill `nat` with `flows` flows (both entries), last packet `age_ns` ago,
+ * established (answered) or not: clients 10.0.0.0/8, SNAT addresses
+ * 198.18.6.0/24 so that every reply key differs. */
+static void nat_fill(int fd, __u32 flows, __u64 age_ns, bool answered)
+{
+	enum { CHUNK = 32768 };
+	static struct hl_flow_key keys[2 * CHUNK];
+	static struct hl_nat vals[2 * CHUNK];
+	__u64 now = now_ns();
+	__u32 i = 0, j, count;
+
+	while (i < flows) {
+		for (j = 0; j < 2 * CHUNK && i < flows; j += 2, i++) {
+			struct hl_flow_key *f = &keys[j], *r = &keys[j + 1];
+			struct hl_nat *fv = &vals[j], *rv = &vals[j + 1];
+			__u16 sport = 1024 + i % 64512;
+
+			memset(f, 0, 2 * sizeof(*f));
+			memset(fv, 0, 2 * sizeof(*fv));
+			f->src[0] = htonl(0x0a000000 | i);
+			f->dst[0] = vip4[0];
+			f->sport = htons(40000);
+			f->dport = htons(NAT_PORT);
+			f->proto = r->proto = IPPROTO_TCP;
+			f->family = r->family = HL_AF_INET;
+			r->src[0] = htonl(0xc6130001);		/* node 0 */
+			r->dst[0] = htonl(0xc6120600 | (i / 64512));
+			r->sport = htons(NAT_PORT);
+			r->dport = htons(sport);
+			fv->dir = HL_NAT_FORWARD;
+			fv->seen = HL_NAT_SEEN_SYN | HL_NAT_SEEN_ACK;
+			fv->flags = answered ? HL_NAT_F_REPLIED : 0;
+			memcpy(fv->addr, r->src, 16);
+			memcpy(fv->from, r->dst, 16);
+			fv->port = r->sport;
+			fv->from_port = r->dport;
+			rv->dir = HL_NAT_REPLY;
+			rv->seen = HL_NAT_SEEN_SYN | HL_NAT_SEEN_ACK;
+			memcpy(rv->addr, f->src, 16);
+			memcpy(rv->from, f->dst, 16);
+			rv->port = f->sport;
+			rv->from_port = f->dport;
+			fv->created_ns = rv->created_ns = now - age_ns;
+			fv->last_ns = rv->last_ns = now - age_ns;
+			fv->packets = rv->packets = 1;
+		}
+		count = j;
+		if (bpf_map_update_batch(fd, keys, vals, &count, NULL))
+			die("nat fill: %s", strerror(errno));
+	}
+}
+
+static double sweep_run(struct dir *d, __u64 *visited, __u64 *ended)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(d->skel->progs.nat_sweep_now), &o))
+		die("nat_sweep_now: %s", strerror(errno));
+	*visited = d->skel->bss->nat_sweep_visited;
+	*ended = d->skel->bss->nat_sweep_ended;
+	return d->skel->bss->nat_sweep_ns;
+}
+
+/*
+ * The expiry sweep on a full table (HL_NAT_FLOWS flows, every entry in
+ * use): a walk that ends nothing (all flows established and busy), then
+ * walks over a table of flows all past their timeout, each ending at
+ * most HL_NAT_SWEEP_BUDGET of them, until the table is empty. And the
+ * table's memory: the director's map, and one of 1M flows made here.
+ */
+static void series_nat_table(struct json_object *root)
+{
+	struct json_object *o = json_object_new_object(), *a;
+	struct dir *d = dir_load();
+	int fd = bpf_map__fd(d->skel->maps.nat), big;
+	double idle[MAX_ROUNDS], walk_ns, total = 0, worst = 0;
+	__u64 visited = 0, ended = 0, mem, mem_full, entries = 2ull * HL_NAT_FLOWS;
+	__u32 walks = 0, most = 0;
+	int k;
+
+	mem = map_memlock(fd);
+	nat_fill(fd, HL_NAT_FLOWS, 0, true);
+	if (nat_count(fd) != entries)
+		die("nat fill: %llu entries", (unsigned long long)nat_count(fd));
+	mem_full = map_memlock(fd);
+	for (k = 0; k < rounds; k++) {
+		idle[k] = sweep_run(d, &visited, &ended);
+		if (ended || visited != entries)
+			die("busy table: walk ended %llu, visited %llu",
+			    (unsigned long long)ended, (unsigned long long)visited);
+	}
+	fprintf(stderr, "  nat sweep, full table of %llu entries, nothing due: %.2f ms (median)\n",
+		(unsigned long long)entries, summarize(idle, rounds).med / 1e6);
+	json_object_object_add(o, "entries", json_object_new_int64(entries));
+	json_object_object_add(o, "walk_nothing_due_ns", jsummary(idle, rounds));
+
+	/* every flow unanswered for a minute: past SYN_SENT's 30 s (older
+	 * ages could wrap on a machine up for less than they are) */
+	nat_fill(fd, HL_NAT_FLOWS, 60ull * 1000000000, false);
+	a = json_object_new_array();
+	do {
+		walk_ns = sweep_run(d, &visited, &ended);
+		json_object_array_add(a, jdouble(walk_ns));
+		total += walk_ns;
+		if (walk_ns > worst)
+			worst = walk_ns;
+		if (ended > most)
+			most = ended;
+		walks++;
+	} while (ended && walks < 1000);
+	if (nat_count(fd))
+		die("expired table not emptied: %llu entries left",
+		    (unsigned long long)nat_count(fd));
+	fprintf(stderr, "  nat sweep, full table all expired: %u walks of at most %u flows, worst %.2f ms, total %.1f ms\n",
+		walks, most, worst / 1e6, total / 1e6);
+	json_object_object_add(o, "expire_walks", json_object_new_int64(walks));
+	json_object_object_add(o, "expire_most_flows_a_walk", json_object_new_int64(most));
+	json_object_object_add(o, "expire_walk_ns", a);
+	json_object_object_add(o, "expire_worst_walk_ns", jdouble(worst));
+	json_object_object_add(o, "expire_total_ns", jdouble(total));
+
+	/*
+	 * Memory, as the kernel accounts it: the director's table empty (at
+	 * load) and full, and a table of the same type and flags for 1M
+	 * flows (2M entries). A preallocated table is all there at load; the
+	 * connection table beside it, for scale.
+	 */
+	big = bpf_map_create(BPF_MAP_TYPE_HASH, "nat_1m", sizeof(struct hl_flow_key),
+			     sizeof(struct hl_nat), 2 * 1048576,
+			     &(struct bpf_map_create_opts){
+				.sz = sizeof(struct bpf_map_create_opts),
+				.map_flags = bpf_map__map_flags(d->skel->maps.nat) });
+	if (big < 0)
+		die("1M-flow table: %s", strerror(errno));
+	fprintf(stderr, "  nat memory: %.1f MiB at load, %.1f MiB with %u flows (%.0f B a flow); "
+		"a 1M-flow table %.1f MiB at creation; conntrack %.1f MiB\n",
+		mem / 1048576.0, mem_full / 1048576.0, HL_NAT_FLOWS,
+		(double)mem_full / HL_NAT_FLOWS, map_memlock(big) / 1048576.0,
+		map_memlock(d->ct) / 1048576.0);
+	json_object_object_add(o, "map_flags",
+			       json_object_new_int64(bpf_map__map_flags(d->skel->maps.nat)));
+	json_object_object_add(o, "memlock_bytes_at_load", json_object_new_int64(mem));
+	json_object_object_add(o, "memlock_bytes_full", json_object_new_int64(mem_full));
+	json_object_object_add(o, "flows", json_object_new_int64(HL_NAT_FLOWS));
+	json_object_object_add(o, "bytes_a_flow_full",
+			       jdouble((double)mem_full / HL_NAT_FLOWS));
+	json_object_object_add(o, "memlock_bytes_1m_flows_at_creation",
+			       json_object_new_int64(map_memlock(big)));
+	json_object_object_add(o, "conntrack_memlock_bytes",
+			       json_object_new_int64(map_memlock(d->ct)));
+	close(big);
+	json_object_object_add(root, "nat_table", o);
+	dir_free(d);
+}
+
 struct scale {
 	const char *series;
 	__u32 value;		/* nodes, services or table entries */
@@ -838,6 +1344,9 @@ int main(int argc, char **argv)
 	root = json_object_new_object();
 	fprintf(stderr, "per-packet cost (ns, %d rounds)\n", rounds);
 	series_main(root, floors_tpl);
+	fprintf(stderr, "full NAT\n");
+	series_nat(root, floors_tpl);
+	series_nat_table(root);
 	if (!quick) {
 		fprintf(stderr, "scaling\n");
 		series_scale(root, floors_tpl);

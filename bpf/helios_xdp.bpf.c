@@ -14,6 +14,8 @@
 #include "lib/established.h"
 #include "lib/new_flow.h"
 #include "lib/forward.h"
+#include "lib/nat.h"
+#include "lib/nat_icmp.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -28,20 +30,34 @@ int helios_xdp(struct xdp_md *ctx)
 	/* parse: a TCP/UDP packet over IPv4/IPv6, or its verdict */
 	reason = hl_parse((void *)(long)ctx->data,
 			  (void *)(long)ctx->data_end, &pkt);
-	if (reason != HL_CONTINUE)
+	if (reason != HL_CONTINUE) {
+		/* ICMP errors about NAT flows are translated (nat_icmp.h) */
+		if (reason == HL_REASON_PASS_NOT_SERVICE) {
+			reason = stage_nat_icmp(ctx, &pkt, &t);
+			if (reason != HL_CONTINUE)
+				return hl_verdict(reason, t.action);
+			reason = HL_REASON_PASS_NOT_SERVICE;
+		}
 		return hl_verdict(reason, hl_parse_action(reason));
+	}
 
 	/*
-	 * reply: the NAT return path (node -> client) goes here, as a stage
-	 * of its own. Its packets are addressed to the director, no service:
-	 * they must be matched before the service lookup, whose free-port
-	 * shortcut would pass them.
+	 * reply: the NAT return path (node -> client). Its packets are
+	 * addressed to the director, no service: they must be matched before
+	 * the service lookup, whose free-port shortcut would pass them.
 	 */
+	reason = stage_reply(ctx, &pkt, &t);
+	if (reason != HL_CONTINUE)
+		return hl_verdict(reason, t.action);
 
 	/* service: ours, and within its packet and byte limits */
 	reason = stage_service(&pkt, &t);
 	if (reason != HL_CONTINUE)
 		return hl_verdict(reason, t.action);
+
+	/* NAT services: their own table and translation, no IPIP (nat.h) */
+	if (t.svc->fwd == HL_FWD_NAT)
+		return hl_verdict(stage_nat(ctx, &pkt, &t), t.action);
 
 	/* established: stay on the flow's node, or reset the flow */
 	reason = stage_established(ctx, &pkt, &t);
@@ -58,4 +74,21 @@ int helios_xdp(struct xdp_md *ctx)
 	/* forward: to the node's next hop, or answer too-big */
 	reason = stage_forward(ctx, &pkt, &t);
 	return hl_verdict(reason, t.action);
+}
+
+/* Run once by the loader: the NAT expiry walks then run in a kworker,
+ * not in the timer's softirq (nat_sweep.h). 0 on success. */
+SEC("syscall")
+int nat_sweep_setup(void *ctx)
+{
+	return nat_sweep_setup_wq();
+}
+
+/* The NAT expiry walk on demand (nat_sweep.h): returns the flows ended;
+ * nat_sweep_* have the walk's figures. For tests and benchmarks, and
+ * for user space that wants the table swept now. */
+SEC("syscall")
+int nat_sweep_now(void *ctx)
+{
+	return nat_sweep();
 }

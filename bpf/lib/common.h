@@ -94,7 +94,7 @@ struct hl_pkt {
 	__u8 df;		/* IPv4 DF bit set */
 	__u8 tcp_flags;		/* byte 13 of the TCP header, 0 for UDP */
 	__u8 vlan;		/* one VLAN tag present */
-	__u16 pad;
+	__u16 l4_off;		/* where the L4 header starts (NAT rewrites) */
 	__be32 tcp_ack;		/* TCP acknowledgment number, for resets */
 };
 

@@ -262,6 +262,88 @@ struct {
 	__uint(max_entries, HL_MAX_NODES);
 } sweep_counts SEC(".maps");
 
+/* ---- full NAT (nat.h, nat_icmp.h, nat_sweep.h) ---- */
+
+/*
+ * The NAT table (struct hl_nat, abi.h): two entries a flow. A plain hash,
+ * not an LRU: an LRU would evict established flows under a flood, and a
+ * lost entry is a broken connection; full, it refuses new flows
+ * (dropped-nat-table-full). Preallocated, so an insert on the packet
+ * path takes a free element and never allocates.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct hl_flow_key);
+	__type(value, struct hl_nat);
+	__uint(max_entries, 2 * HL_NAT_FLOWS);
+} nat SEC(".maps");
+
+/* SNAT addresses per service (struct hl_snat), by service id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hl_snat);
+	__uint(max_entries, HL_MAX_SERVICES);
+} snat_addrs SEC(".maps");
+
+/* The reply stage's first test (struct hl_nat_dsts, abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hl_nat_dsts);
+	__uint(max_entries, 1);
+} nat_dsts SEC(".maps");
+
+/* Next hops towards NAT clients (struct hl_nat_nh, abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hl_nat_nh);
+	__uint(max_entries, HL_NAT_NH_SLOTS);
+} nat_nexthops SEC(".maps");
+
+/* NAT flows per node, exact (+1 at the insert, -1 at the close or the
+ * expiry): the active-flow recount (sweep.h) adds them to the flows it
+ * counts in the connection table, where NAT flows are not. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __s64);
+	__uint(max_entries, HL_MAX_NODES);
+} nat_active SEC(".maps");
+
+/* A new NAT flow's two entries are built here, not on the stack: with
+ * them there the program's stack and select_node()'s passed the 512
+ * bytes a program may use. */
+struct hl_nat_scratch {
+	struct hl_flow_key rkey;
+	struct hl_nat rep;
+	struct hl_nat fwd;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hl_nat_scratch);
+	__uint(max_entries, 1);
+} nat_scratch SEC(".maps");
+
+struct hl_nat_sweeper {
+	struct bpf_timer timer;
+	struct bpf_wq wq;	/* the walk in process context */
+	__u32 armed;		/* the timer runs */
+	__u32 wq_ready;		/* nat_sweep_setup gave wq its callback */
+};
+
+/* The expiry timer and work item (nat_sweep.h); the timer is armed by
+ * the first NAT flow. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hl_nat_sweeper);
+	__uint(max_entries, 1);
+} nat_sweeper SEC(".maps");
+
 #endif /* HL_MAPS_DECAP */
 
 #endif /* HELIOS_BPF_MAPS_H */

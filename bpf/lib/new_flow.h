@@ -18,13 +18,17 @@
 #include "retry.h"
 #include "sweep.h"
 
-/* HL_CONTINUE with t->node set, else the verdict's reason (a drop). */
-static __always_inline int stage_new_flow(const struct hl_pkt *pkt,
-					  struct hl_target *t)
+/*
+ * Hold, connection limits and the strategy's pick, for both forwarding
+ * modes (IPIP below, NAT in nat.h). HL_CONTINUE with t->node, t->node_id
+ * and t->hash set, else the verdict's reason (a drop).
+ */
+static __always_inline int new_flow_pick(const struct hl_pkt *pkt,
+					 struct hl_target *t)
 {
 	const struct hl_service *svc = t->svc;
-	__u32 node_id, hash, fflags, created = 0;
 	struct hl_node *node;
+	__u32 node_id, hash;
 	int reason;
 
 	/* Hold (the agent sees no single primary): existing flows stay, new
@@ -43,22 +47,36 @@ static __always_inline int stage_new_flow(const struct hl_pkt *pkt,
 	node = bpf_map_lookup_elem(&nodes, &node_id);
 	if (!node || !node_takes_flow(node, svc, pkt->key.family))
 		return HL_REASON_DROP_NO_BACKEND;
+	t->node = node;
+	t->node_id = node_id;
+	t->hash = hash;
+	t->new_flow = true;
+	return HL_CONTINUE;
+}
+
+/* HL_CONTINUE with t->node set, else the verdict's reason (a drop). */
+static __always_inline int stage_new_flow(const struct hl_pkt *pkt,
+					  struct hl_target *t)
+{
+	const struct hl_service *svc = t->svc;
+	__u32 fflags, created = 0;
+	int reason;
+
+	reason = new_flow_pick(pkt, t);
+	if (reason != HL_CONTINUE)
+		return reason;
 	fflags = svc->opts & HL_SVC_O_COUNT_ACTIVE ? HL_FLOW_F_COUNTED : 0;
 	if (unlikely(svc->opts & HL_SVC_O_SYN_RETRY)) {
 		created = retry_now_ms();
 		retry_note_flow(svc->id);
 	}
-	if (!ct_insert(&pkt->key, node_id, hash, fflags, created)) {
-		hl_count_flow(svc->id, node_id);
+	if (!ct_insert(&pkt->key, t->node_id, t->hash, fflags, created)) {
+		hl_count_flow(svc->id, t->node_id);
 		if (fflags) {
-			active_add(svc->id, node_id, 1);
+			active_add(svc->id, t->node_id, 1);
 			sweep_arm();
 		}
 	}
-	t->node = node;
-	t->node_id = node_id;
-	t->hash = hash;
-	t->new_flow = true;
 	return HL_CONTINUE;
 }
 

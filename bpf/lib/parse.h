@@ -226,6 +226,9 @@ static __always_inline int hl_parse(void *data, void *data_end,
 		return HL_REASON_PASS_NOT_IP;
 	if (proto < 0)
 		return -proto;
+	/* kept for every L4 protocol: the NAT stages read ICMP errors */
+	pkt->l4_off = c.pos - data;
+	pkt->key.proto = proto;
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 		return HL_REASON_PASS_NOT_SERVICE;
 	proto = parse_l4(&c, data, data_end, pkt, proto);

@@ -229,12 +229,21 @@ static __always_inline __u32 bounded_pick(const struct hl_service *svc,
 	return best;
 }
 
-/* The node for a new flow of `svc`. */
-static __always_inline __u32 select_node(const struct hl_service *svc,
-					 __u32 hash)
+/*
+ * The node for a new flow of `svc`. A global function, so the verifier
+ * checks it once, on its own: inlined, the strategies' loops were explored
+ * again for every caller and every state reaching it, 570k of the
+ * program's 587k processed instructions (limit 1M), leaving no room for
+ * another forwarding mode. The call costs a few ns, on new flows only.
+ */
+__attribute__((noinline)) __u32 select_node(const struct hl_service *svc,
+					    __u32 hash)
 {
 	__u32 id;
 
+	/* a global function's pointer argument may be NULL */
+	if (!svc)
+		return HL_NODE_NONE;
 	switch (svc->strategy) {
 	case HL_STRAT_WRR:
 		return wrr_pick(svc);

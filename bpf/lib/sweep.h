@@ -49,24 +49,28 @@ static long sweep_count(void *map, struct hl_flow_key *key, struct hl_flow *flow
 	return 0;
 }
 
+/* A node's count: its flows in the connection table, plus its NAT flows,
+ * which the NAT path counts exactly in nat_active (nat_state.h). */
 static long sweep_publish(__u32 i, void *ctx)
 {
-	__s64 *c = bpf_map_lookup_elem(&sweep_counts, &i), *a;
+	__s64 *c = bpf_map_lookup_elem(&sweep_counts, &i), *a, total;
+	__s64 *nat_n = bpf_map_lookup_elem(&nat_active, &i);
 	struct hl_node *n;
 	__u32 svc_id;
 
 	if (!c)
 		return 0;
+	total = *c + (nat_n ? *nat_n : 0);
 	a = bpf_map_lookup_elem(&node_active, &i);
 	if (a)
-		*a = *c;
+		*a = total;
 	n = bpf_map_lookup_elem(&nodes, &i);
-	if (!n || !*c || !(n->flags & HL_NODE_F_EXISTS))
+	if (!n || !total || !(n->flags & HL_NODE_F_EXISTS))
 		return 0;
 	svc_id = n->svc_id;
 	a = bpf_map_lookup_elem(&svc_active, &svc_id);
 	if (a)
-		*a += *c;
+		*a += total;
 	return 0;
 }
 

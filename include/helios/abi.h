@@ -446,7 +446,9 @@ struct hl_snat {
  *   reply,   node:port -> SNAT addr:port: rewritten to VIP:port -> client
  * Not an LRU: a lost entry is a broken connection. Entries are created by
  * the forward path (reply entry first: it reserves the SNAT port) and
- * removed only by the expiry sweep, by TCP state: HL_NAT_*_NS timeouts.
+ * removed by the expiry sweep, by TCP state: HL_NAT_*_NS timeouts; the
+ * forward path also ends a flow whose node is gone, or a closed flow
+ * whose client starts again with a SYN on the same 5-tuple.
  */
 enum hl_nat_dir {
 	HL_NAT_FORWARD	= 0,
@@ -485,7 +487,10 @@ struct hl_nat {
 	__be16 from_port;	/* new source port, network order */
 	__u8 dir;		/* enum hl_nat_dir */
 	__u8 seen;		/* HL_NAT_SEEN_* of this direction */
-	__u16 pad;
+	__u16 flags;		/* HL_NAT_F_*, host order (was padding:
+				 * the other direction's FIN/RST must be
+				 * recorded where one atomic OR decides a
+				 * flow's close; see below) */
 	__u32 node_id;
 	__u32 svc_id;
 	__u64 created_ns;	/* bpf_ktime_get_ns() */
@@ -494,11 +499,113 @@ struct hl_nat {
 	__u64 bytes;
 };
 
+/*
+ * hl_nat.flags: what the other direction of the flow saw, written into
+ * this entry by that direction's packets, and the data path's own
+ * bookkeeping. A flow's two directions may be handled by two CPUs at
+ * once, so dir, seen and flags (one 32-bit word) change only by atomic
+ * ORs, and the forward entry's word alone decides when a flow closes
+ * (its active count is taken off exactly once) and what its state is.
+ */
+#define HL_NAT_F_PEER_FIN	(1u << 0)	/* the other direction sent a FIN */
+#define HL_NAT_F_PEER_RST	(1u << 1)	/* the other direction sent an RST */
+#define HL_NAT_F_REPLIED	(1u << 2)	/* forward: the node has answered */
+#define HL_NAT_F_UNCOUNTED	(1u << 3)	/* forward: taken out of the
+						 * active count by the sweep */
+
+/* A flow's state from its forward entry (what `conn list` shows and what
+ * the sweep times out by): RST either side or FIN both -> CLOSED, FIN one
+ * side -> FIN, the node answered -> ESTABLISHED, else SYN_SENT. */
+static inline __u8 hl_nat_state(const struct hl_nat *fwd, __u8 proto)
+{
+	__u8 seen = fwd->seen;
+	__u16 f = fwd->flags;
+
+	if (proto != 6)		/* IPPROTO_TCP */
+		return HL_NAT_UDP;
+	if ((seen & HL_NAT_SEEN_RST) || (f & HL_NAT_F_PEER_RST) ||
+	    ((seen & HL_NAT_SEEN_FIN) && (f & HL_NAT_F_PEER_FIN)))
+		return HL_NAT_CLOSED;
+	if ((seen & HL_NAT_SEEN_FIN) || (f & HL_NAT_F_PEER_FIN))
+		return HL_NAT_FIN;
+	if (f & HL_NAT_F_REPLIED)
+		return HL_NAT_ESTABLISHED;
+	return HL_NAT_SYN_SENT;
+}
+
+/*
+ * SNAT ports. A new flow tries HL_SNAT_PROBES ports for its (SNAT address,
+ * node, node port, protocol), each by inserting the reply entry that would
+ * own it: the i-th try is hl_snat_port(hash, i), hash = the jhash of the
+ * client's 5-tuple (the flow hash). Double hashing, so that two flows
+ * that start on one port part after the first try.
+ */
+#define HL_SNAT_PROBES		16
+
+static inline __u16 hl_snat_port(__u32 hash, __u32 i)
+{
+	const __u32 range = HL_SNAT_PORT_MAX - HL_SNAT_PORT_MIN + 1;
+
+	return HL_SNAT_PORT_MIN + (hash + i * ((hash >> 16) | 1)) % range;
+}
+
+/*
+ * Next hops towards NAT clients, cached by the reply path in the array
+ * `nat_nexthops`: bpf_fib_lookup() for every reply would cost ~110 ns. Two
+ * ways: a client's entry is in slot hl_nat_nh_slot() or the one after it.
+ * An entry is looked up in the FIB again at most once per
+ * HL_NH_REFRESH_NS; a failed lookup keeps a valid entry in use.
+ */
+#define HL_NAT_NH_SET_BITS	12
+#define HL_NAT_NH_SLOTS		(2u << HL_NAT_NH_SET_BITS)
+
+struct hl_nat_nh {
+	__be32 addr[4];		/* the client it is for, network order */
+	__u8 dmac[6];
+	__u8 smac[6];
+	__u32 ifindex;		/* egress device */
+	__u8 family;		/* enum hl_family */
+	__u8 flags;		/* HL_NH_F_VALID */
+	__u16 pad;
+	__u32 pad2;
+	__u64 updated_ns;	/* CLOCK_MONOTONIC of the last FIB lookup */
+};
+
+static inline __u32 hl_nat_nh_slot(const __be32 addr[4])
+{
+	__u32 x = addr[0] ^ addr[1] ^ addr[2] ^ addr[3];
+
+	return ((x * 0x9e3779b1u) >> (32 - HL_NAT_NH_SET_BITS)) * 2;
+}
+
+/*
+ * The addresses NAT replies are sent to (the SNAT addresses in use), the
+ * one-entry array `nat_dsts`: the reply stage's first test, so that a
+ * packet to any other address costs a few compares, and nothing at all on
+ * a director without NAT flows. The data path adds an address with its
+ * first flow and never removes one (an address out of use costs a table
+ * lookup per packet to it). n4/n6 above HL_NAT_DSTS: overflow, every
+ * packet of the family is looked up.
+ */
+#define HL_NAT_DSTS		16
+
+struct hl_nat_dsts {
+	__u32 n4;		/* addresses in addr4 (claimed slots) */
+	__u32 n6;
+	__be32 addr4[HL_NAT_DSTS];	/* network order */
+	__be32 addr6[HL_NAT_DSTS][4];
+};
+
 /* Layout checks, run by both compilers. */
 _Static_assert(sizeof(struct hl_svc_key) == 20, "hl_svc_key");
 _Static_assert(sizeof(struct hl_service) == 28, "hl_service");
 _Static_assert(sizeof(struct hl_snat) == 8 + 16 * HL_SNAT_MAX, "hl_snat");
 _Static_assert(sizeof(struct hl_nat) == 80, "hl_nat");
+_Static_assert(__builtin_offsetof(struct hl_nat, dir) % 4 == 0,
+	       "hl_nat: dir, seen, flags must be one aligned 32-bit word");
+_Static_assert(sizeof(struct hl_nat_nh) == 48, "hl_nat_nh");
+_Static_assert(sizeof(struct hl_nat_dsts) == 8 + 20 * HL_NAT_DSTS,
+	       "hl_nat_dsts");
 _Static_assert(__builtin_offsetof(struct hl_service, strategy) == 12,
 	       "hl_service.strategy");
 _Static_assert(sizeof(struct hl_node) == 52, "hl_node");

@@ -39,6 +39,21 @@ int store_pin_path(const struct store *st, const char *name, char *buf,
 }
 
 /*
+ * The NAT expiry walks run in a kworker once a sleepable program has set
+ * up their work item (bpf/lib/nat_sweep.h); without it the timer walks in
+ * softirq, holding up that CPU's packets while it does: a warning only.
+ */
+static void nat_sweep_setup(struct helios_xdp *skel)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	int fd = bpf_program__fd(skel->progs.nat_sweep_setup);
+
+	if (bpf_prog_test_run_opts(fd, &opts) || opts.retval)
+		hl_warn("NAT expiry stays in softirq: nat_sweep_setup failed (%s)",
+			opts.retval ? strerror(-(int)opts.retval) : strerror(errno));
+}
+
+/*
  * Load the program and create (or reuse) every map at its pin path. We set
  * each pin path ourselves: libbpf's pin_root_path turns every '.' of the
  * whole path into '_', which breaks a --bpffs DIR with dots in it.
@@ -77,6 +92,8 @@ static int store_load(struct store *st)
 		err = bpf_program__pin(skel->progs.helios_xdp, path);
 	if (err)
 		hl_err("cannot pin the XDP program at %s: %s", path, strerror(-err));
+	if (!err)
+		nat_sweep_setup(skel);
 out:
 	helios_xdp__destroy(skel);
 	return err;
