@@ -68,9 +68,9 @@ __u64 nat_timeout_ns(const struct hl_settings *cfg, __u8 state)
 }
 
 #define NAT_TIMEOUT(key, state, dflt, what)				\
-	{ .name = key, .type = OPT_UINT, .where = OPT_BOTH, .arg = "S",	\
-	  OPT_FIELD(struct hl_settings, nat_timeout_s[state]), .min = 1,	\
-	  .max = NAT_TIMEOUT_MAX_S, .def = OPT_STR(dflt), .help = what }
+	{ .name = (key), .type = OPT_UINT, .where = OPT_BOTH, .arg = "S",	\
+	  OPT_FIELD(struct hl_settings, nat_timeout_s[(state)]), .min = 1,	\
+	  .max = NAT_TIMEOUT_MAX_S, .def = OPT_STR(dflt), .help = (what) }
 
 const struct opt nat_timeout_opts[] = {
 	NAT_TIMEOUT("syn-sent", HL_NAT_SYN_SENT, NAT_SYN_SENT_S,
