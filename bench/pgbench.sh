@@ -6,6 +6,8 @@
 #   direct    client -> backend address
 #   director  client -> VIP, Helios XDP on the director (IPIP), Helios TC
 #             decap on the backend, replies straight to the client
+#   nat       client -> a second VIP, Helios full NAT (fwd nat) to the
+#             backend's own address; replies come back through the director
 #   haproxy   client -> HAProxy (mode tcp) on the director host -> backend
 # Workloads: select-only (-S), TPC-B-like (default script), and select-only
 # with a new connection per transaction (-S -C); -c 8 -j 2 -T $PGB_T.
@@ -73,6 +75,13 @@ lab_exec b1 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -l "$LAB_DIR/pg/
 lab_helios dir attach eth0 mode native >/dev/null
 lab_helios dir service add "$LAB_SVC4" >/dev/null 2>&1
 lab_helios dir node add "$LAB_SVC4" "$(lab_addr4 b1)" >/dev/null 2>&1
+# Full NAT on a second VIP, the node is b1's own address: its replies go to
+# the director and are XDP_TX'd, so b1 computes checksums in software (the
+# veth checksum trap, LAB.md) -- on every path alike.
+NAT_VIP=198.18.1.11
+lab_exec b1 ethtool -K eth0 tx off >/dev/null
+lab_helios dir service add "$NAT_VIP:5432/tcp" fwd nat >/dev/null
+lab_helios dir node add "$NAT_VIP:5432/tcp" "$(lab_addr4 b1)" >/dev/null 2>&1
 
 # HAProxy on the director host, TCP mode, one server.
 cat >"$LAB_DIR/haproxy.cfg" <<EOF
@@ -100,15 +109,16 @@ pgb() { lab_exec client env PGGSSENCMODE=disable PGSSLMODE=disable "$PGBENCH" -U
 echo "  pgbench -i -s $PGB_SCALE" >&2
 pgb -h "$(lab_addr4 b1)" -i -q -s "$PGB_SCALE" postgres >"$LAB_DIR/log/pgbench-init.log" 2>&1
 
-declare -A host=([direct]=$(lab_addr4 b1) [director]=$LAB_VIP4 [haproxy]=$(lab_addr4 dir))
-declare -A port=([direct]=5432 [director]=5432 [haproxy]=5433)
+declare -A host=([direct]=$(lab_addr4 b1) [director]=$LAB_VIP4 [nat]=$NAT_VIP
+		 [haproxy]=$(lab_addr4 dir))
+declare -A port=([direct]=5432 [director]=5432 [nat]=5432 [haproxy]=5433)
 declare -A wargs=([select]="-S" [tpcb]="" [connect]="-S -C")
 rows=$LAB_DIR/rows.tsv
 : >"$rows"
 fwd0=$(lab_helios dir -j stats | jq '.reasons.forwarded // 0')
 for run in $(seq "$PGB_RUNS"); do
 	for w in select tpcb connect; do
-		for p in direct director haproxy; do
+		for p in direct director nat haproxy; do
 			# shellcheck disable=SC2086
 			out=$(pgb -h "${host[$p]}" -p "${port[$p]}" -n ${wargs[$w]} \
 				-c 8 -j 2 -T "$PGB_T" postgres 2>&1) || {

@@ -1141,7 +1141,7 @@ static void series_nat_table(struct json_object *root)
 				.map_flags = bpf_map__map_flags(d->skel->maps.nat) });
 	if (big < 0)
 		die("1M-flow table: %s", strerror(errno));
-	fprintf(stderr, "  nat memory: %.1f MiB at load, %.1f MiB with %u flows (%.0f B a flow); "
+	fprintf(stderr, "  nat memory: %.1f MiB at load, %.1f MiB with %d flows (%.0f B a flow); "
 		"a 1M-flow table %.1f MiB at creation; conntrack %.1f MiB\n",
 		mem / 1048576.0, mem_full / 1048576.0, HL_NAT_FLOWS,
 		(double)mem_full / HL_NAT_FLOWS, map_memlock(big) / 1048576.0,
