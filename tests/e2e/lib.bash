@@ -180,16 +180,6 @@ node_field() {
 			'.[] | select(.addr == $a) | .[$f]'
 }
 
-# poll N CMD...: run CMD up to N times, 50 ms apart, until it succeeds.
-poll() {
-	local n=$1 i; shift
-	for ((i = 0; i < n; i++)); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 # Held connections (tcp_client.py hold) in the client namespace.
 # hold_start SVC N: opens N connections and waits until they are up.
 hold_start() {

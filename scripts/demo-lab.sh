@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Helios in a throwaway namespace lab: a client, a director and three
 # backends, one service with weights 100/200/300, a burst of real TCP
-# connections, the per-node counters. Run by `make demo`; needs root.
+# connections, the per-node counters. Run by `make demo-lab`; needs root.
 #
-#   scripts/demo.sh [BUILD_DIR]
+#   scripts/demo-lab.sh [BUILD_DIR]
 #
 # Everything lives in network namespaces created here and deleted on exit
 # (also on failure or Ctrl-C); addresses are from 198.18.0.0/15 and fd00::/8.
