@@ -329,12 +329,25 @@ lab_decap_attach() {
 	done
 }
 
+# lab_owns PID: the process is one of ours: its command line names LAB_DIR,
+# or it runs in one of the lab's namespaces (a client program like pgbench).
+lab_owns() {
+	local pid=$1 ino ns
+	grep -qF "$LAB_DIR" "/proc/$pid/cmdline" 2>/dev/null && return 0
+	ino=$(stat -L -c %i "/proc/$pid/ns/net" 2>/dev/null) || return 1
+	while read -r ns; do
+		[ -n "$ns" ] && [ "$(stat -L -c %i "/run/netns/$ns" 2>/dev/null)" = "$ino" ] &&
+			return 0
+	done <"$LAB_DIR/namespaces"
+	return 1
+}
+
 # Kill one recorded process if it is still the one we started.
 lab_kill() {
 	local f=$1 pid i
 	pid=$(cat "$f" 2>/dev/null) || return 0
 	[ -n "$pid" ] || return 0
-	grep -qF "$LAB_DIR" "/proc/$pid/cmdline" 2>/dev/null || return 0
+	lab_owns "$pid" || return 0
 	kill "$pid" 2>/dev/null
 	for ((i = 0; i < 40; i++)); do
 		kill -0 "$pid" 2>/dev/null || return 0

@@ -10,7 +10,7 @@
 #   PGC_BASE=$(pg_base_new)
 #   pgc_ipip_vips                 # IPIP only: read VIP on lo, decap on b1, b2
 #   pgc_cluster "$PGC_BASE"       # p on b1, s on b2, streaming, table t
-#   pgc_agent_conf FILE [KEYS]    # write + read service, postgres check
+#   pgc_agent_conf FILE           # write + read service, postgres check
 #   pgc_agent_start FILE          # `helios-agent run` in the director's ns
 #   landed_on VIP                 # p or s: whose session a new connection gets
 #
@@ -58,24 +58,23 @@ pgc_cluster() {
 		pg_wait_streaming "$base/p" standby1
 }
 
-# pgc_agent_conf FILE [SERVICE_KEYS]: the agent's file for both services,
-# nodes b1 and b2; SERVICE_KEYS (e.g. 'fwd = "nat";') go into both services.
+# pgc_agent_conf FILE: the agent's file for both services, nodes b1 and b2,
+# a postgres check every PGC_INTERVAL seconds.
 pgc_agent_conf() {
-	local file=$1 extra=${2:-}
-	local check="kind = \"postgres\"; conninfo = \"user=postgres dbname=postgres\";
-		port = $PGC_NODE_PORT; interval = $PGC_INTERVAL; timeout = 0.4;
-		rise = 1; fall = 2; lag_degraded = 1; lag_unhealthy = 3;"
-	local nodes="( { addr = \"$(lab_addr4 b1)\"; }, { addr = \"$(lab_addr4 b2)\"; } )"
+	local file=$1
+	local check="check = { kind = \"postgres\"; conninfo = \"user=postgres dbname=postgres\";
+              port = $PGC_NODE_PORT; interval = $PGC_INTERVAL; timeout = 0.4; rise = 1; fall = 2;
+              lag_degraded = 1; lag_unhealthy = 3; };"
+	local nodes="nodes = ( { addr = \"$(lab_addr4 b1)\"; }, { addr = \"$(lab_addr4 b2)\"; } );"
 	cat >"$file" <<-EOF
 	# helios-agent run config $file
 	services = (
-	  { service = "$PGC_WSVC"; strategy = "primary"; hold = 10;
-	    on_down = "reset"; $extra
-	    check = { $check };
-	    nodes = $nodes; },
-	  { service = "$PGC_RSVC"; strategy = "replica"; fallback = "primary"; $extra
-	    check = { $check };
-	    nodes = $nodes; }
+	  { service = "$PGC_WSVC"; strategy = "primary"; hold = 10; on_down = "reset";
+	    $check
+	    $nodes },
+	  { service = "$PGC_RSVC"; strategy = "replica"; fallback = "primary";
+	    $check
+	    $nodes }
 	);
 	EOF
 }
