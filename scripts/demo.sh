@@ -85,9 +85,15 @@ esac
 LAB_FWD=$FWD
 
 PGC_BASE=
+# Idempotent, and not interrupted by a second Ctrl-C.
 cleanup() {
-	[ -n "$PGC_BASE" ] && pg_base_destroy "$PGC_BASE"
+	trap '' INT TERM HUP PIPE
+	if [ -n "$PGC_BASE" ]; then
+		pg_base_destroy "$PGC_BASE"
+		PGC_BASE=
+	fi
 	lab_destroy
+	LAB_DIR=
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP PIPE
@@ -214,6 +220,5 @@ run_stats "$PGC_WSVC"
 
 # ---------------------------------------------------------------------------
 step "Tearing the lab down"
-trap - EXIT
 cleanup
 say "done in $((SECONDS - start)) s"
