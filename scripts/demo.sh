@@ -152,9 +152,11 @@ pgc_agent_conf "$LAB_DIR/agent.conf"
 step "4. Health agent: a postgres check of both servers every ${PGC_INTERVAL}s"
 grep -v '^#' "$LAB_DIR/agent.conf" | indent
 printf '    %sdirector$%s helios-agent run config agent.conf &\n' "$D" "$N"
-pgc_agent_start "$LAB_DIR/agent.conf" || die "the agent did not start: $(cat "$LAB_DIR/log/agent.log")"
-poll 200 writes_on p || die "writes never reached the primary: $(lab_helios dir health)"
-poll 100 reads_on s || die "reads never reached the standby: $(lab_helios dir health)"
+agent_log() { tail -n 5 "$LAB_DIR/log/agent.log"; }
+pgc_agent_start "$LAB_DIR/agent.conf" && sleep 0.2 && kill -0 "$(cat "$LAB_DIR/pids/agent")" 2>/dev/null ||
+	die "the agent did not start: $(agent_log)"
+poll 200 writes_on p || die "writes never reached the primary: $(lab_helios dir health; agent_log)"
+poll 100 reads_on s || die "reads never reached the standby: $(lab_helios dir health; agent_log)"
 run_hl health
 
 # ---------------------------------------------------------------------------
