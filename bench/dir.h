@@ -13,7 +13,7 @@
 
 struct dir {
 	struct helios_xdp *skel;
-	int prog, services, nodes, nexthops, maglev, ct, svc_stats, reasons,
+	int prog, services, nodes, nexthops, slots, ct, svc_stats, reasons,
 	    free_ports;
 	struct hl_node node[HL_MAX_NODES];
 	struct hl_nexthop nh[HL_MAX_NODES];
@@ -55,7 +55,7 @@ static inline struct dir *dir_load(void)
 	d->services = bpf_map__fd(d->skel->maps.services);
 	d->nodes = bpf_map__fd(d->skel->maps.nodes);
 	d->nexthops = bpf_map__fd(d->skel->maps.nexthops);
-	d->maglev = bpf_map__fd(d->skel->maps.maglev);
+	d->slots = bpf_map__fd(d->skel->maps.slots);
 	d->ct = bpf_map__fd(d->skel->maps.conntrack);
 	d->svc_stats = bpf_map__fd(d->skel->maps.svc_stats);
 	d->reasons = bpf_map__fd(d->skel->maps.reasons);
@@ -105,7 +105,7 @@ static inline void dir_table(struct dir *d, __u32 svc_id, __u32 first, __u32 n,
 		keys[i] = i;
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "hl_ring", 4, 4, ring, &opts);
 	if (fd < 0 || bpf_map_update_batch(fd, keys, table, &count, NULL) ||
-	    bpf_map_update_elem(d->maglev, &svc_id, &fd, BPF_ANY))
+	    bpf_map_update_elem(d->slots, &svc_id, &fd, BPF_ANY))
 		die("maglev table: %s", strerror(errno));
 	close(fd);
 	free(keys);

@@ -440,9 +440,9 @@ static void dir_strategy(struct dir *d, const __be32 *vip, __u16 port,
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "hl_ring", 4, 4, t.len, &mo);
 	svc.slots = t.len;
 	if (fd < 0 || bpf_map_update_batch(fd, keys, t.table, &i, NULL) ||
-	    bpf_map_update_elem(d->maglev, &svc_id, &fd, BPF_ANY) ||
-	    bpf_map_update_elem(bpf_map__fd(d->skel->maps.sel), &svc_id,
-				&t.sel, BPF_ANY) ||
+	    bpf_map_update_elem(d->slots, &svc_id, &fd, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(d->skel->maps.node_lists), &svc_id,
+				&t.list, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(d->skel->maps.limits), &svc_id,
 				lim ? lim : &none, BPF_ANY) ||
 	    bpf_map_update_elem(d->services, &key, &svc, BPF_ANY))

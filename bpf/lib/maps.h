@@ -61,13 +61,15 @@ struct {
 } nexthops SEC(".maps");
 
 /*
- * Per-service Maglev table: slot -> node id. BPF_F_INNER_MAP lets inner maps
- * of any max_entries (each service's ring_size) sit in the outer map; user
+ * Per-service slot table: slot -> node id, for every strategy (a Maglev
+ * ring, the smooth-WRR sequence, the weighted slots random and p2c draw
+ * from). BPF_F_INNER_MAP lets inner maps of any max_entries (each
+ * service's ring_size or sequence length) sit in the outer map; user
  * space builds a new table off to the side and swaps it in with a single
- * update of `maglev`, so the data path never sees a half-written table.
+ * update of `slots`, so the data path never sees a half-written table.
  * The template's size only matters to libbpf while creating the outer map.
  */
-struct maglev_ring {
+struct slot_table {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_INNER_MAP);
 	__type(key, __u32);
@@ -79,8 +81,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__type(key, __u32);
 	__uint(max_entries, HL_MAX_SERVICES);
-	__array(values, struct maglev_ring);
-} maglev SEC(".maps");
+	__array(values, struct slot_table);
+} slots SEC(".maps");
 
 /* LRU: a director under a flow flood forgets the oldest flows, which the
  * Maglev table then routes to the same node anyway while it is unchanged. */
@@ -156,9 +158,9 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
-	__type(value, struct hl_sel);
+	__type(value, struct hl_node_list);
 	__uint(max_entries, HL_MAX_SERVICES);
-} sel SEC(".maps");
+} node_lists SEC(".maps");
 
 /* Active flows per node and per service (lc, p2c, bounded-load): +1 on a
  * connection-table insert, -1 when a FIN or RST of the flow is first seen.

@@ -45,7 +45,7 @@ static __always_inline __u32 maglev_pick(const struct hl_service *svc,
 
 	if (!ring)
 		return HL_NODE_NONE;
-	table = bpf_map_lookup_elem(&maglev, &svc_id);
+	table = bpf_map_lookup_elem(&slots, &svc_id);
 	if (!table)
 		return HL_NODE_NONE;
 	slot = hash % ring;

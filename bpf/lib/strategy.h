@@ -40,7 +40,7 @@ static __always_inline __u32 table_slot(__u32 svc_id, __u32 slot)
 	__u32 *node_id;
 	void *table;
 
-	table = bpf_map_lookup_elem(&maglev, &svc_id);
+	table = bpf_map_lookup_elem(&slots, &svc_id);
 	if (!table)
 		return HL_NODE_NONE;
 	node_id = bpf_map_lookup_elem(table, &slot);
@@ -117,9 +117,9 @@ static __always_inline __u32 lc_pick(const struct hl_service *svc)
 {
 	__u32 svc_id = svc->id, best = HL_NODE_NONE, best_w = 0, i;
 	__s64 best_l = 0;
-	struct hl_sel *s;
+	struct hl_node_list *s;
 
-	s = bpf_map_lookup_elem(&sel, &svc_id);
+	s = bpf_map_lookup_elem(&node_lists, &svc_id);
 	if (!s)
 		return HL_NODE_NONE;
 	for (i = 0; i < HL_SEL_MAX; i++) {
@@ -161,9 +161,9 @@ static __always_inline __u32 rendezvous_pick(const struct hl_service *svc,
 {
 	__u32 svc_id = svc->id, best = HL_NODE_NONE, best_w = 1, i;
 	__u64 best_l = ~0ull;
-	struct hl_sel *s;
+	struct hl_node_list *s;
 
-	s = bpf_map_lookup_elem(&sel, &svc_id);
+	s = bpf_map_lookup_elem(&node_lists, &svc_id);
 	if (!s)
 		return HL_NODE_NONE;
 	for (i = 0; i < HL_SEL_MAX; i++) {
@@ -195,10 +195,10 @@ static __always_inline __u32 bounded_pick(const struct hl_service *svc,
 {
 	__u32 svc_id = svc->id, slot, best = first, i;
 	__s64 *total, best_l, cap;
-	struct hl_sel *s;
+	struct hl_node_list *s;
 	__u64 n;
 
-	s = bpf_map_lookup_elem(&sel, &svc_id);
+	s = bpf_map_lookup_elem(&node_lists, &svc_id);
 	total = bpf_map_lookup_elem(&svc_active, &svc_id);
 	if (!s || !total || !s->usable || first == HL_NODE_NONE)
 		return first;

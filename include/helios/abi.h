@@ -130,8 +130,8 @@ enum hl_hash_mode {
 #define HL_SVC_O_SYN_RETRY	(1u << 4)	/* SYN second chance */
 
 /* The usable nodes of a service, for the strategies that look at each:
- * the map `sel`, indexed by service id. Built by user space. */
-struct hl_sel {
+ * the map `node_lists`, indexed by service id. Built by user space. */
+struct hl_node_list {
 	__u32 count;			/* entries below, <= HL_SEL_MAX */
 	__u32 usable;			/* all usable nodes (bounded-load) */
 	__u32 ids[HL_SEL_MAX];		/* node ids */
@@ -513,7 +513,8 @@ _Static_assert(sizeof(struct hl_counters) == 40, "hl_counters");
 _Static_assert(sizeof(struct hl_vip_key) == 20, "hl_vip_key");
 _Static_assert(sizeof(struct hl_health) == 48, "hl_health");
 _Static_assert(sizeof(struct hl_settings) == 72, "hl_settings");
-_Static_assert(sizeof(struct hl_sel) == 8 + 12 * HL_SEL_MAX, "hl_sel");
+_Static_assert(sizeof(struct hl_node_list) == 8 + 12 * HL_SEL_MAX,
+	       "hl_node_list");
 _Static_assert(sizeof(struct hl_bucket) == 24, "hl_bucket");
 _Static_assert(sizeof(struct hl_limits) == 96, "hl_limits");
 _Static_assert(__builtin_offsetof(struct hl_limits, client_plen4) == 88,

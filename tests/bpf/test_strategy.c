@@ -161,8 +161,8 @@ static int rebuild(void)
 		bpf_map_update_elem(fd, &s, &t.table[s], BPF_ANY);
 	svc.slots = t.len;
 	if (fd < 0 ||
-	    bpf_map_update_elem(map_fd("sel"), &id, &t.sel, BPF_ANY) ||
-	    bpf_map_update_elem(map_fd("maglev"), &id, &fd, BPF_ANY) ||
+	    bpf_map_update_elem(map_fd("node_lists"), &id, &t.list, BPF_ANY) ||
+	    bpf_map_update_elem(map_fd("slots"), &id, &fd, BPF_ANY) ||
 	    bpf_map_update_elem(map_fd("services"), &key, &svc, BPF_ANY))
 		err = -errno;
 	if (fd >= 0)

@@ -64,7 +64,7 @@ which() { landed_on "$@"; }
 	run node_health $WVIP b2 eligible
 	assert_output false
 	# The write service's table holds one node, the primary.
-	run hl -j map dump maglev
+	run hl -j map dump slots
 	[ "$(jq --arg s "$WVIP:5432/tcp" '[.[] | select(.service == $s) | .slots | keys[]] | length' <<<"$output")" -eq 1 ] ||
 		fail "write table: $output"
 	run node_health $RVIP b2 role

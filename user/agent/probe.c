@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Probe kinds and what they share: the clock, a non-blocking connect to a
- * node, and one event per check armed with the check's remaining time, so a
- * check has a single deadline however many steps it takes.
+ * Probe kinds and what they share: a check's start, the state and the
+ * non-blocking connect of the kinds that open one TCP connection (tcp,
+ * http), and one event per check armed with the check's remaining time, so
+ * a check has a single deadline however many steps it takes.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -53,6 +54,12 @@ const char *probe_kind_name(enum probe_kind kind)
 	return (unsigned int)kind < NR_KINDS ? kinds[kind].name : "?";
 }
 
+void probe_begin(struct probe *p)
+{
+	p->err[0] = 0;
+	p->started_ns = hl_now_ns();
+}
+
 void probe_result_init(struct probe_result *res)
 {
 	memset(res, 0, sizeof(*res));
@@ -80,7 +87,9 @@ __u32 probe_elapsed_us(const struct probe *p)
 	return d > 0xffffffffull ? 0xffffffffu : d;
 }
 
-int probe_connect(const struct probe *p, __u16 port, int *err)
+/* Non-blocking TCP socket connecting to p->addr:port: the fd, or -errno.
+ * *err is 0 (connected), -EINPROGRESS or the connect error. */
+static int probe_connect(const struct probe *p, __u16 port, int *err)
 {
 	struct sockaddr_storage ss = {};
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
@@ -111,16 +120,6 @@ int probe_connect(const struct probe *p, __u16 port, int *err)
 	return fd;
 }
 
-int probe_connect_result(int fd)
-{
-	socklen_t len = sizeof(int);
-	int err = 0;
-
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
-		return -errno;
-	return -err;
-}
-
 int probe_wait(struct probe *p, struct event *ev, evutil_socket_t fd,
 	       short what, event_callback_fn cb)
 {
@@ -148,12 +147,78 @@ int probe_soon(struct probe *p, struct event *ev, event_callback_fn cb)
 	return 0;
 }
 
-void probe_release(struct probe *p, int fd, struct event *ev)
+void *probe_conn_new(struct probe *p, size_t size)
 {
-	if (ev)
-		event_free(ev);
-	if (fd >= 0)
-		close(fd);
-	free(p->priv);
+	struct probe_conn *c;
+
+	probe_conn_free(p);
+	probe_begin(p);
+	c = calloc(1, size);
+	if (!c)
+		return NULL;
+	c->fd = -1;
+	p->priv = c;
+	return c;
+}
+
+void probe_conn_free(struct probe *p)
+{
+	struct probe_conn *c = p->priv;
+
+	if (!c)
+		return;
+	if (c->ev)
+		event_free(c->ev);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
 	p->priv = NULL;
+}
+
+int probe_start_connect(struct probe *p, struct probe_conn *c,
+			event_callback_fn cb)
+{
+	int err = 0;
+
+	c->ev = event_new(p->base, -1, 0, cb, p);
+	if (!c->ev) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	c->fd = probe_connect(p, p->cfg->port, &err);
+	if (c->fd < 0) {
+		err = c->fd;
+		goto fail;
+	}
+	if (err && err != -EINPROGRESS) {
+		/*
+		 * Refused (or unreachable) at once. Hand the answer to the
+		 * loop as if the socket had turned writable, which is how a
+		 * connect in progress ends: cb has one way in, and an
+		 * EV_TIMEOUT there always means the check's time ran out.
+		 */
+		c->early_err = err;
+		event_active(c->ev, EV_WRITE, 0);
+		return 0;
+	}
+	/* In progress, or connected at once: writable when the outcome is known. */
+	err = probe_wait(p, c->ev, c->fd, EV_WRITE, cb);
+	if (err)
+		goto fail;
+	return 0;
+fail:
+	probe_conn_free(p);	/* the whole of the kind's state, c in it */
+	return err;
+}
+
+int probe_connect_done(const struct probe_conn *c)
+{
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (c->early_err)
+		return c->early_err;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len))
+		return -errno;
+	return -err;
 }

@@ -8,6 +8,7 @@
 #ifndef HELIOS_PROBE_H
 #define HELIOS_PROBE_H
 
+#include <stddef.h>
 #include <event2/event.h>
 
 #include "agent/health.h"
@@ -58,8 +59,6 @@ extern const struct probe_ops probe_http_ops;
 extern const struct probe_ops probe_pg_ops;
 
 const struct probe_ops *probe_ops_for(enum probe_kind kind);
-/* Free a socket check's state: its event, its socket and p->priv. */
-void probe_release(struct probe *p, int fd, struct event *ev);
 int probe_kind_parse(const char *name, enum probe_kind *kind);
 const char *probe_kind_name(enum probe_kind kind);
 
@@ -71,16 +70,44 @@ const char *probe_kind_name(enum probe_kind kind);
  */
 
 /* Shared by the kinds (probe.c); not for the probes' owners. */
+
+/* A check begins: p->err cleared, its time (started_ns) running. */
+void probe_begin(struct probe *p);
 /* Result with role HL_ROLE_ANY and no lag. */
 void probe_result_init(struct probe_result *res);
 /* Record why the check failed, in p->err. */
 void probe_set_err(struct probe *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Non-blocking TCP socket connecting to p->addr:port: the fd, or -errno.
- * *err is 0 (connected), -EINPROGRESS or the connect error. */
-int probe_connect(const struct probe *p, __u16 port, int *err);
-/* The pending connect's outcome: 0 or -errno (SO_ERROR). */
-int probe_connect_result(int fd);
+
+/*
+ * A check over one TCP connection that it opens (tcp, http): the first
+ * member of the kind's state in p->priv, so that allocating and freeing
+ * that state, and the connect, are done here once for every such kind.
+ */
+struct probe_conn {
+	int fd;			/* -1 until connecting */
+	struct event *ev;	/* the check's one event */
+	int early_err;		/* connect() failed inside start() */
+};
+
+/* Begin a connection check: the last one's state freed, probe_begin(),
+ * and `size` zeroed bytes (the kind's state, starting with a struct
+ * probe_conn) as p->priv. Returns p->priv, NULL when out of memory. */
+void *probe_conn_new(struct probe *p, size_t size);
+/* Free a connection check's state: its event, its socket and p->priv.
+ * Such a kind's cancel(). */
+void probe_conn_free(struct probe *p);
+/* Connect c (p->priv, from probe_conn_new()) to p->addr:p->cfg->port
+ * without blocking and arm c->ev: cb runs when the outcome is known (then
+ * ask probe_connect_done()), or with EV_TIMEOUT when the check's time runs
+ * out first. An answer connect() gives at once comes the same way, from
+ * the loop, so done() never runs on start()'s caller's stack. 0, or
+ * -errno with the state freed. */
+int probe_start_connect(struct probe *p, struct probe_conn *c,
+			event_callback_fn cb);
+/* In cb, when it ran without EV_TIMEOUT: 0 if connected, else -errno. */
+int probe_connect_done(const struct probe_conn *c);
+
 /* Arm `ev` (from event_new) for `what` on fd, with the rest of the
  * probe's time (started_ns + timeout) as timeout: cb gets EV_TIMEOUT when
  * it runs out. fd may change between calls (libpq). 0 or -errno. */

@@ -9,13 +9,10 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "agent/probe.h"
-#include "lib/clock.h"
 
 /* "HTTP/1.1 503 Service Unavailable\r\n": longer reason phrases are cut. */
 #define STATUS_LINE_MAX	128
@@ -27,25 +24,18 @@ enum http_step {
 };
 
 struct http_check {
-	int fd;
+	struct probe_conn conn;	/* first: see probe_conn_new() */
 	enum http_step step;
-	int early_err;		/* connect() failed inside start() */
-	struct event *ev;
 	char req[sizeof(((struct probe_cfg *)0)->http_path) + ADDR_STRLEN + 64];
 	size_t req_len, sent;
 	char line[STATUS_LINE_MAX];
 	size_t len;
 };
 
+_Static_assert(offsetof(struct http_check, conn) == 0,
+	       "probe_conn_new() and probe_conn_free() see the state as a probe_conn");
+
 static void http_event(evutil_socket_t fd, short what, void *arg);
-
-static void http_free(struct probe *p)
-{
-	struct http_check *c = p->priv;
-
-	if (c)
-		probe_release(p, c->fd, c->ev);
-}
 
 static void http_finish(struct probe *p, int status)
 {
@@ -57,7 +47,7 @@ static void http_finish(struct probe *p, int status)
 	if (status > 0 && !res.ok)
 		probe_set_err(p, "status %d, expected %d", status,
 			      p->cfg->http_expect);
-	http_free(p);
+	probe_conn_free(p);
 	p->done(p, &res);
 }
 
@@ -113,7 +103,7 @@ static void http_read(struct probe *p, struct http_check *c)
 	ssize_t n;
 	int code;
 
-	n = recv(c->fd, c->line + c->len, sizeof(c->line) - c->len, 0);
+	n = recv(c->conn.fd, c->line + c->len, sizeof(c->line) - c->len, 0);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		goto again;
 	if (n < 0)
@@ -130,7 +120,7 @@ static void http_read(struct probe *p, struct http_check *c)
 	if (code > 0)
 		return http_finish(p, code);
 again:
-	if (probe_wait(p, c->ev, c->fd, EV_READ, http_event))
+	if (probe_wait(p, c->conn.ev, c->conn.fd, EV_READ, http_event))
 		http_fail(p, "%s", "out of memory");
 }
 
@@ -138,15 +128,15 @@ static void http_send(struct probe *p, struct http_check *c)
 {
 	ssize_t n;
 
-	n = send(c->fd, c->req + c->sent, c->req_len - c->sent, MSG_NOSIGNAL);
+	n = send(c->conn.fd, c->req + c->sent, c->req_len - c->sent, MSG_NOSIGNAL);
 	if (n < 0 && errno != EAGAIN && errno != EINTR)
 		return http_fail(p, "write: %s", strerror(errno));
 	if (n > 0)
 		c->sent += n;
 	if (c->sent == c->req_len)
 		c->step = HTTP_READ;
-	if (probe_wait(p, c->ev, c->fd, c->step == HTTP_READ ? EV_READ : EV_WRITE,
-		       http_event))
+	if (probe_wait(p, c->conn.ev, c->conn.fd,
+		       c->step == HTTP_READ ? EV_READ : EV_WRITE, http_event))
 		http_fail(p, "%s", "out of memory");
 }
 
@@ -156,8 +146,6 @@ static void http_event(evutil_socket_t fd, short what, void *arg)
 	struct http_check *c = p->priv;
 	int err;
 
-	if (c->early_err)
-		return http_fail(p, "connect: %s", strerror(-c->early_err));
 	if (what & EV_TIMEOUT) {
 		static const char *const steps[] = {
 			[HTTP_CONNECT]	= "connect",
@@ -169,7 +157,7 @@ static void http_event(evutil_socket_t fd, short what, void *arg)
 	}
 	switch (c->step) {
 	case HTTP_CONNECT:
-		err = probe_connect_result(c->fd);
+		err = probe_connect_done(&c->conn);
 		if (err)
 			return http_fail(p, "connect: %s", strerror(-err));
 		c->step = HTTP_SEND;
@@ -183,18 +171,11 @@ static void http_event(evutil_socket_t fd, short what, void *arg)
 
 static int http_start(struct probe *p)
 {
-	struct http_check *c;
+	struct http_check *c = probe_conn_new(p, sizeof(*c));
 	char host[ADDR_STRLEN];
-	int err = 0;
 
-	http_free(p);
-	p->err[0] = 0;
-	p->started_ns = hl_now_ns();
-	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->fd = -1;
-	p->priv = c;
 	format_addr(p->addr.family, p->addr.w, host, sizeof(host));
 	c->req_len = snprintf(c->req, sizeof(c->req),
 			      "GET %s HTTP/1.0\r\nHost: %s%s%s:%u\r\n"
@@ -204,39 +185,14 @@ static int http_start(struct probe *p)
 			      p->addr.family == HL_AF_INET6 ? "]" : "",
 			      p->cfg->port);
 	if (c->req_len >= sizeof(c->req)) {
-		err = -ENAMETOOLONG;
-		goto fail;
+		probe_conn_free(p);
+		return -ENAMETOOLONG;
 	}
-	c->ev = event_new(p->base, -1, 0, http_event, p);
-	if (!c->ev) {
-		err = -ENOMEM;
-		goto fail;
-	}
-	c->fd = probe_connect(p, p->cfg->port, &err);
-	if (c->fd < 0) {
-		err = c->fd;
-		goto fail;
-	}
-	if (err == -EINPROGRESS) {
-		err = probe_wait(p, c->ev, c->fd, EV_WRITE, http_event);
-	} else if (err) {
-		c->early_err = err;
-		err = probe_soon(p, c->ev, http_event);
-	} else {
-		/* connected at once: send from the loop */
-		c->step = HTTP_SEND;
-		err = probe_wait(p, c->ev, c->fd, EV_WRITE, http_event);
-	}
-	if (err)
-		goto fail;
-	return 0;
-fail:
-	http_free(p);
-	return err;
+	return probe_start_connect(p, &c->conn, http_event);
 }
 
 const struct probe_ops probe_http_ops = {
 	.name	= "http",
 	.start	= http_start,
-	.cancel	= http_free,
+	.cancel	= probe_conn_free,
 };

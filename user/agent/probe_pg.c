@@ -16,7 +16,6 @@
 #include <libpq-fe.h>
 
 #include "agent/probe.h"
-#include "lib/clock.h"
 
 /*
  * Role, then lag in seconds and bytes. A primary's own data is current: its
@@ -308,8 +307,7 @@ static int pg_start(struct probe *p)
 		}
 		p->priv = c;
 	}
-	p->err[0] = 0;
-	p->started_ns = hl_now_ns();
+	probe_begin(p);
 	probe_result_init(&c->res);
 	c->early_fail = false;
 	c->retried = false;

@@ -108,7 +108,7 @@ static int dump_nexthops(struct store *st, struct json_object *arr)
 
 /* Per service: how many slots each node holds (the slots themselves are
  * tens of thousands of numbers nobody reads). */
-static int dump_maglev(struct store *st, struct json_object *arr)
+static int dump_slots(struct store *st, struct json_object *arr)
 {
 	struct hl_svc_key k, *prev = NULL;
 	struct hl_service svc;
@@ -379,7 +379,7 @@ static int do_dump(int argc, char **argv)
 	case MAP_SERVICES:	err = dump_services(&st, arr); break;
 	case MAP_NODES:		err = dump_nodes(&st, arr); break;
 	case MAP_NEXTHOPS:	err = dump_nexthops(&st, arr); break;
-	case MAP_SLOTS:	err = dump_maglev(&st, arr); break;
+	case MAP_SLOTS:	err = dump_slots(&st, arr); break;
 	case MAP_CONNTRACK:	err = dump_conntrack(&st, arr); break;
 	case MAP_SVC_STATS:	err = dump_counters(&st, m, HL_MAX_SERVICES, arr); break;
 	case MAP_NODE_STATS:	err = dump_counters(&st, m, HL_MAX_NODES, arr); break;

@@ -21,13 +21,13 @@
 	X(SERVICES,	services)	\
 	X(NODES,	nodes)		\
 	X(NEXTHOPS,	nexthops)	\
-	X(SLOTS,	maglev)		\
+	X(SLOTS,	slots)		\
 	X(CONNTRACK,	conntrack)	\
 	X(SVC_STATS,	svc_stats)	\
 	X(NODE_STATS,	node_stats)	\
 	X(REASONS,	reasons)	\
 	X(SETTINGS,	settings)	\
-	X(NODE_LISTS,	sel)	\
+	X(NODE_LISTS,	node_lists)	\
 	X(NODE_ACTIVE,	node_active)	\
 	X(SVC_ACTIVE,	svc_active)	\
 	X(LIMITS,	limits)		\

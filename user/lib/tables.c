@@ -257,9 +257,9 @@ again:
 		goto again;
 	}
 
-	out->sel.usable = usable;
+	out->list.usable = usable;
 	for (i = 0; i < count; i++) {
-		struct hl_sel *s = &out->sel;
+		struct hl_node_list *s = &out->list;
 
 		if (!mn[i].weight)
 			continue;
@@ -354,7 +354,7 @@ int tables_swap(struct store *st, const struct hl_service *svc, __u32 *slots)
 		       hl_strategy_name(svc->strategy), HL_SEL_MAX);
 	if (err)
 		return err;
-	if (bpf_map_update_elem(st->fds[MAP_NODE_LISTS], &id, &t.sel, BPF_ANY))
+	if (bpf_map_update_elem(st->fds[MAP_NODE_LISTS], &id, &t.list, BPF_ANY))
 		err = -errno;
 	if (!err)
 		err = slots_swap(st, id, t.table, t.len);

@@ -7,7 +7,7 @@
  *	a weighted Maglev table (random and p2c index it at random: its slot
  *	shares are the weight shares, so it is also a weighted slot array)
  *   wrr:	a smooth weighted round-robin sequence (nginx's algorithm)
- *   rendezvous, lc: the usable node list (struct hl_sel, at most HL_SEL_MAX)
+ *   rendezvous, lc: the usable node list (struct hl_node_list, at most HL_SEL_MAX)
  *
  * Which nodes go in: node_table_weight() (health, drain, agent scale), then
  * the strategy's rule: primary keeps the primary (never a Degraded one),
@@ -27,7 +27,7 @@
 struct strat_tables {
 	__u32 *table;		/* the slot array, `len` entries (malloc'ed) */
 	__u32 len;
-	struct hl_sel sel;	/* usable nodes, weights and seeds */
+	struct hl_node_list list;	/* usable nodes, weights and seeds */
 };
 
 /* For option tables (lib/options.h). */
@@ -43,7 +43,7 @@ const char *hl_strategy_name(__u8 strategy);
 int hl_hash_parse(const char *str, __u8 *mode);
 const char *hl_hash_name(__u8 mode);
 
-/* Strategies whose BPF side loops over struct hl_sel: node count capped. */
+/* Strategies whose BPF side loops over struct hl_node_list: node count capped. */
 bool strategy_needs_list(__u8 strategy);
 /* Strategies that read a Maglev table by flow hash (bounded-load applies). */
 bool strategy_hashes(__u8 strategy);
