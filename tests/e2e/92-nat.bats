@@ -1,0 +1,147 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# Full NAT (`service add SVC fwd nat`) with plain TCP servers: the backends
+# run no Helios code and carry no VIP (tcp_server.py listens on their own
+# addresses, LAB_FWD=nat). The director, one-armed on the bridge, rewrites
+# client -> VIP:port into SNAT address -> node:port and the node's replies
+# back into VIP:port -> client, both with XDP_TX.
+
+load lib
+
+PORT=$LAB_PLAIN_PORT	# the nodes' port: the VIP's port (5432) is translated
+
+setup_file() {
+	export LAB_FWD=nat
+	e2e_lab_attached
+}
+teardown_file() { e2e_lab_down; }
+teardown() { hold_stop; }
+
+# nat_node B FAM [PORT]: a node as ADDR:PORT, [ADDR]:PORT for IPv6.
+nat_node() {
+	local p=${3:-$PORT}
+	if [ "$2" = 6 ]; then echo "[$(lab_addr6 "$1")]:$p"; else echo "$(lab_addr4 "$1"):$p"; fi
+}
+
+# nat_setup SVC W1 W2 W3: (re)create SVC in NAT mode, b1..b3 on port PORT.
+nat_setup() {
+	local svc=$1 fam i=1 w; shift
+	fam=$(svc_family "$svc")
+	hl service del "$svc" >/dev/null 2>&1 || true
+	hl service add "$svc" fwd nat || return 1
+	for w in "$@"; do
+		hl node add "$svc" "$(nat_node "b$i" "$fam")" weight "$w" || return 1
+		i=$((i + 1))
+	done
+}
+
+# peers B PORT: the remote addresses of B's established connections on its
+# local PORT, sorted and unique (what the node sees as its client).
+peers() {
+	lab_exec "$1" ss -Htn state established "( sport = :$2 )" |
+		awk '{ a = $NF; sub(/:[0-9]+$/, "", a); gsub(/[][]/, "", a); print a }' | sort -u
+}
+
+# conns [SVC]: `conn list -j [SVC]`
+conns() { hl -j conn list "$@"; }
+
+@test "the backends run no Helios code and carry no VIP" {
+	local b
+	for b in b1 b2 b3; do
+		run ip -n "$(lab_ns "$b")" addr show dev lo
+		refute_output --partial "$LAB_VIP4"
+		refute_output --partial "$LAB_VIP6"
+		run tc -n "$(lab_ns "$b")" filter show dev eth0 ingress
+		assert_output ""
+		run ip -n "$(lab_ns "$b")" link show dev eth0
+		refute_output --partial xdp
+		[ -z "$(ls -A "$LAB_DIR/bpf/$b")" ] || fail "something pinned on $b"
+	done
+}
+
+@test "IPv4: new connections spread by weight; every reply comes back through the director" {
+	local replies0
+	nat_setup "$LAB_SVC4" 100 200 300
+	replies0=$(reason forwarded-nat-reply)
+	burst "$LAB_SVC4" 600
+	assert_spread 0.06 b1=100 b2=200 b3=300
+	# Each connection: at least SYN-ACK, greeting, FIN from the node.
+	[ "$(reason forwarded-nat-reply)" -ge $((replies0 + 3 * 600)) ] ||
+		fail "replies not translated by the director: $(hl -j stats | jq -c .reasons)"
+}
+
+@test "the strategy is honoured: srchash puts every connection of one client on one node" {
+	nat_setup "$LAB_SVC4" 100 100 100
+	run hl service set "$LAB_SVC4" strategy srchash
+	assert_success
+	burst "$LAB_SVC4" 60
+	[ "$(jq .errors <<<"$burst")" -eq 0 ] || fail "failed connections: $burst"
+	[ "$(jq '.counts | length' <<<"$burst")" -eq 1 ] || fail "more than one node: $burst"
+	run hl service set "$LAB_SVC4" strategy wrr
+	assert_success
+	burst "$LAB_SVC4" 300
+	assert_spread 0.05 b1=1 b2=1 b3=1
+}
+
+@test "IPv4: conn list -j shows held connections; the node sees the SNAT address on its own port" {
+	nat_setup "$LAB_SVC4" 100 100 100
+	hold_start "$LAB_SVC4" 9
+	hold_cmd status
+	[ "$(jq '[.conns[] | select(.alive)] | length' <<<"$held")" -eq 9 ] || fail "not all up: $held"
+	run conns "$LAB_SVC4"
+	assert_success
+	echo "# conn list: $(jq -c '.[0]' <<<"$output")" >&3
+	local list=$output b n
+	[ "$(jq 'length' <<<"$list")" -eq 9 ] || fail "want 9 flows: $list"
+	for b in b1 b2 b3; do
+		n=$(jq --arg a "$(lab_addr4 "$b")" --argjson p "$PORT" \
+			'[.[] | select(.node == $a and .node_port == $p and .state == "established")] | length' <<<"$list")
+		[ "$n" -eq "$(held_on "$b")" ] || fail "$b holds $(held_on "$b"), conn list says $n: $list"
+		[ "$(held_on "$b")" -eq 0 ] || [ "$(peers "$b" "$PORT")" = "$(lab_addr4 dir)" ] ||
+			fail "$b sees its clients as $(peers "$b" "$PORT"), want the director $(lab_addr4 dir)"
+	done
+	[ "$(jq --arg c "$(lab_addr4 client)" '[.[] | select(.client == $c)] | length' <<<"$list")" -eq 9 ] ||
+		fail "client address missing: $list"
+	hold_cmd status
+	[ "$(jq '[.conns[] | select(.alive)] | length' <<<"$held")" -eq 9 ] || fail "a held connection died: $held"
+}
+
+@test "service set SVC snat ADDR: the node sees that address" {
+	lab_snat_addrs
+	nat_setup "$LAB_SVC4" 100
+	run hl service set "$LAB_SVC4" snat "$LAB_SNAT4"
+	assert_success
+	hold_start "$LAB_SVC4" 3
+	hold_cmd status
+	[ "$(held_alive_on b1)" -eq 3 ] || fail "not all up on b1: $held"
+	[ "$(peers b1 "$PORT")" = "$LAB_SNAT4" ] ||
+		fail "b1 sees $(peers b1 "$PORT"), want the SNAT address $LAB_SNAT4"
+}
+
+@test "IPv4: a 2 MB echo through the director both ways, data intact" {
+	nat_setup "$LAB_SVC4" 100
+	run lab_client echo "$LAB_VIP4" "$LAB_PORT" --bytes 2000000 --sport "$(lab_ports 1)" --timeout 20
+	echo "# $output" >&3
+	assert_success
+}
+
+@test "IPv6: spread, conn list, the node sees the director, a 2 MB echo" {
+	nat_setup "$LAB_SVC6" 100 100 100
+	burst "$LAB_SVC6" 300
+	assert_spread 0.07 b1=1 b2=1 b3=1
+	hold_start "$LAB_SVC6" 6
+	hold_cmd status
+	[ "$(jq '[.conns[] | select(.alive)] | length' <<<"$held")" -eq 6 ] || fail "not all up: $held"
+	run conns "$LAB_SVC6"
+	assert_success
+	[ "$(jq --arg c "$(lab_addr6 client)" '[.[] | select(.client == $c and .state == "established")] | length' <<<"$output")" -eq 6 ] ||
+		fail "want 6 established IPv6 flows: $output"
+	local b
+	for b in b1 b2 b3; do
+		[ "$(held_on "$b")" -eq 0 ] || [ "$(peers "$b" "$PORT")" = "$(lab_addr6 dir)" ] ||
+			fail "$b sees $(peers "$b" "$PORT"), want $(lab_addr6 dir)"
+	done
+	run lab_client echo "$LAB_VIP6" "$LAB_PORT" --bytes 2000000 --sport "$(lab_ports 1)" --timeout 20
+	echo "# $output" >&3
+	assert_success
+}
