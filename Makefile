@@ -166,6 +166,12 @@ demo-lab: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/helios-agent
 	$(Q)scripts/demo-lab.sh $(BUILD)
 
+# Static analysis, clean or failing (scripts/check.sh, .clang-tidy). Not
+# part of `make test`: it takes about half a minute more.
+check: $(SKELS) $(BENCH_SKELS)
+	$(Q)scripts/install-deps.sh --check
+	$(Q)scripts/check.sh $(BUILD)
+
 bench:
 	$(Q)scripts/install-deps.sh --bench
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_PROGS)

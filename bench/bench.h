@@ -278,9 +278,11 @@ static inline int cmp_double(const void *a, const void *b)
 
 static struct summary summarize(const double *v, int n)
 {
-	double s[n];
-	struct summary r;
+	double s[n > 0 ? n : 1];
+	struct summary r = { 0 };
 
+	if (n < 1)
+		return r;	/* no rounds: no s[n - 1] either */
 	memcpy(s, v, sizeof(s));
 	qsort(s, n, sizeof(*s), cmp_double);
 	r.min = s[0];

@@ -107,8 +107,9 @@ struct bcase {
 };
 
 #define CASE(k, t, fl, p, w, ch, nf, svc, rep)				\
-	{ .key = k, .title = t, .floor = fl, .prog = p, .wrap = w,	\
-	  .check = ch, .new_flow = nf, .svc_id = svc, .repeat = rep }
+	{ .key = (k), .title = (t), .floor = (fl), .prog = (p),		\
+	  .wrap = (w), .check = (ch), .new_flow = (nf), .svc_id = (svc),	\
+	  .repeat = (rep) }
 
 static int prog_fd(struct dir *d, enum prog_id p)
 {

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Install every Debian package the build, tests, demo and benchmarks need.
 # Idempotent: when everything is present it only runs dpkg-query and exits.
+# --bench and --check add what `make bench` and `make check` need.
 set -euo pipefail
 
 pkgs=(
-	clang llvm make gcc pkg-config
+	clang llvm make gcc pkg-config libasan8 libubsan1
 	libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
 	libpq-dev libjson-c-dev libmnl-dev libevent-dev libconfig-dev
 	postgresql postgresql-contrib
@@ -13,6 +14,7 @@ pkgs=(
 	python3
 )
 [ "${1:-}" = "--bench" ] && pkgs+=(haproxy gnuplot-nox)
+[ "${1:-}" = "--check" ] && pkgs+=(cppcheck clang-tidy)
 
 missing=()
 for p in "${pkgs[@]}"; do

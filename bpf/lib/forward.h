@@ -3,7 +3,8 @@
  * Stage "forward": the packet goes to t->node. Its next hop (nexthop.h),
  * the too-big answer when it would not fit the path once encapsulated
  * (icmp.h), the encapsulation (encap.h), then XDP_TX when the node is out
- * the device the packet came in on, else a redirect.
+ * the device the packet came in on, else a redirect. A service in mode l2
+ * leaves after the next hop: forward_l2() (l2.h) only rewrites the MACs.
  */
 #ifndef HELIOS_BPF_FORWARD_H
 #define HELIOS_BPF_FORWARD_H
@@ -12,6 +13,7 @@
 #include "nexthop.h"
 #include "icmp.h"
 #include "encap.h"
+#include "l2.h"
 #include "stats.h"
 
 /* Always a verdict: its reason, the action in t->action. */
@@ -26,6 +28,8 @@ static __always_inline int stage_forward(struct xdp_md *ctx,
 	nh = bpf_map_lookup_elem(&nexthops, &node_id);
 	if (!nh || !nh_resolve(ctx, nh, t->node, t->new_flow))
 		return HL_REASON_DROP_NO_ROUTE;
+	if (t->svc->fwd == HL_FWD_L2)
+		return forward_l2(ctx, pkt, t, nh);
 
 	outer = pkt->key.family == HL_AF_INET6 ? HL_IPV6_HLEN : HL_IPV4_HLEN;
 	if (unlikely(nh->mtu && pkt->ip_len + outer > nh->mtu)) {

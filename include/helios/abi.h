@@ -108,7 +108,7 @@ struct hl_service {
 	X(PREFER_ZONE,	9, "prefer-zone") /* maglev over the director's zone */
 
 enum hl_strategy {
-#define HL_STRAT_ENUM(name, nr, str) HL_STRAT_##name = nr,
+#define HL_STRAT_ENUM(name, nr, str) HL_STRAT_##name = (nr),
 	HL_STRATEGIES(HL_STRAT_ENUM)
 #undef HL_STRAT_ENUM
 	HL_STRAT_MAX
@@ -422,7 +422,7 @@ struct hl_settings {
 	X(DROP_NAT_STALE,	28, "dropped-nat-reply-stale")
 
 enum hl_reason {
-#define HL_REASON_ENUM(name, nr, str) HL_REASON_##name = nr,
+#define HL_REASON_ENUM(name, nr, str) HL_REASON_##name = (nr),
 	HL_REASONS(HL_REASON_ENUM)
 #undef HL_REASON_ENUM
 	HL_REASON_MAX

@@ -46,7 +46,7 @@ static void test_valid(void)
 		"# two services, four nodes\n"
 		"services = (\n"
 		"  { service = \"198.18.1.10:80/tcp\";\n"
-		"    ring = 1009; on_down = \"reset\";\n"
+		"    ring = 1009; on_down = \"reset\"; fwd = \"l2\";\n"
 		"    check = { kind = \"http\"; path = \"/health\"; expect = 204;\n"
 		"              interval = 0.5; timeout = 0.25; rise = 3; fall = 4; };\n"
 		"    nodes = ( { addr = \"198.18.0.11\"; weight = 200; zone = \"a\"; },\n"
@@ -79,6 +79,7 @@ static void test_valid(void)
 	CHECK(a->strategy == HL_STRAT_MAGLEV, "default strategy %d", a->strategy);
 	CHECK(a->reset_on_down && !a->fallback_primary, "on_down, fallback");
 	CHECK(a->ring == 1009, "ring %u", a->ring);
+	CHECK(a->fwd == HL_FWD_L2, "fwd %u", a->fwd);
 	CHECK(a->hold_ms == 10000, "default hold %u ms", a->hold_ms);
 	CHECK(a->probe.kind == PROBE_HTTP, "kind %d", a->probe.kind);
 	CHECK(a->probe.port == 80, "check port defaults to the service's: %u",
@@ -112,6 +113,7 @@ static void test_valid(void)
 	      b->fallback_primary);
 	CHECK(b->hold_ms == 2000, "hold %u ms", b->hold_ms);
 	CHECK(b->ring == HL_RING_DEFAULT, "default ring %u", b->ring);
+	CHECK(b->fwd == HL_FWD_IPIP, "default fwd %u", b->fwd);
 	CHECK(b->probe.kind == PROBE_POSTGRES && b->probe.port == 6432 &&
 	      !strcmp(b->probe.pg_conninfo, "user=helios dbname=postgres"),
 	      "postgres check: port %u conninfo '%s'", b->probe.port,

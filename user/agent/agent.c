@@ -437,6 +437,7 @@ static const struct svc_conf *find_svc_conf(const struct agent_conf *conf,
  * the table itself holds only nodes of the right role (the role the probes
  * found, or the operator's hint): before the first probe result, a write
  * service then has no node to send a write to, rather than all of them.
+ * The file's forwarding mode (fwd) is applied here as well.
  * Returns true when `svc` changed.
  */
 static bool role_strategy(const struct svc_conf *sc, struct hl_service *svc)
@@ -446,10 +447,14 @@ static bool role_strategy(const struct svc_conf *sc, struct hl_service *svc)
 	__u32 opts = sc->strategy != HL_STRAT_REPLICA ? svc->opts :
 		     sc->fallback_primary ? svc->opts | HL_SVC_O_FALLBACK_PRIMARY :
 		     svc->opts & ~HL_SVC_O_FALLBACK_PRIMARY;
-	bool changed = strategy != svc->strategy || opts != svc->opts;
+	/* ipip in the file (the default): the CLI's choice, as maglev */
+	__u8 fwd = sc->fwd != HL_FWD_IPIP ? sc->fwd : svc->fwd;
+	bool changed = strategy != svc->strategy || opts != svc->opts ||
+		       fwd != svc->fwd;
 
 	svc->strategy = strategy;
 	svc->opts = opts;
+	svc->fwd = fwd;
 	return changed;
 }
 

@@ -147,7 +147,7 @@ static const char *path_check(const void *field)
 #define SECONDS(field, dflt, what)					\
 	{ .name = #field, .type = OPT_SCALED, .where = OPT_CONF, .arg = "S",	\
 	  OPT_FIELD(struct svc_conf, health.field##_ms), .min = 0,	\
-	  .max = 3600, .scale = 1000, .def = dflt, .help = what }
+	  .max = 3600, .scale = 1000, .def = (dflt), .help = (what) }
 
 /* The check group of a service: how it is probed and judged. */
 const struct opt check_opts[] = {
@@ -347,6 +347,7 @@ static int parse_service(struct ctx *c, const config_setting_t *g,
 			    "fallback applies to strategy replica only");
 	sc->fallback_primary = admin.fallback == SVC_FALLBACK_PRIMARY;
 	sc->ring = admin.svc.ring_size;
+	sc->fwd = admin.svc.fwd;
 
 	health_defaults(&sc->health);
 	memset(&sc->probe, 0, sizeof(sc->probe));

@@ -26,6 +26,7 @@ struct svc_conf {
 	char name[SVC_STRLEN];
 	__u8 strategy;		/* HL_STRAT_MAGLEV, _PRIMARY or _REPLICA */
 	bool fallback_primary;	/* replica: use the primary when no standby is */
+	__u8 fwd;		/* enum hl_fwd */
 	bool reset_on_down;	/* RST flows whose node goes down */
 	__u32 hold_ms;		/* primary: longest hold of new flows, split brain */
 	__u32 ring;

@@ -232,19 +232,19 @@ out:
 }
 
 static const struct cmd cmds[] = {
-		{ "add",	do_add },
-		{ "del",	do_del },
-		{ "list",	do_list },
-		{ 0 }
+	{ "add",	do_add },
+	{ "del",	do_del },
+	{ "list",	do_list },
+	{ 0 }
 };
 
 const struct cli_object class_object = {
 	.name		= "class",
-	.usage		= 
+	.usage		=
 		"class add PREFIX name NAME rate conn N[/s] [burst B] [leaky]\n"
 		"class del NAME\n"
 		"class list",
-	.details	= 
+	.details	=
 		"PREFIX := ADDR/LEN (no host bits; classes' prefixes must not overlap)\n"
 		"A class's clients get in by its own bucket when a service sheds the others.\n",
 	.cmds		= cmds,

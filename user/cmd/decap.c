@@ -147,14 +147,14 @@ static int do_decap_detach(int argc, char **argv)
 }
 
 static const struct cmd cmds[] = {
-		{ "attach",	do_decap_attach },
-		{ "detach",	do_decap_detach },
-		{ 0 }
+	{ "attach",	do_decap_attach },
+	{ "detach",	do_decap_detach },
+	{ 0 }
 };
 
 const struct cli_object decap_object = {
 	.name		= "decap",
-	.usage		= 
+	.usage		=
 		"decap attach DEV vip ADDR [vip ADDR ...]\n"
 		"decap detach DEV",
 	.cmds		= cmds,

@@ -15,6 +15,7 @@
 #include "lib/clock.h"
 #include "lib/counters.h"
 #include "lib/nodes.h"
+#include "lib/services.h"
 
 #define J_INT(o, k, v)	json_object_object_add(o, k, json_object_new_int64(v))
 #define J_STR(o, k, v)	json_object_object_add(o, k, json_object_new_string(v))
@@ -42,6 +43,7 @@ static int dump_services(struct store *st, struct json_object *arr)
 		J_INT(o, "id", svc.id);
 		J_INT(o, "ring", svc.ring_size);
 		J_INT(o, "flags", svc.flags);
+		J_STR(o, "fwd", svc_fwd_name(svc.fwd));
 		json_object_array_add(arr, o);
 	}
 	return 0;
@@ -131,8 +133,11 @@ static int dump_slots(struct store *st, struct json_object *arr)
 		fd = bpf_map_get_fd_by_id(inner_id);
 		if (fd < 0)
 			continue;
-		table = realloc(table, svc.ring_size * sizeof(*table));
-		keys = realloc(keys, svc.ring_size * sizeof(*keys));
+		/* No realloc(): its failure would lose the old buffers. */
+		free(table);
+		free(keys);
+		table = malloc(svc.ring_size * sizeof(*table));
+		keys = malloc(svc.ring_size * sizeof(*keys));
 		count = svc.ring_size;
 		if (!table || !keys ||
 		    (bpf_map_lookup_batch(fd, NULL, &inner_id, keys, table, &count,
@@ -449,17 +454,17 @@ static int do_list(int argc, char **argv)
 }
 
 static const struct cmd cmds[] = {
-		{ "list",	do_list },
-		{ "dump",	do_dump },
-		{ 0 }
+	{ "list",	do_list },
+	{ "dump",	do_dump },
+	{ 0 }
 };
 
 const struct cli_object map_object = {
 	.name		= "map",
-	.usage		= 
+	.usage		=
 		"map list\n"
 		"map dump NAME",
-	.details	= 
+	.details	=
 		"NAME := { services | nodes | nexthops | slots | conntrack | svc_stats |\n"
 		"          node_stats | reasons | settings | decap_vips | any pinned map }\n"
 		"(maps without a decoder of their own print keys and values in hex)\n",

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* helios-agent node { add | set | del | list } */
+/* helios-agent node { add | set | del | list | setup-hint } */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <bpf/bpf.h>
 
 #include "cmd/cli.h"
+#include "cmd/hint.h"
 #include "cmd/report.h"
 #include "lib/nodes.h"
 #include "lib/services.h"
@@ -210,20 +211,22 @@ static int do_list(int argc, char **argv)
 }
 
 static const struct cmd cmds[] = {
-		{ "add",	do_add },
-		{ "set",	do_set },
-		{ "del",	do_del },
-		{ "list",	do_list },
-		{ 0 }
+	{ "add",	do_add },
+	{ "set",	do_set },
+	{ "del",	do_del },
+	{ "list",	do_list },
+	{ "setup-hint",	node_setup_hint },
+	{ 0 }
 };
 
 const struct cli_object node_object = {
 	.name		= "node",
-	.usage		= 
+	.usage		=
 		"node add SVC ADDR [OPTIONS]\n"
 		"node set SVC ADDR OPTIONS\n"
 		"node del SVC ADDR\n"
-		"node list [SVC]",
+		"node list [SVC]\n"
+		"node setup-hint SVC",
 	.details	= "SVC := VIP:PORT/{tcp|udp}\n",
 	.opts		= node_admin_opts,
 	.cmds		= cmds,

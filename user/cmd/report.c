@@ -12,7 +12,7 @@
 #include "lib/services.h"
 
 static const char *const reason_names[HL_REASON_MAX] = {
-#define REASON_NAME(name, nr, str) [nr] = str,
+#define REASON_NAME(name, nr, str) [nr] = (str),
 	HL_REASONS(REASON_NAME)
 #undef REASON_NAME
 };

@@ -283,9 +283,9 @@ static int list_one(struct store *st, const struct hl_svc_key *key,
 
 	format_svc(key, name, sizeof(name));
 	if (!json_output) {
-		printf("%-40s %5u %9u %6u %-12s %s\n", name, svc->id,
+		printf("%-40s %5u %9u %6u %-12s %-10s %s\n", name, svc->id,
 		       svc->ring_size, nodes, hl_strategy_name(svc->strategy),
-		       hl_hash_name(svc->hash));
+		       hl_hash_name(svc->hash), svc_fwd_name(svc->fwd));
 		return 0;
 	}
 	o = json_object_new_object();
@@ -298,6 +298,8 @@ static int list_one(struct store *st, const struct hl_svc_key *key,
 	json_object_object_add(o, "hash",
 			       json_object_new_string(hl_hash_name(svc->hash)));
 	json_object_object_add(o, "slots", json_object_new_int64(svc->slots));
+	json_object_object_add(o, "fwd",
+			       json_object_new_string(svc_fwd_name(svc->fwd)));
 	if (svc->bounded_load)
 		json_object_object_add(o, "bounded_load",
 				       json_object_new_double(svc->bounded_load / 100.0));
@@ -320,8 +322,8 @@ static int do_list(int argc, char **argv)
 		return -1;
 	}
 	if (!json_output)
-		printf("%-40s %5s %9s %6s %-12s %s\n", "SERVICE", "ID", "RING",
-		       "NODES", "STRATEGY", "HASH");
+		printf("%-40s %5s %9s %6s %-12s %-10s %s\n", "SERVICE", "ID",
+		       "RING", "NODES", "STRATEGY", "HASH", "FWD");
 	err = cli_store_open(&st, false);
 	if (!err)
 		err = nodes_load(&st);

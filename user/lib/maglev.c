@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/log.h"
 #include "lib/maglev.h"
 
 struct mg_state {
@@ -132,11 +133,19 @@ int maglev_build(const struct maglev_node *nodes, unsigned int count,
 	bool uniform;
 	int err = -ENOMEM;
 
+	/* The permutations divide by ring_size and ring_size - 1. */
+	if (ring_size < 2) {
+		hl_err("a Maglev ring of %u slots: it must be a prime", ring_size);
+		return -EINVAL;
+	}
 	for (i = 0; i < ring_size; i++)
 		table[i] = HL_NODE_NONE;
+	/* sorted and heap are arrays of pointers: sizeof(*p) is meant. */
+	/* NOLINTBEGIN(bugprone-sizeof-expression) */
 	sorted = calloc(count ? count : 1, sizeof(*sorted));
 	st = calloc(count ? count : 1, sizeof(*st));
 	heap = calloc(count ? count : 1, sizeof(*heap));
+	/* NOLINTEND(bugprone-sizeof-expression) */
 	/* Slots taken, as bits: the walk probes it at random, and 8 KiB per
 	 * 65537 slots stays in the L1 cache where the table would not. */
 	taken = calloc(ring_size / 64 + 1, sizeof(*taken));
@@ -149,6 +158,7 @@ int maglev_build(const struct maglev_node *nodes, unsigned int count,
 	err = 0;
 	if (!n)
 		goto out;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers, as above */
 	qsort(sorted, n, sizeof(*sorted), addr_cmp);
 
 	for (i = 0; i < n; i++) {

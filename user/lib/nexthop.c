@@ -22,6 +22,8 @@
 
 struct route_info {
 	__u32 oif;
+	__u8 type;		/* RTN_* */
+	__u8 gw_family;		/* HL_AF_* of gateway */
 	__be32 gateway[4];
 	__be32 prefsrc[4];
 	bool has_gateway, has_prefsrc;
@@ -90,9 +92,23 @@ static int route_attr(const struct nlattr *attr, void *data)
 	case RTA_GATEWAY:
 		if (len <= sizeof(ri->gateway)) {
 			memcpy(ri->gateway, mnl_attr_get_payload(attr), len);
+			ri->gw_family = len == 16 ? HL_AF_INET6 : HL_AF_INET;
 			ri->has_gateway = true;
 		}
 		break;
+	case RTA_VIA: {
+		/* an IPv4 route through an IPv6 gateway (RFC 5549) */
+		const struct rtvia *via = mnl_attr_get_payload(attr);
+
+		if (len >= sizeof(*via) + 4 &&
+		    len - sizeof(*via) <= sizeof(ri->gateway)) {
+			memcpy(ri->gateway, via->rtvia_addr, len - sizeof(*via));
+			ri->gw_family = via->rtvia_family == AF_INET6 ?
+					HL_AF_INET6 : HL_AF_INET;
+			ri->has_gateway = true;
+		}
+		break;
+	}
 	case RTA_PREFSRC:
 		if (len <= sizeof(ri->prefsrc)) {
 			memcpy(ri->prefsrc, mnl_attr_get_payload(attr), len);
@@ -105,6 +121,10 @@ static int route_attr(const struct nlattr *attr, void *data)
 
 static int route_cb(const struct nlmsghdr *nlh, void *data)
 {
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	struct route_info *ri = data;
+
+	ri->type = rtm->rtm_type;
 	mnl_attr_parse(nlh, sizeof(struct rtmsg), route_attr, data);
 	return MNL_CB_STOP;	/* a get answers with one message */
 }
@@ -192,6 +212,25 @@ static int link_info(__u32 ifindex, __u8 mac[6], __u32 *mtu)
 		*mtu = ifr.ifr_mtu;
 	close(fd);
 	return err;
+}
+
+int nexthop_route(const struct ip_addr *dst, struct nexthop_route *r)
+{
+	struct route_info ri;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	err = route_get(dst, &ri);
+	if (err)
+		return err == -EHOSTUNREACH ? -ENETUNREACH : err;
+	r->oif = ri.oif;
+	r->local = ri.type == RTN_LOCAL;
+	r->has_gateway = ri.has_gateway;
+	if (ri.has_gateway) {
+		r->gateway.family = ri.gw_family;
+		memcpy(r->gateway.w, ri.gateway, sizeof(r->gateway.w));
+	}
+	return ri.oif || r->local ? 0 : -ENETUNREACH;
 }
 
 int nexthop_resolve(const struct ip_addr *dst, const struct hl_settings *cfg,

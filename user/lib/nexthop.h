@@ -3,6 +3,7 @@
 #ifndef HELIOS_NEXTHOP_H
 #define HELIOS_NEXTHOP_H
 
+#include <stdbool.h>
 #include <helios/abi.h>
 
 #include "lib/parse.h"
@@ -17,5 +18,21 @@
  */
 int nexthop_resolve(const struct ip_addr *dst, const struct hl_settings *cfg,
 		    struct hl_nexthop *nh);
+
+/* The kernel's route to an address, as far as forwarding modes care. */
+struct nexthop_route {
+	__u32 oif;		/* egress device */
+	bool local;		/* an address of this host (RTN_LOCAL) */
+	bool has_gateway;	/* through a router: `gateway` */
+	struct ip_addr gateway;	/* RTA_GATEWAY, or RTA_VIA */
+};
+
+/*
+ * Look up the route to `dst` (RTM_GETROUTE, as `ip route get`): 0 with `r`
+ * filled, -ENETUNREACH when there is none (or it is unreachable), another
+ * -errno when the lookup failed. No gateway and not local: `dst` is on a
+ * segment the egress device reaches directly.
+ */
+int nexthop_route(const struct ip_addr *dst, struct nexthop_route *r);
 
 #endif /* HELIOS_NEXTHOP_H */

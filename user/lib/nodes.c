@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 
 #include "lib/counters.h"
+#include "lib/l2.h"
 #include "lib/log.h"
 #include "lib/nexthop.h"
 #include "lib/nodes.h"
@@ -106,6 +107,11 @@ static int node_add_locked(struct store *st, const struct hl_svc_key *key,
 	err = svc_find(st, key, &svc);
 	if (err)
 		return err;
+	if (svc.fwd == HL_FWD_L2) {
+		err = l2_node_check(&n);
+		if (err)
+			return err;
+	}
 	if (!st->nodes) {
 		err = nodes_load(st);
 		if (err)

@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 
 #include "lib/counters.h"
+#include "lib/l2.h"
 #include "lib/log.h"
 #include "lib/nodes.h"
 #include "lib/parse.h"
@@ -24,6 +25,13 @@ static const char *ring_check(const void *field)
 static const struct opt_choice fallback_choices[] = {
 	{ "none", SVC_FALLBACK_NONE },
 	{ "primary", SVC_FALLBACK_PRIMARY },
+	{ NULL }
+};
+
+static const struct opt_choice fwd_choices[] = {
+	{ "ipip", HL_FWD_IPIP },
+	{ "nat", HL_FWD_NAT },
+	{ "l2", HL_FWD_L2 },
 	{ NULL }
 };
 
@@ -46,8 +54,21 @@ const struct opt svc_admin_opts[] = {
 	{ .name = "fallback", .type = OPT_ENUM, .where = OPT_BOTH, .arg = "WHO",
 	  OPT_FIELD(struct svc_admin, fallback), .choices = fallback_choices,
 	  .def = "none", .help = "replica: send reads to the primary when no standby is usable" },
+	{ .name = "fwd", .type = OPT_ENUM, .where = OPT_BOTH, .arg = "MODE",
+	  OPT_FIELD(struct svc_admin, svc.fwd), .choices = fwd_choices,
+	  .def = "ipip", .help = "how packets reach a node: ipip (tunnel, decap on the node), nat (replies through the director) or l2 (the node's MAC, one L2 segment)" },
 	{ NULL }
 };
+
+const char *svc_fwd_name(__u8 fwd)
+{
+	const struct opt_choice *c;
+
+	for (c = fwd_choices; c->name; c++)
+		if (c->value == fwd)
+			return c->name;
+	return "?";
+}
 
 int svc_admin_apply(const struct svc_admin *in, opt_seen_t seen,
 		    struct hl_service *svc)
@@ -71,6 +92,8 @@ int svc_admin_apply(const struct svc_admin *in, opt_seen_t seen,
 		svc->opts = in->fallback == SVC_FALLBACK_PRIMARY ?
 			svc->opts | HL_SVC_O_FALLBACK_PRIMARY :
 			svc->opts & ~HL_SVC_O_FALLBACK_PRIMARY;
+	if (seen & OPT_SEEN(o, "fwd"))
+		svc->fwd = in->svc.fwd;
 	if (svc->bounded_load && !strategy_hashes(svc->strategy)) {
 		hl_err("bounded-load applies to maglev, srchash, primary, replica and prefer-zone, not %s",
 		       hl_strategy_name(svc->strategy));
@@ -265,6 +288,20 @@ out:
 	return err;
 }
 
+/* A service with nodes becomes l2: all of them directly connected. */
+static int fwd_l2_check(struct store *st, const struct hl_svc_key *key,
+			const struct hl_service *svc)
+{
+	char name[SVC_STRLEN];
+	int err;
+
+	err = st->nodes ? 0 : nodes_load(st);
+	if (!err)
+		err = l2_service_check(st, svc->id,
+				       format_svc(key, name, sizeof(name)));
+	return err;
+}
+
 int svc_set_admin(struct store *st, const struct hl_svc_key *key,
 		  const struct hl_service *admin)
 {
@@ -275,10 +312,13 @@ int svc_set_admin(struct store *st, const struct hl_svc_key *key,
 	if (err)
 		return err;
 	err = svc_find(st, key, &svc);
+	if (!err && admin->fwd == HL_FWD_L2 && svc.fwd != HL_FWD_L2)
+		err = fwd_l2_check(st, key, &svc);
 	if (!err) {
 		svc.strategy = admin->strategy;
 		svc.hash = admin->hash;
 		svc.bounded_load = admin->bounded_load;
+		svc.fwd = admin->fwd;
 		svc.opts = (admin->opts & ~SVC_O_DERIVED) |
 			   (svc.opts & SVC_O_DERIVED);
 		err = rebuild(st, key, &svc, true);

@@ -20,13 +20,16 @@
  * the configuration file): svc_admin_opts is their option table.
  */
 struct svc_admin {
-	struct hl_service svc;	/* ring_size, strategy, hash, bounded_load */
+	struct hl_service svc;	/* ring_size, strategy, hash, bounded_load, fwd */
 	__u8 fallback;		/* enum svc_fallback */
 };
 
 enum svc_fallback { SVC_FALLBACK_NONE, SVC_FALLBACK_PRIMARY };
 
 extern const struct opt svc_admin_opts[];
+
+/* "ipip", "nat", "l2": the name of an enum hl_fwd. */
+const char *svc_fwd_name(__u8 fwd);
 
 /*
  * Apply the options `seen` in `in` to `svc` and check the result as a
@@ -50,7 +53,7 @@ int svc_for_each(struct store *st, svc_iter_fn fn, void *data);
  * chosen here. -EEXIST when it exists. */
 int svc_add(struct store *st, const struct hl_svc_key *key,
 	    const struct hl_service *tpl);
-/* Admin: strategy, hash, bounded_load and opts from `admin`; rebuilds. */
+/* Admin: strategy, hash, bounded_load, fwd and opts from `admin`; rebuilds. */
 int svc_set_admin(struct store *st, const struct hl_svc_key *key,
 		  const struct hl_service *admin);
 /* Admin: the service's limits (rate, client-rate, syn-retry); the opts

@@ -12,7 +12,7 @@
 #include "lib/tables.h"
 
 static const char *const strategy_names[HL_STRAT_MAX] = {
-#define STRAT_NAME(name, nr, str) [nr] = str,
+#define STRAT_NAME(name, nr, str) [nr] = (str),
 	HL_STRATEGIES(STRAT_NAME)
 #undef STRAT_NAME
 };
