@@ -15,7 +15,11 @@ setup_file() {
 	e2e_lab_attached
 }
 teardown_file() { e2e_lab_down; }
-teardown() { hold_stop; }
+teardown() {
+	hold_stop
+	[ -z "${FILLED:-}" ] || nat_fill delete >/dev/null
+	FILLED=
+}
 
 # nat_node B FAM [PORT]: a node as ADDR:PORT, [ADDR]:PORT for IPv6.
 nat_node() {
@@ -44,6 +48,35 @@ peers() {
 
 # conns [SVC]: `conn list -j [SVC]`
 conns() { hl -j conn list "$@"; }
+
+# The NAT table has room for HL_NAT_FLOWS (262144) flows, fixed at build:
+# rather than open that many connections, nat_fill.py fills it with
+# synthetic established flows of a filler service (on b1) and can leave a
+# given number free. nat_fill fill|delete [ARGS]
+FILL_VIP=198.18.1.20
+nat_fill() {
+	local cmd=$1; shift
+	"$LAB_PY" "$LAB_TOOLS/nat_fill.py" "$cmd" "$LAB_DIR/bpf/dir/nat" \
+		--vip "$FILL_VIP:$LAB_PORT" --node "$(lab_addr4 b1):$PORT" "$@"
+}
+
+# fill_table [LEAVE]: the filler service, then the table filled but for
+# LEAVE flows; sets $fill (nat_fill.py's JSON).
+fill_table() {
+	local svc="$FILL_VIP:$LAB_PORT/tcp" sid nid
+	hl service del "$svc" >/dev/null 2>&1 || true
+	hl service add "$svc" fwd nat || return 1
+	hl node add "$svc" "$(lab_addr4 b1):$PORT" || return 1
+	sid=$(hl -j service list | jq --arg s "$svc" '.[] | select(.service == $s) | .id')
+	nid=$(hl -j map dump nodes | jq --argjson s "$sid" '.[] | select(.svc_id == $s) | .id')
+	FILLED=1
+	fill=$(nat_fill fill --svc-id "$sid" --node-id "$nid" --leave "${1:-0}") || return 1
+	echo "# nat table: $fill" >&3
+	[ "$(jq .full <<<"$fill")" = true ] || fail "the nat map did not fill up: $fill"
+}
+
+# nat_flows SVC: how many flows of SVC the NAT table holds (live or not).
+nat_flows() { conns "$1" | jq length; }
 
 @test "the backends run no Helios code and carry no VIP" {
 	local b
@@ -144,4 +177,53 @@ conns() { hl -j conn list "$@"; }
 	run lab_client echo "$LAB_VIP6" "$LAB_PORT" --bytes 2000000 --sport "$(lab_ports 1)" --timeout 20
 	echo "# $output" >&3
 	assert_success
+}
+
+@test "a full NAT table: new connections fail and are counted, established ones keep working" {
+	local full0
+	nat_setup "$LAB_SVC4" 100 100 100
+	hold_start "$LAB_SVC4" 6
+	hold_cmd status
+	[ "$(jq '[.conns[] | select(.alive)] | length' <<<"$held")" -eq 6 ] || fail "not all up: $held"
+	fill_table 0
+	full0=$(reason dropped-nat-table-full)
+	burst "$LAB_SVC4" 10 --timeout 1.5
+	[ "$(jq .ok <<<"$burst")" -eq 0 ] || fail "connections got through a full table: $burst"
+	[ "$(reason dropped-nat-table-full)" -ge $((full0 + 10)) ] ||
+		fail "not counted: dropped-nat-table-full $full0 -> $(reason dropped-nat-table-full)"
+	hold_cmd status
+	[ "$(jq '[.conns[] | select(.alive)] | length' <<<"$held")" -eq 6 ] ||
+		fail "an established connection broke with the table full: $held"
+
+	run nat_fill delete
+	assert_success
+	FILLED=
+	burst "$LAB_SVC4" 30
+	[ "$(jq .errors <<<"$burst")" -eq 0 ] || fail "the table has room again, yet: $burst"
+}
+
+@test "an idle connection survives 10x the NAT table's room in short connections" {
+	local room=200 r full0
+	nat_setup "$LAB_SVC4" 100 100 100
+	run hl conn timeout set closed 1
+	assert_success
+	hold_start "$LAB_SVC4" 1
+	hold_cmd status
+	[ "$(jq '[.conns[] | select(.alive)] | length' <<<"$held")" -eq 1 ] || fail "not up: $held"
+	# The table full but for $room flows: each round below uses half of
+	# them, and closed flows must leave the table for the next rounds.
+	fill_table $room
+	full0=$(reason dropped-nat-table-full)
+	for ((r = 0; r < 20; r++)); do
+		BURST_QUIET=1 burst "$LAB_SVC4" $((room / 2)) --parallel 8
+		[ "$(jq .errors <<<"$burst")" -eq 0 ] || fail "round $r: $burst"
+		poll 200 eval '[ "$(nat_flows "$LAB_SVC4")" -le 1 ]' ||
+			fail "round $r: closed flows stay in the table: $(nat_flows "$LAB_SVC4")"
+	done
+	echo "# $((20 * room / 2)) short connections through a table with room for $room" >&3
+	[ "$(reason dropped-nat-table-full)" -eq "$full0" ] || fail "table-full drops while it had room"
+	hold_cmd status
+	[ "$(jq '[.conns[] | select(.alive)] | length' <<<"$held")" -eq 1 ] ||
+		fail "the idle connection did not survive: $held"
+	hl conn timeout set closed 10
 }
