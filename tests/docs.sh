@@ -17,14 +17,14 @@ else
 	diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") | sed 's/^/# /'
 fi
 top=$("$agent" help 2>&1)
-for obj in attach detach service class node stats map decap probe run health; do
+for obj in attach detach service class node conn stats map decap probe run health; do
 	if printf '%s\n' "$top" | grep -q "helios-agent $obj"; then
 		ok "top-level help shows $obj's grammar"
 	else
 		notok "top-level help lacks $obj"
 	fi
 done
-for obj in service class node map decap; do
+for obj in service class node conn map decap; do
 	out=$("$agent" "$obj" help 2>&1)
 	if [ "$(printf '%s\n' "$out" | grep -c "helios-agent $obj")" -ge 2 ] &&
 	   printf '%s\n' "$top" | grep -qF "$(printf '%s\n' "$out" | head -1)"; then

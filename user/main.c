@@ -9,13 +9,14 @@
 #include "agent/agent.h"
 #include "agent/config.h"
 #include "cmd/cli.h"
+#include "lib/conns.h"
 #include "lib/log.h"
 #include "lib/nodes.h"
 #include "lib/services.h"
 
 static const struct cli_object *const objects[] = {
 	&attach_object, &detach_object, &service_object, &class_object,
-	&node_object, &stats_object, &map_object, &decap_object,
+	&node_object, &conn_object, &stats_object, &map_object, &decap_object,
 	&probe_object, &run_object, &health_object, NULL
 };
 
@@ -62,6 +63,8 @@ static int print_markdown(void)
 	} docs[] = {
 		{ "`service add` / `service set` options", svc_admin_opts, OPT_CLI },
 		{ "`node add` / `node set` options", node_admin_opts, OPT_CLI },
+		{ "`conn timeout set` options: NAT flows' timeouts, seconds without a packet, by state",
+		  nat_timeout_opts, OPT_CLI },
 		{ "Configuration file: service keys (besides `service`, `check`, `nodes`; `strategy` there: maglev, primary or replica)",
 		  service_opts, OPT_CONF },
 		{ NULL, svc_admin_opts, OPT_CONF },
@@ -69,6 +72,8 @@ static int print_markdown(void)
 		  check_opts, OPT_CONF },
 		{ "Configuration file: node keys (besides `addr`)", node_admin_opts,
 		  OPT_CONF },
+		{ "Configuration file: `nat` keys (a top-level group; a key left out is its default)",
+		  nat_timeout_opts, OPT_CONF },
 	};
 	unsigned int i;
 

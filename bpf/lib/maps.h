@@ -232,6 +232,12 @@ struct {
 	__uint(max_entries, HL_MAX_CLASSES);
 } class_stats SEC(".maps");
 
+/* ---- full NAT (placeholder until the data path lands) ---- */
+
+struct { __uint(type, BPF_MAP_TYPE_HASH); __type(key, struct hl_flow_key); __type(value, struct hl_nat); __uint(max_entries, 2 * HL_NAT_FLOWS); } nat SEC(".maps");
+
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __type(key, __u32); __type(value, struct hl_snat); __uint(max_entries, HL_MAX_SERVICES); } snat_addrs SEC(".maps");
+
 /* ---- active-flow recount (sweep.h) ---- */
 
 struct hl_sweeper {

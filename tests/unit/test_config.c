@@ -133,6 +133,41 @@ out:
 	CHECK(!conf.nsvcs && !conf.svcs, "config_free() leaves it empty");
 }
 
+/* The top-level nat group: the timeouts it gives, 0 (the default) for
+ * the others; no group, nothing to write. */
+static void test_nat_timeouts(void)
+{
+	static const char with[] =
+		"nat = { established = 600; syn_sent = 5; };\n"
+		"services = ( { service = \"198.18.1.10:80/tcp\";\n"
+		"               check = { kind = \"tcp\"; }; } );\n";
+	static const char without[] =
+		"services = ( { service = \"198.18.1.10:80/tcp\";\n"
+		"               check = { kind = \"tcp\"; }; } );\n";
+	struct agent_conf conf;
+
+	if (load(with, &conf)) {
+		CHECK(0, "config_load: %s", err);
+		return;
+	}
+	CHECK(conf.has_nat, "nat group seen");
+	CHECK(conf.nat.nat_timeout_s[HL_NAT_ESTABLISHED] == 600 &&
+	      conf.nat.nat_timeout_s[HL_NAT_SYN_SENT] == 5,
+	      "established %u syn-sent %u",
+	      conf.nat.nat_timeout_s[HL_NAT_ESTABLISHED],
+	      conf.nat.nat_timeout_s[HL_NAT_SYN_SENT]);
+	CHECK(!conf.nat.nat_timeout_s[HL_NAT_FIN] &&
+	      !conf.nat.nat_timeout_s[HL_NAT_CLOSED] &&
+	      !conf.nat.nat_timeout_s[HL_NAT_UDP], "the others: default (0)");
+	config_free(&conf);
+	if (load(without, &conf)) {
+		CHECK(0, "config_load: %s", err);
+		return;
+	}
+	CHECK(!conf.has_nat, "no nat group");
+	config_free(&conf);
+}
+
 /* A file that must be refused, the line it must name (-1: any) and a part
  * of why. */
 struct bad_case {
@@ -172,6 +207,15 @@ static const struct bad_case bad_cases[] = {
 	{ "syntax error", SVC TCP "    nodes = ( { addr = \"198.18.0.11\"; weight = ; } );\n" END,
 	  4, "" },
 	{ "no services", "# nothing\n", -1, "'services'" },
+	{ "unknown nat key", "nat = {\n  established = 600;\n  idle = 5; };\n"
+	  SVC TCP NODE END, 3, "unknown key 'idle'" },
+	{ "nat timeout out of range", "nat = { udp = 0; };\n" SVC TCP NODE END,
+	  1, "udp" },
+	{ "nat timeout not a number", "nat = { fin = \"1m\"; };\n" SVC TCP NODE END,
+	  1, "fin" },
+	{ "nat not a group", "nat = 5;\n" SVC TCP NODE END, 1, "group" },
+	{ "CLI spelling in the file", "nat = { syn-sent = 5; };\n" SVC TCP NODE END,
+	  1, "" },
 };
 
 static void bad_case(const struct bad_case *c)
@@ -214,14 +258,16 @@ int main(void)
 		return 1;
 	}
 	RUN(test_valid);
+	RUN(test_nat_timeouts);
 	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
 		snprintf(name, sizeof(name), "refused: %s", bad_cases[i].name);
 		RUN_CASE(name, bad_case(&bad_cases[i]));
 	}
 	RUN(test_missing_file);
 
-	/* Remove what load() wrote, then the directory. */
-	for (i = 1; i <= sizeof(bad_cases) / sizeof(bad_cases[0]) + 1; i++) {
+	/* Remove what load() wrote (test_valid one file, test_nat_timeouts
+	 * two, each bad case one), then the directory. */
+	for (i = 1; i <= sizeof(bad_cases) / sizeof(bad_cases[0]) + 3; i++) {
 		snprintf(path, sizeof(path), "%s/%u.conf", dir, i);
 		unlink(path);
 	}

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "lib/log.h"
 #include "lib/parse.h"
 #include "unit.h"
 
@@ -78,6 +79,84 @@ static void test_addr(void)
 		CHECK(parse_addr(bad[i], &a) == -EINVAL, "'%s' accepted", bad[i]);
 }
 
+/* Nodes: ADDR, ADDR:PORT, [ADDR]:PORT; printed back the same way. */
+static void test_addr_port_good(void)
+{
+	static const struct {
+		const char *in, *out;
+		__u8 family;
+		__u16 port;
+	} cases[] = {
+		{ "198.18.0.11", "198.18.0.11", HL_AF_INET, 0 },
+		{ "198.18.0.11:6432", "198.18.0.11:6432", HL_AF_INET, 6432 },
+		{ "198.18.0.11:1", "198.18.0.11:1", HL_AF_INET, 1 },
+		{ "198.18.0.11:65535", "198.18.0.11:65535", HL_AF_INET, 65535 },
+		{ "fd00:4845::11", "fd00:4845::11", HL_AF_INET6, 0 },
+		/* without brackets the last group is the address's */
+		{ "fd00:4845::11:6432", "fd00:4845::11:6432", HL_AF_INET6, 0 },
+		{ "[fd00:4845::11]:6432", "[fd00:4845::11]:6432", HL_AF_INET6, 6432 },
+		{ "[fd00:4845::11]", "fd00:4845::11", HL_AF_INET6, 0 },
+		{ "[fd00:0:0::1]:5432", "[fd00::1]:5432", HL_AF_INET6, 5432 },
+	};
+	char buf[ADDR_PORT_STRLEN];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ip_addr a;
+		__be16 port = 0xffff;
+
+		CHECK(parse_addr_port(cases[i].in, &a, &port) == 0, "%s refused",
+		      cases[i].in);
+		CHECK(a.family == cases[i].family, "%s family %u", cases[i].in,
+		      a.family);
+		CHECK(ntohs(port) == cases[i].port, "%s port %u", cases[i].in,
+		      ntohs(port));
+		CHECK(!strcmp(format_addr_port(a.family, a.w, port, buf, sizeof(buf)),
+			      cases[i].out), "%s printed as %s", cases[i].in, buf);
+	}
+}
+
+static void test_addr_port_bad(void)
+{
+	static const struct {
+		const char *in, *why;
+	} cases[] = {
+		{ "198.18.0.11:0", "invalid port" },
+		{ "198.18.0.11:65536", "invalid port" },
+		{ "198.18.0.11:70000", "invalid port" },
+		{ "198.18.0.11:99999999999999999999", "invalid port" },
+		{ "198.18.0.11:", "invalid port" },
+		{ "198.18.0.11:-1", "invalid port" },
+		{ "198.18.0.11:+1", "invalid port" },
+		{ "198.18.0.11:54x", "invalid port" },
+		{ "198.18.0.11: 1", "invalid port" },
+		{ "[fd00::11]:0", "invalid port" },
+		{ "[fd00::11]:65536", "invalid port" },
+		{ "[fd00::11]:", "invalid port" },
+		{ "", "malformed" },
+		{ "198.18.0.300:5432", "malformed" },
+		{ "198.18.0.11:5432:1", "malformed" },
+		{ "[198.18.0.11]:5432", "malformed" },
+		{ "[fd00::11]5432", "malformed" },
+		{ "[fd00::11:5432", "malformed" },
+		{ "fd00::11]:5432", "malformed" },
+		{ "[fd00:::11]:5432", "malformed" },
+		{ "host.example:5432", "malformed" },
+		{ ":5432", "malformed" },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ip_addr a;
+		__be16 port;
+
+		CHECK(parse_addr_port(cases[i].in, &a, &port) == -EINVAL,
+		      "'%s' accepted", cases[i].in);
+		CHECK(!strncmp(hl_errmsg(), cases[i].why, strlen(cases[i].why)),
+		      "'%s': %s", cases[i].in, hl_errmsg());
+	}
+}
+
 static void test_numbers(void)
 {
 	static const char *const bad_weights[] = { "", "-1", "+1", "65536",
@@ -124,6 +203,8 @@ int main(void)
 	RUN(test_svc_good);
 	RUN(test_svc_bad);
 	RUN(test_addr);
+	RUN(test_addr_port_good);
+	RUN(test_addr_port_bad);
 	RUN(test_numbers);
 	RUN(test_role_zone);
 	RUN(test_prime);

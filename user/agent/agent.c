@@ -24,6 +24,7 @@
 #include "agent/decide.h"
 #include "cmd/cli.h"
 #include "lib/clock.h"
+#include "lib/conns.h"
 #include "lib/counters.h"
 #include "lib/log.h"
 #include "lib/nodes.h"
@@ -471,6 +472,15 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 	if (store_lock(&a->st, true))
 		return -errno;
 	err = nodes_load(&a->st);
+	if (!err && new->has_nat &&
+	    (!old || !old->has_nat ||
+	     memcmp(old->nat.nat_timeout_s, new->nat.nat_timeout_s,
+		    sizeof(new->nat.nat_timeout_s)))) {
+		/* The file's group says all five: left out is the default. */
+		err = nat_timeouts_set(&a->st, &new->nat, ~(opt_seen_t)0);
+		if (!err)
+			log_msg("info", "NAT timeouts set from the configuration");
+	}
 	for (i = 0; old && !err && i < old->nsvcs; i++) {
 		const struct svc_conf *o = &old->svcs[i];
 		const struct svc_conf *n = find_svc_conf(new, &o->key);
@@ -488,7 +498,8 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 		for (j = 0; j < o->nnodes; j++) {
 			if (find_node_conf(n, &o->nodes[j].addr))
 				continue;
-			id = node_find(&a->st, svc.id, &o->nodes[j].addr);
+			id = node_find_port(&a->st, svc.id, o->key.port,
+					    &o->nodes[j].addr, 0);
 			if (id >= 0)
 				node_del(&a->st, id);
 		}
@@ -516,7 +527,10 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 			const struct node_conf *nc = &n->nodes[j];
 			const struct node_conf *oc = find_node_conf(o, &nc->addr);
 			struct hl_node node = {};
-			int id = node_find(&a->st, svc.id, &nc->addr);
+			/* The file's nodes are on the service's port: a
+			 * node the CLI gave a port of its own is another. */
+			int id = node_find_port(&a->st, svc.id, n->key.port,
+						&nc->addr, 0);
 
 			if (id >= 0 && (!oc || !memcmp(oc, nc, sizeof(*nc))))
 				continue;	/* exists, and unchanged here */

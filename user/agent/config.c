@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 
 #include "agent/config.h"
+#include "lib/conns.h"
 #include "lib/log.h"
 #include "lib/nodes.h"
 #include "lib/services.h"
@@ -390,13 +391,29 @@ static int parse_service(struct ctx *c, const config_setting_t *g,
 	return 0;
 }
 
+/* nat = { established = 7200; ... }: the NAT timeouts, seconds. */
+static int parse_nat(struct ctx *c, const config_setting_t *g,
+		     struct agent_conf *conf)
+{
+	static const char *const known[] = { NULL };
+	static const struct opt *const tbls[] = { nat_timeout_opts, NULL };
+
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+		return fail(c, g, "'nat' is a group: { established = 7200; ... }");
+	if (check_keys(c, g, known, tbls) ||
+	    get_opts(c, g, nat_timeout_opts, &conf->nat))
+		return -1;
+	conf->has_nat = true;
+	return 0;
+}
+
 int config_load(const char *path, struct agent_conf *conf, char *err,
 		size_t errlen)
 {
-	static const char *const known[] = { "services", NULL };
+	static const char *const known[] = { "services", "nat", NULL };
 	static const struct opt *const none[] = { NULL };
 	struct ctx c = { .file = path, .err = err, .errlen = errlen };
-	const config_setting_t *root, *svcs;
+	const config_setting_t *root, *svcs, *nat;
 	config_t cf;
 	unsigned int i, j;
 	int ret = -1;
@@ -414,6 +431,9 @@ int config_load(const char *path, struct agent_conf *conf, char *err,
 	}
 	root = config_root_setting(&cf);
 	if (check_keys(&c, root, known, none))
+		goto out;
+	nat = config_setting_get_member(root, "nat");
+	if (nat && parse_nat(&c, nat, conf))
 		goto out;
 	svcs = config_setting_get_member(root, "services");
 	if (!svcs) {

@@ -39,6 +39,10 @@ struct svc_conf {
 struct agent_conf {
 	unsigned int nsvcs;
 	struct svc_conf *svcs;
+	/* The top-level `nat` group (keys: nat_timeout_opts): when present,
+	 * the NAT timeouts it gives, the defaults for those it leaves out. */
+	bool has_nat;
+	struct hl_settings nat;
 };
 
 /* The keys of a service group (besides svc_admin_opts) and of its check

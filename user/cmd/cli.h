@@ -33,7 +33,8 @@ int cli_object_main(const struct cli_object *obj, int argc, char **argv);
 void cli_object_usage(const struct cli_object *obj, FILE *f, bool full);
 
 extern const struct cli_object attach_object, detach_object, service_object,
-	node_object, class_object, stats_object, map_object, decap_object;
+	node_object, class_object, stats_object, map_object, decap_object,
+	conn_object;
 
 /* Global options, set by main(). */
 extern bool json_output;	/* -j */

@@ -13,6 +13,7 @@
 #include "cmd/cli.h"
 #include "cmd/report.h"
 #include "lib/clock.h"
+#include "lib/conns.h"
 #include "lib/counters.h"
 #include "lib/nodes.h"
 #include "lib/services.h"
@@ -198,6 +199,98 @@ static int dump_conntrack(struct store *st, struct json_object *arr)
 	return 0;
 }
 
+static const char *seen_str(__u8 seen, char *buf, size_t len)
+{
+	static const char *const names[] = { "syn", "ack", "fin", "rst" };
+	size_t n = 0;
+	unsigned int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < 4 && n < len; i++)
+		if (seen & (1u << i))
+			n += snprintf(buf + n, len - n, "%s%s", n ? "," : "",
+				      names[i]);
+	return buf;
+}
+
+struct nat_dump {
+	struct json_object *arr;
+	__u64 now;
+};
+
+/* Both directions' entries as they are; conn list pairs them into flows. */
+static int nat_one(const void *key, const void *value, void *data)
+{
+	const struct hl_flow_key *k = key;
+	const struct hl_nat *n = value;
+	struct nat_dump *d = data;
+	struct json_object *o = json_object_new_object();
+	char addr[ADDR_STRLEN], seen[24];
+
+	J_STR(o, "dir", n->dir == HL_NAT_FORWARD ? "forward" :
+			n->dir == HL_NAT_REPLY ? "reply" : "?");
+	J_STR(o, "src", format_addr(k->family, k->src, addr, sizeof(addr)));
+	J_INT(o, "sport", ntohs(k->sport));
+	J_STR(o, "dst", format_addr(k->family, k->dst, addr, sizeof(addr)));
+	J_INT(o, "dport", ntohs(k->dport));
+	J_STR(o, "proto", k->proto == 6 ? "tcp" : k->proto == 17 ? "udp" : "?");
+	J_STR(o, "to", format_addr(k->family, n->addr, addr, sizeof(addr)));
+	J_INT(o, "to_port", ntohs(n->port));
+	J_STR(o, "from", format_addr(k->family, n->from, addr, sizeof(addr)));
+	J_INT(o, "from_port", ntohs(n->from_port));
+	J_STR(o, "seen", seen_str(n->seen, seen, sizeof(seen)));
+	J_INT(o, "svc_id", n->svc_id);
+	J_INT(o, "node", n->node_id);
+	J_INT(o, "age_ms", d->now > n->created_ns ?
+			   (d->now - n->created_ns) / 1000000 : 0);
+	J_INT(o, "idle_ms", n->last_ns && d->now > n->last_ns ?
+			    (d->now - n->last_ns) / 1000000 : 0);
+	J_INT(o, "packets", n->packets);
+	J_INT(o, "bytes", n->bytes);
+	json_object_array_add(d->arr, o);
+	return 0;
+}
+
+static int dump_nat(struct store *st, struct json_object *arr)
+{
+	struct nat_dump d = { .arr = arr, .now = hl_now_ns() };
+
+	return map_for_each(st->fds[MAP_NAT], sizeof(struct hl_flow_key),
+			    sizeof(struct hl_nat), nat_one, &d);
+}
+
+/* The services with SNAT addresses (the family is the service's). */
+static int dump_snat_addrs(struct store *st, struct json_object *arr)
+{
+	struct hl_svc_key k, *prev = NULL;
+	struct hl_service svc;
+	struct hl_snat snat;
+	char name[SVC_STRLEN], addr[ADDR_STRLEN];
+	__u32 i;
+
+	while (!bpf_map_get_next_key(st->fds[MAP_SERVICES], prev, &k)) {
+		struct json_object *o, *addrs;
+
+		prev = &k;
+		if (bpf_map_lookup_elem(st->fds[MAP_SERVICES], &k, &svc) ||
+		    bpf_map_lookup_elem(st->fds[MAP_SNAT_ADDRS], &svc.id, &snat) ||
+		    !snat.count)
+			continue;
+		o = json_object_new_object();
+		addrs = json_object_new_array();
+		J_INT(o, "id", svc.id);
+		J_STR(o, "service", format_svc(&k, name, sizeof(name)));
+		J_INT(o, "count", snat.count);
+		for (i = 0; i < snat.count && i < HL_SNAT_MAX; i++)
+			json_object_array_add(addrs, json_object_new_string(
+				format_addr(k.family, snat.addrs[i], addr,
+					    sizeof(addr))));
+		json_object_object_add(o, "addrs", addrs);
+		json_object_array_add(arr, o);
+	}
+	return 0;
+}
+
 static int dump_counters(struct store *st, enum store_map map, __u32 max,
 			 struct json_object *arr)
 {
@@ -241,6 +334,7 @@ static int dump_settings(struct store *st, struct json_object *arr)
 	struct json_object *o = json_object_new_object();
 	char addr[ADDR_STRLEN];
 	struct hl_settings cfg = {};
+	const struct opt *t;
 	__be32 src4[4] = {};
 	__u32 zero = 0;
 
@@ -248,6 +342,17 @@ static int dump_settings(struct store *st, struct json_object *arr)
 	src4[0] = cfg.src4;
 	J_STR(o, "src4", format_addr(HL_AF_INET, src4, addr, sizeof(addr)));
 	J_STR(o, "src6", format_addr(HL_AF_INET6, cfg.src6, addr, sizeof(addr)));
+	J_STR(o, "zone", cfg.zone);
+	/* NAT timeouts as stored: 0 is the default (conn timeout show) */
+	for (t = nat_timeout_opts; t->name; t++) {
+		char key[32], *c;
+
+		snprintf(key, sizeof(key), "nat_%s", t->name);
+		for (c = key; *c; c++)
+			if (*c == '-')
+				*c = '_';
+		J_INT(o, key, cfg.nat_timeout_s[nat_timeout_state(t)]);
+	}
 	json_object_array_add(arr, o);
 	return 0;
 }
@@ -390,6 +495,8 @@ static int do_dump(int argc, char **argv)
 	case MAP_NODE_STATS:	err = dump_counters(&st, m, HL_MAX_NODES, arr); break;
 	case MAP_REASONS:	err = dump_reasons(&st, arr); break;
 	case MAP_SETTINGS:	err = dump_settings(&st, arr); break;
+	case MAP_NAT:		err = dump_nat(&st, arr); break;
+	case MAP_SNAT_ADDRS:	err = dump_snat_addrs(&st, arr); break;
 	default:		err = dump_raw(st.fds[m], arr); break;
 	}
 out:
@@ -466,7 +573,8 @@ const struct cli_object map_object = {
 		"map dump NAME",
 	.details	=
 		"NAME := { services | nodes | nexthops | slots | conntrack | svc_stats |\n"
-		"          node_stats | reasons | settings | decap_vips | any pinned map }\n"
+		"          node_stats | reasons | settings | nat | snat_addrs | decap_vips |\n"
+		"          any pinned map }\n"
 		"(maps without a decoder of their own print keys and values in hex)\n",
 	.cmds		= cmds,
 };

@@ -15,18 +15,22 @@
 struct node_args {
 	struct hl_svc_key key;
 	struct ip_addr addr;
+	__be16 port;		/* network order, 0: none given */
 	struct hl_node admin;	/* weight, role, zone */
 	opt_seen_t seen;
 };
 
-/* SVC ADDR [OPTIONS]; `opts` allows the options. */
+/* SVC ADDR[:PORT] [OPTIONS]; `opts` allows the options. */
 static int parse_node_args(int argc, char **argv, bool opts,
 			   struct node_args *a)
 {
 	memset(a, 0, sizeof(*a));
 	REQ_ARGS(2);
-	if (parse_svc(argv[0], &a->key) || parse_addr(argv[1], &a->addr))
+	if (parse_svc(argv[0], &a->key) ||
+	    parse_addr_port(argv[1], &a->addr, &a->port))
 		return -1;
+	if (a->port == a->key.port)
+		a->port = 0;	/* the service's port: the same node */
 	if (a->addr.family != a->key.family) {
 		p_err("node %s is %s but service %s is %s", argv[1],
 		      a->addr.family == HL_AF_INET ? "IPv4" : "IPv6", argv[0],
@@ -55,13 +59,15 @@ static void apply_args(struct hl_node *n, const struct node_args *a)
 		memcpy(n->zone, a->admin.zone, HL_ZONE_LEN);
 }
 
-/* Open the store and find the service named in `a` (and its node). */
 /* Open the store, find the service and the node; `want_node` says whether
- * the node must exist (set, del) or must not (add). */
+ * the node must exist (set, del) or must not (add). A node named without
+ * a port is the only one at that address (set, del), or the one on the
+ * service's port (add). */
 static int open_service(struct store *st, const struct node_args *a,
 			struct hl_service *svc, int *node_id, bool want_node)
 {
-	char name[SVC_STRLEN], addr[ADDR_STRLEN];
+	char name[SVC_STRLEN], addr[ADDR_PORT_STRLEN];
+	unsigned int at;
 	int err;
 
 	err = cli_store_open(st, true);
@@ -75,8 +81,18 @@ static int open_service(struct store *st, const struct node_args *a,
 	err = nodes_load(st);
 	if (err)
 		return err;
-	*node_id = node_find(st, svc->id, &a->addr);
-	format_addr(a->addr.family, a->addr.w, addr, sizeof(addr));
+	format_addr_port(a->addr.family, a->addr.w, a->port, addr, sizeof(addr));
+	if (want_node && !a->port) {
+		at = node_count_at(st, svc->id, &a->addr, node_id);
+		if (at > 1) {
+			p_err("service %s has %u nodes at %s: name one as ADDR:PORT",
+			      name, at, addr);
+			return -ENOENT;
+		}
+	} else {
+		*node_id = node_find_port(st, svc->id, a->key.port, &a->addr,
+					  a->port);
+	}
 	if (want_node && *node_id < 0) {
 		p_err("no node %s in service %s", addr, name);
 		return -ENOENT;
@@ -117,6 +133,7 @@ static int do_add(int argc, char **argv)
 	}
 	node.family = a.addr.family;
 	memcpy(node.addr, a.addr.w, sizeof(node.addr));
+	node.port = a.port;
 	apply_args(&node, &a);
 	err = node_add(&st, &a.key, &node, true);
 	if (err > 0)
@@ -222,12 +239,18 @@ static const struct cmd cmds[] = {
 const struct cli_object node_object = {
 	.name		= "node",
 	.usage		=
-		"node add SVC ADDR [OPTIONS]\n"
-		"node set SVC ADDR OPTIONS\n"
-		"node del SVC ADDR\n"
+		"node add SVC NODE [OPTIONS]\n"
+		"node set SVC NODE OPTIONS\n"
+		"node del SVC NODE\n"
 		"node list [SVC]\n"
 		"node setup-hint SVC",
-	.details	= "SVC := VIP:PORT/{tcp|udp}\n",
+	.details	=
+		"SVC := VIP:PORT/{tcp|udp}\n"
+		"NODE := { ADDR | ADDR:PORT | [ADDR]:PORT }   PORT: 1..65535\n"
+		"A port of its own is for fwd nat services only (ipip and l2 nodes receive\n"
+		"the VIP's port); without one a node is on the service's port. set and del\n"
+		"find a node by ADDR alone when it is the only one at that address.\n"
+		"setup-hint: what to run on a node for the service's forwarding mode.\n",
 	.opts		= node_admin_opts,
 	.cmds		= cmds,
 };

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 
 #include "cmd/cli.h"
@@ -22,7 +23,8 @@ const char *reason_name(__u32 reason)
 	return reason < HL_REASON_MAX ? reason_names[reason] : "?";
 }
 
-struct json_object *node_json(struct store *st, __u32 id)
+struct json_object *node_json(struct store *st, __u32 id,
+			      const struct hl_svc_key *svc)
 {
 	const struct hl_node *n = &st->nodes[id];
 	struct json_object *o = json_object_new_object();
@@ -33,6 +35,9 @@ struct json_object *node_json(struct store *st, __u32 id)
 	format_addr(n->family, n->addr, addr, sizeof(addr));
 	json_object_object_add(o, "id", json_object_new_int64(id));
 	json_object_object_add(o, "addr", json_object_new_string(addr));
+	json_object_object_add(o, "port",
+			       json_object_new_int(ntohs(n->port ? n->port : svc->port)));
+	json_object_object_add(o, "own_port", json_object_new_boolean(n->port));
 	json_object_object_add(o, "weight", json_object_new_int64(n->weight));
 	json_object_object_add(o, "role", json_object_new_string(role_name(n->role)));
 	json_object_object_add(o, "zone", json_object_new_string(n->zone));
@@ -56,11 +61,12 @@ void node_row(struct store *st, __u32 id, const char *svc_name)
 {
 	const struct hl_node *n = &st->nodes[id];
 	struct hl_counters c;
-	char addr[ADDR_STRLEN];
+	char addr[ADDR_PORT_STRLEN];
 
 	counters_read(st, MAP_NODE_STATS, id, &c);
 	printf("%-32s %-28s %6u %-8s %-10s %-13s %10llu %12llu %8llu\n",
-	       svc_name, format_addr(n->family, n->addr, addr, sizeof(addr)),
+	       svc_name, format_addr_port(n->family, n->addr, n->port, addr,
+					  sizeof(addr)),
 	       n->weight, role_name(n->role), n->zone[0] ? n->zone : "-",
 	       node_state(n), (unsigned long long)c.packets,
 	       (unsigned long long)c.bytes, (unsigned long long)c.flows);
@@ -80,7 +86,7 @@ static int print_service_nodes(struct store *st, const struct hl_svc_key *key,
 		if (!(n->flags & HL_NODE_F_EXISTS) || n->svc_id != svc->id)
 			continue;
 		if (json_output) {
-			struct json_object *o = node_json(st, i);
+			struct json_object *o = node_json(st, i, key);
 
 			json_object_object_add(o, "service",
 					       json_object_new_string(name));

@@ -10,9 +10,12 @@ struct store;
 
 const char *reason_name(__u32 reason);
 
-/* A node as JSON: addr, weight, role, zone, state, packets, bytes, flows. */
-struct json_object *node_json(struct store *st, __u32 id);
+/* A node as JSON: addr, port (its own, or the service's: own_port says),
+ * weight, role, zone, state, packets, bytes, flows. */
+struct json_object *node_json(struct store *st, __u32 id,
+			      const struct hl_svc_key *svc);
 void node_row_header(void);
+/* NODE is ADDR, or ADDR:PORT for a node with a port of its own. */
 void node_row(struct store *st, __u32 id, const char *svc_name);
 
 /* `node list`: every node of `only` (or of every service). */

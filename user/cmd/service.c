@@ -8,6 +8,9 @@
 
 #include "cmd/cli.h"
 #include "cmd/report.h"
+#include "lib/counters.h"
+#include "lib/log.h"
+#include "lib/options.h"
 #include "lib/nodes.h"
 #include "lib/rate.h"
 #include "lib/services.h"
@@ -48,8 +51,9 @@ static int do_add(int argc, char **argv)
 	if (!err && json_output)
 		json_print(NULL);
 	else if (!err)
-		p_info("service %s added (ring %u, strategy %s)", name,
-		       tpl.ring_size, hl_strategy_name(tpl.strategy));
+		p_info("service %s added (ring %u, strategy %s, fwd %s)", name,
+		       tpl.ring_size, hl_strategy_name(tpl.strategy),
+		       svc_fwd_name(tpl.fwd));
 out:
 	store_close(&st);
 	return err;
@@ -175,9 +179,45 @@ static int set_syn_retry(struct store *st, const struct hl_svc_key *key,
 	return svc_set_limits(st, key, &lim);
 }
 
+/* snat { ADDR [ADDR ...] | off }: checked whole before anything is
+ * written. */
+static int parse_snat(int argc, char **argv, const struct hl_svc_key *key,
+		      const char *svc_arg, struct hl_snat *snat)
+{
+	int i;
+
+	memset(snat, 0, sizeof(*snat));
+	if (argc < 2) {
+		p_err("snat needs ADDR [ADDR ...] or off");
+		return -EINVAL;
+	}
+	if (!strcmp(argv[1], "off"))
+		return argc == 2 ? 0 : (p_err("unexpected '%s'", argv[2]), -EINVAL);
+	if (argc - 1 > HL_SNAT_MAX) {
+		p_err("too many SNAT addresses: %d (at most %d)", argc - 1,
+		      HL_SNAT_MAX);
+		return -E2BIG;
+	}
+	for (i = 1; i < argc; i++) {
+		struct ip_addr a;
+
+		if (parse_addr(argv[i], &a))
+			return -EINVAL;
+		if (a.family != key->family) {
+			p_err("SNAT address %s is %s but service %s is %s", argv[i],
+			      a.family == HL_AF_INET ? "IPv4" : "IPv6", svc_arg,
+			      key->family == HL_AF_INET ? "IPv4" : "IPv6");
+			return -EINVAL;
+		}
+		memcpy(snat->addrs[snat->count++], a.w, sizeof(a.w));
+	}
+	return 0;
+}
+
 static int do_set(int argc, char **argv)
 {
 	struct hl_limits retry = {};
+	struct hl_snat snat;
 	bool retry_on = false;
 	struct svc_admin in = {};
 	opt_seen_t seen = 0;
@@ -196,6 +236,9 @@ static int do_set(int argc, char **argv)
 	NEXT_ARG();
 	if (!strcmp(argv[0], "syn-retry")) {
 		if (parse_syn_retry(argc, argv, &retry, &retry_on))
+			return -1;
+	} else if (!strcmp(argv[0], "snat")) {
+		if (parse_snat(argc, argv, &key, svc_arg, &snat))
 			return -1;
 	} else if (strcmp(argv[0], "rate") && strcmp(argv[0], "client-rate")) {
 		/* Check all of the arguments before opening anything. */
@@ -221,8 +264,11 @@ static int do_set(int argc, char **argv)
 	err = nodes_load(&st);
 	if (err)
 		goto out;
+	hl_errclear();
 	if (!strcmp(argv[0], "syn-retry")) {
 		err = set_syn_retry(&st, &key, &svc, &retry, retry_on);
+	} else if (!strcmp(argv[0], "snat")) {
+		err = svc_set_snat(&st, &key, &snat);
 	} else if (!strcmp(argv[0], "rate") || !strcmp(argv[0], "client-rate")) {
 		err = set_rate(&st, &key, &svc, argc, argv);
 	} else {
@@ -236,7 +282,9 @@ static int do_set(int argc, char **argv)
 		if (!err)
 			err = svc_set_admin(&st, &key, &svc);
 	}
-	if (err && err != -EINVAL && err != -ERANGE && err != -E2BIG)
+	if (err && hl_errmsg()[0])
+		p_err("%s", hl_errmsg());	/* the library's, more precise */
+	else if (err && err != -EINVAL && err != -ERANGE && err != -E2BIG)
 		p_err("cannot update service %s: %s", name, strerror(-err));
 	if (!err && json_output)
 		json_print(NULL);
@@ -278,14 +326,22 @@ static int list_one(struct store *st, const struct hl_svc_key *key,
 		    const struct hl_service *svc, void *data)
 {
 	unsigned int nodes = node_count(st, svc->id);
-	struct json_object *o;
-	char name[SVC_STRLEN];
+	struct json_object *o, *addrs;
+	char name[SVC_STRLEN], addr[ADDR_STRLEN];
+	struct hl_snat snat;
+	__u32 i;
 
 	format_svc(key, name, sizeof(name));
+	svc_snat_get(st, svc->id, &snat);
 	if (!json_output) {
-		printf("%-40s %5u %9u %6u %-12s %-10s %s\n", name, svc->id,
+		printf("%-40s %5u %9u %6u %-12s %-10s %s", name, svc->id,
 		       svc->ring_size, nodes, hl_strategy_name(svc->strategy),
 		       hl_hash_name(svc->hash), svc_fwd_name(svc->fwd));
+		for (i = 0; i < snat.count && i < HL_SNAT_MAX; i++)
+			printf("%s%s", i ? "," : " snat ",
+			       format_addr(key->family, snat.addrs[i], addr,
+					   sizeof(addr)));
+		printf("\n");
 		return 0;
 	}
 	o = json_object_new_object();
@@ -300,6 +356,11 @@ static int list_one(struct store *st, const struct hl_svc_key *key,
 	json_object_object_add(o, "slots", json_object_new_int64(svc->slots));
 	json_object_object_add(o, "fwd",
 			       json_object_new_string(svc_fwd_name(svc->fwd)));
+	addrs = json_object_new_array();
+	for (i = 0; i < snat.count && i < HL_SNAT_MAX; i++)
+		json_object_array_add(addrs, json_object_new_string(
+			format_addr(key->family, snat.addrs[i], addr, sizeof(addr))));
+	json_object_object_add(o, "snat", addrs);
 	if (svc->bounded_load)
 		json_object_object_add(o, "bounded_load",
 				       json_object_new_double(svc->bounded_load / 100.0));
@@ -354,6 +415,7 @@ const struct cli_object service_object = {
 		"service set SVC rate { conn | pkt | bytes } RATE\n"
 		"service set SVC client-rate conn RATE [prefix LEN]\n"
 		"service set SVC syn-retry { DELAY_MS [budget PCT] [min N] | off }\n"
+		"service set SVC snat { ADDR [ADDR ...] | off }\n"
 		"service del SVC\n"
 		"service list",
 	.details	=
@@ -366,6 +428,11 @@ const struct cli_object service_object = {
 		"           another node; at most PCT % of new flows per second ("
 		OPT_STR(SYN_RETRY_PCT) "), at\n"
 		"           least N per second and CPU (" OPT_STR(SYN_RETRY_MIN) ").\n"
+		"snat: the sources (at most " OPT_STR(HL_SNAT_MAX) ", the service's family) a fwd nat\n"
+		"           service's nodes see; off (the default): each node's next-hop\n"
+		"           source address. A nat node needs one or the other.\n"
+		"fwd: refused while the service has live flows (see conn list); ipip and\n"
+		"           l2 nodes have no port of their own.\n"
 		"At most " OPT_STR(HL_SEL_MAX) " nodes for rendezvous and lc.\n",
 	.opts		= svc_admin_opts,
 	.cmds		= cmds,

@@ -65,7 +65,7 @@ static int service_stats(struct store *st, const struct hl_svc_key *key,
 		if (!(n->flags & HL_NODE_F_EXISTS) || n->svc_id != svc->id)
 			continue;
 		if (json_output)
-			json_object_array_add(nodes, node_json(st, i));
+			json_object_array_add(nodes, node_json(st, i, key));
 		else
 			node_row(st, i, name);
 	}

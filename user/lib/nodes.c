@@ -65,6 +65,45 @@ int node_find(struct store *st, __u32 svc_id, const struct ip_addr *addr)
 	return -ENOENT;
 }
 
+int node_find_port(struct store *st, __u32 svc_id, __be16 svc_port,
+		   const struct ip_addr *addr, __be16 port)
+{
+	__u32 i;
+
+	if (!port)
+		port = svc_port;
+	for (i = 0; i < HL_MAX_NODES; i++) {
+		const struct hl_node *n = &st->nodes[i];
+
+		if ((n->flags & HL_NODE_F_EXISTS) && n->svc_id == svc_id &&
+		    n->family == addr->family &&
+		    !memcmp(n->addr, addr->w, sizeof(n->addr)) &&
+		    (n->port ? n->port : svc_port) == port)
+			return i;
+	}
+	return -ENOENT;
+}
+
+unsigned int node_count_at(struct store *st, __u32 svc_id,
+			   const struct ip_addr *addr, int *first)
+{
+	unsigned int count = 0;
+	__u32 i;
+
+	*first = -ENOENT;
+	for (i = 0; i < HL_MAX_NODES; i++) {
+		const struct hl_node *n = &st->nodes[i];
+
+		if (!(n->flags & HL_NODE_F_EXISTS) || n->svc_id != svc_id ||
+		    n->family != addr->family ||
+		    memcmp(n->addr, addr->w, sizeof(n->addr)))
+			continue;
+		if (!count++)
+			*first = i;
+	}
+	return count;
+}
+
 unsigned int node_count(struct store *st, __u32 svc_id)
 {
 	unsigned int i, count = 0;
@@ -100,13 +139,23 @@ static int node_add_locked(struct store *st, const struct hl_svc_key *key,
 {
 	struct hl_service svc;
 	struct hl_node n = *node;
-	char addr[ADDR_STRLEN];
+	char addr[ADDR_PORT_STRLEN];
 	__u32 id;
-	int err;
+	int err, nh_err;
 
 	err = svc_find(st, key, &svc);
 	if (err)
 		return err;
+	if (n.port == key->port)
+		n.port = 0;	/* the service's: the same thing */
+	if (n.port && svc.fwd != HL_FWD_NAT) {
+		char name[SVC_STRLEN];
+
+		hl_err("node %s has a port of its own, but only fwd nat translates ports: service %s forwards by %s, its nodes receive the VIP's port",
+		       format_addr_port(n.family, n.addr, n.port, addr, sizeof(addr)),
+		       format_svc(key, name, sizeof(name)), svc_fwd_name(svc.fwd));
+		return -EINVAL;
+	}
 	if (svc.fwd == HL_FWD_L2) {
 		err = l2_node_check(&n);
 		if (err)
@@ -136,13 +185,27 @@ static int node_add_locked(struct store *st, const struct hl_svc_key *key,
 	if (err)
 		return err;
 	st->nodes[id] = n;
-	err = node_nexthop_refresh(st, id);
-	if (err == -EHOSTUNREACH || err == -ENETUNREACH)
+	nh_err = node_nexthop_refresh(st, id);
+	if (nh_err && nh_err != -EHOSTUNREACH && nh_err != -ENETUNREACH) {
+		err = nh_err;
+		goto fail;
+	}
+	if (svc.fwd == HL_FWD_NAT) {
+		struct hl_snat snat;
+
+		/* Its packets need a source address: an SNAT one, or the
+		 * next hop's. */
+		svc_snat_get(st, svc.id, &snat);
+		err = svc_nat_sources_check(st, key, &svc, &snat, id);
+		if (err) {
+			memset(&st->nodes[id], 0, sizeof(st->nodes[id]));
+			return err;
+		}
+	}
+	if (nh_err)	/* not an error: the data path resolves it later */
 		hl_warn("next hop of %s not resolved yet: %s",
 			format_addr(n.family, n.addr, addr, sizeof(addr)),
-			strerror(-err));
-	else if (err)
-		goto fail;
+			strerror(-nh_err));
 	if (bpf_map_update_elem(st->fds[MAP_NODES], &id, &n, BPF_ANY)) {
 		err = -errno;
 		goto fail;

@@ -24,11 +24,21 @@ extern const struct opt node_admin_opts[];
 
 int nodes_load(struct store *st);
 int node_find(struct store *st, __u32 svc_id, const struct ip_addr *addr);
+/* Node `addr`:`port` of the service whose id and port are `svc_id` and
+ * `svc_port`; a port 0 (given, or the node's) is the service's. Returns
+ * the id, or -ENOENT. */
+int node_find_port(struct store *st, __u32 svc_id, __be16 svc_port,
+		   const struct ip_addr *addr, __be16 port);
+/* How many nodes of the service are at `addr`, whatever their port; the
+ * first one's id in *first (-ENOENT when none). */
+unsigned int node_count_at(struct store *st, __u32 svc_id,
+			   const struct ip_addr *addr, int *first);
 unsigned int node_count(struct store *st, __u32 svc_id);
 
-/* Add `node` (address, admin fields) to the service; without `rebuild`
- * the caller rebuilds once after many adds (svc_rebuild). Returns the new
- * node's id. */
+/* Add `node` (address, port, admin fields) to the service; without
+ * `rebuild` the caller rebuilds once after many adds (svc_rebuild).
+ * Returns the new node's id. A port of its own only on a nat service; on
+ * a nat service a source address for it (svc_nat_sources_check). */
 int node_add(struct store *st, const struct hl_svc_key *key,
 	     const struct hl_node *node, bool rebuild);
 /* Admin: weight, role and zone of node `id` from `admin`; rebuilds. */

@@ -99,6 +99,54 @@ bad:
 	return -EINVAL;
 }
 
+int parse_addr_port(const char *str, struct ip_addr *addr, __be16 *port)
+{
+	char buf[ADDR_PORT_STRLEN + 1], *host = buf, *p = NULL, *end;
+	unsigned long v;
+
+	*port = 0;
+	memset(addr, 0, sizeof(*addr));
+	if (strlen(str) > ADDR_PORT_STRLEN)
+		goto bad;
+	strcpy(buf, str);
+	if (buf[0] == '[') {
+		host = buf + 1;
+		end = strchr(host, ']');
+		if (!end || (end[1] && end[1] != ':') || !strchr(host, ':'))
+			goto bad;	/* brackets are for IPv6 only */
+		*end = '\0';
+		if (end[1])
+			p = end + 2;
+	} else if ((p = strchr(buf, ':')) && !strchr(p + 1, ':')) {
+		*p++ = '\0';	/* one colon: IPv4:PORT */
+	} else {
+		p = NULL;	/* none, or IPv6 without brackets */
+	}
+	if (inet_pton(AF_INET, host, &addr->w[0]) == 1)
+		addr->family = HL_AF_INET;
+	else if (inet_pton(AF_INET6, host, addr->w) == 1)
+		addr->family = HL_AF_INET6;
+	else
+		goto bad;
+	if (buf[0] == '[' && addr->family != HL_AF_INET6)
+		goto bad;
+	if (!p)
+		return 0;
+	errno = 0;
+	v = strtoul(p, &end, 10);
+	if (!is_digit(*p) || *end || errno || v == 0 || v > 65535) {
+		memset(addr, 0, sizeof(*addr));
+		hl_err("invalid port '%s' in '%s': expected 1 to 65535", p, str);
+		return -EINVAL;
+	}
+	*port = htons(v);
+	return 0;
+bad:
+	memset(addr, 0, sizeof(*addr));
+	hl_err("malformed address '%s': expected ADDR, ADDR:PORT or [ADDR]:PORT", str);
+	return -EINVAL;
+}
+
 int parse_uint(const char *str, const char *what, unsigned long max,
 	       unsigned long *val)
 {
@@ -192,6 +240,21 @@ const char *format_svc(const struct hl_svc_key *key, char *buf, size_t len)
 		snprintf(buf, len, "[%s]:%u/%s", addr, ntohs(key->port), proto);
 	else
 		snprintf(buf, len, "%s:%u/%s", addr, ntohs(key->port), proto);
+	return buf;
+}
+
+const char *format_addr_port(__u8 family, const __be32 w[4], __be16 port,
+			     char *buf, size_t len)
+{
+	char addr[ADDR_STRLEN];
+
+	format_addr(family, w, addr, sizeof(addr));
+	if (!port)
+		snprintf(buf, len, "%s", addr);
+	else if (family == HL_AF_INET6)
+		snprintf(buf, len, "[%s]:%u", addr, ntohs(port));
+	else
+		snprintf(buf, len, "%s:%u", addr, ntohs(port));
 	return buf;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 
+#include "lib/conns.h"
 #include "lib/counters.h"
 #include "lib/l2.h"
 #include "lib/log.h"
@@ -88,6 +89,8 @@ int svc_admin_apply(const struct svc_admin *in, opt_seen_t seen,
 		svc->hash = in->svc.hash;
 	if (seen & OPT_SEEN(o, "bounded-load"))
 		svc->bounded_load = in->svc.bounded_load;
+	if (seen & OPT_SEEN(o, "fwd"))
+		svc->fwd = in->svc.fwd;
 	if (seen & OPT_SEEN(o, "fallback"))
 		svc->opts = in->fallback == SVC_FALLBACK_PRIMARY ?
 			svc->opts | HL_SVC_O_FALLBACK_PRIMARY :
@@ -274,6 +277,9 @@ int svc_add(struct store *st, const struct hl_svc_key *key,
 	if (!err)
 		err = percpu_zero(st->fds[MAP_SVC_ACTIVE], svc.id, sizeof(__s64),
 				  false);
+	if (!err)	/* none: a service before it under this id had some */
+		err = percpu_zero(st->fds[MAP_SNAT_ADDRS], svc.id,
+				  sizeof(struct hl_snat), false);
 	if (!err)
 		err = rebuild(st, key, &svc, false);
 	if (!err && bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc,
@@ -302,6 +308,138 @@ static int fwd_l2_check(struct store *st, const struct hl_svc_key *key,
 	return err;
 }
 
+int svc_snat_get(struct store *st, __u32 id, struct hl_snat *snat)
+{
+	if (bpf_map_lookup_elem(st->fds[MAP_SNAT_ADDRS], &id, snat)) {
+		memset(snat, 0, sizeof(*snat));
+		return -errno;
+	}
+	return 0;
+}
+
+int svc_nat_sources_check(struct store *st, const struct hl_svc_key *key,
+			  const struct hl_service *svc,
+			  const struct hl_snat *snat, int only)
+{
+	static const __be32 none[4];
+	char name[SVC_STRLEN], addr[ADDR_PORT_STRLEN];
+	struct hl_nexthop nh;
+	__u32 i;
+	int err;
+
+	if (snat->count)
+		return 0;
+	err = st->nodes ? 0 : nodes_load(st);
+	for (i = 0; !err && i < HL_MAX_NODES; i++) {
+		const struct hl_node *n = &st->nodes[i];
+
+		if (!(n->flags & HL_NODE_F_EXISTS) || n->svc_id != svc->id ||
+		    (only >= 0 && i != (__u32)only))
+			continue;
+		if (!bpf_map_lookup_elem(st->fds[MAP_NEXTHOPS], &i, &nh) &&
+		    memcmp(nh.src, none, sizeof(none)))
+			continue;
+		format_svc(key, name, sizeof(name));
+		hl_err("no SNAT address for node %s of service %s: the service has no snat addresses and the node's next hop no source address (no route to it?)",
+		       format_addr_port(n->family, n->addr, n->port, addr,
+					sizeof(addr)), name);
+		return -EADDRNOTAVAIL;
+	}
+	return err;
+}
+
+/*
+ * May `svc` forward by `fwd` from now on? Not while it has live flows
+ * (they would break); nodes of their own port only with nat; nat only
+ * with a source address for every node.
+ */
+static int fwd_change_check(struct store *st, const struct hl_svc_key *key,
+			    const struct hl_service *svc, __u8 fwd)
+{
+	char name[SVC_STRLEN], addr[ADDR_PORT_STRLEN];
+	struct hl_snat snat;
+	unsigned int live;
+	__u32 i;
+	int err;
+
+	format_svc(key, name, sizeof(name));
+	err = st->nodes ? 0 : nodes_load(st);
+	if (!err)
+		err = conns_count_live(st, key, &live);
+	if (err)
+		return err;
+	if (live) {
+		hl_err("service %s has %u live flow%s: its forwarding mode (fwd %s) cannot change while it has any (see conn list; conn flush ends them)",
+		       name, live, live == 1 ? "" : "s", svc_fwd_name(svc->fwd));
+		return -EBUSY;
+	}
+	if (fwd != HL_FWD_NAT) {
+		for (i = 0; i < HL_MAX_NODES; i++) {
+			const struct hl_node *n = &st->nodes[i];
+
+			if (!(n->flags & HL_NODE_F_EXISTS) || n->svc_id != svc->id ||
+			    !n->port)
+				continue;
+			hl_err("node %s of service %s has a port of its own: only fwd nat translates ports (%s nodes receive the VIP's port)",
+			       format_addr_port(n->family, n->addr, n->port, addr,
+						sizeof(addr)), name, svc_fwd_name(fwd));
+			return -EINVAL;
+		}
+		return 0;
+	}
+	svc_snat_get(st, svc->id, &snat);
+	return svc_nat_sources_check(st, key, svc, &snat, -1);
+}
+
+int svc_set_snat(struct store *st, const struct hl_svc_key *key,
+		 const struct hl_snat *snat)
+{
+	static const __be32 none[4];
+	char name[SVC_STRLEN], addr[ADDR_STRLEN];
+	struct hl_service svc;
+	__u32 i, j;
+	int err;
+
+	format_svc(key, name, sizeof(name));
+	if (snat->count > HL_SNAT_MAX) {
+		hl_err("at most %d SNAT addresses", HL_SNAT_MAX);
+		return -E2BIG;
+	}
+	for (i = 0; i < snat->count; i++) {
+		const __be32 *a = snat->addrs[i];
+
+		if (key->family == HL_AF_INET && (a[1] || a[2] || a[3])) {
+			hl_err("SNAT addresses of service %s must be IPv4", name);
+			return -EINVAL;
+		}
+		format_addr(key->family, a, addr, sizeof(addr));
+		if (!memcmp(a, none, sizeof(none))) {
+			hl_err("invalid SNAT address %s: unspecified", addr);
+			return -EINVAL;
+		}
+		for (j = 0; j < i; j++)
+			if (!memcmp(a, snat->addrs[j], sizeof(snat->addrs[j]))) {
+				hl_err("SNAT address %s given twice", addr);
+				return -EINVAL;
+			}
+	}
+	err = store_lock(st, true);
+	if (err)
+		return err;
+	err = svc_find(st, key, &svc);
+	if (err)
+		hl_err("no service %s", name);
+	if (!err && svc.fwd == HL_FWD_NAT)
+		err = svc_nat_sources_check(st, key, &svc, snat, -1);
+	if (!err && bpf_map_update_elem(st->fds[MAP_SNAT_ADDRS], &svc.id, snat,
+					BPF_ANY)) {
+		err = -errno;
+		hl_err("cannot write the SNAT addresses: %s", strerror(-err));
+	}
+	store_unlock(st);
+	return err;
+}
+
 int svc_set_admin(struct store *st, const struct hl_svc_key *key,
 		  const struct hl_service *admin)
 {
@@ -312,6 +450,8 @@ int svc_set_admin(struct store *st, const struct hl_svc_key *key,
 	if (err)
 		return err;
 	err = svc_find(st, key, &svc);
+	if (!err && admin->fwd != svc.fwd)
+		err = fwd_change_check(st, key, &svc, admin->fwd);
 	if (!err && admin->fwd == HL_FWD_L2 && svc.fwd != HL_FWD_L2)
 		err = fwd_l2_check(st, key, &svc);
 	if (!err) {
@@ -406,6 +546,8 @@ int svc_del(struct store *st, const struct hl_svc_key *key)
 		}
 	}
 	bpf_map_delete_elem(st->fds[MAP_SLOTS], &svc.id);
+	percpu_zero(st->fds[MAP_SNAT_ADDRS], svc.id, sizeof(struct hl_snat),
+		    false);
 out:
 	store_unlock(st);
 	return err;

@@ -53,9 +53,31 @@ int svc_for_each(struct store *st, svc_iter_fn fn, void *data);
  * chosen here. -EEXIST when it exists. */
 int svc_add(struct store *st, const struct hl_svc_key *key,
 	    const struct hl_service *tpl);
-/* Admin: strategy, hash, bounded_load, fwd and opts from `admin`; rebuilds. */
+/* Admin: strategy, hash, bounded_load, fwd and opts from `admin`; rebuilds.
+ * A change of fwd is refused while the service has live flows (-EBUSY),
+ * to ipip or l2 while a node has a port of its own, to nat while a node
+ * has no source address (svc_nat_sources_check). */
 int svc_set_admin(struct store *st, const struct hl_svc_key *key,
 		  const struct hl_service *admin);
+/*
+ * Admin: the service's SNAT addresses (snat_addrs), count 0 for none (the
+ * egress address of each node's next hop). At most HL_SNAT_MAX, of the
+ * service's family, none twice; a nat service then needs a source for
+ * every node (svc_nat_sources_check).
+ */
+int svc_set_snat(struct store *st, const struct hl_svc_key *key,
+		 const struct hl_snat *snat);
+int svc_snat_get(struct store *st, __u32 id, struct hl_snat *snat);
+/*
+ * A nat service needs a source address for each node (of node `only`, or
+ * of all when it is -1): `snat`'s addresses, or when it has none the
+ * source of the node's next hop. 0, or -EADDRNOTAVAIL naming the first
+ * node without one.
+ */
+int svc_nat_sources_check(struct store *st, const struct hl_svc_key *key,
+			  const struct hl_service *svc,
+			  const struct hl_snat *snat, int only);
+
 /* Admin: the service's limits (rate, client-rate, syn-retry); the opts
  * bits that switch them on in the data path follow from `lim`. */
 int svc_set_limits(struct store *st, const struct hl_svc_key *key,

@@ -36,7 +36,9 @@
 	X(LIMIT_STATS,	limit_stats)	\
 	X(CLASS_STATS,	class_stats)	\
 	X(FREE_PORTS,	free_ports)	\
-	X(HEALTH,	health)
+	X(HEALTH,	health)		\
+	X(NAT,		nat)		\
+	X(SNAT_ADDRS,	snat_addrs)
 
 enum store_map {
 #define STORE_MAP_ENUM(id, name) MAP_##id,
