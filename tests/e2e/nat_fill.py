@@ -10,8 +10,8 @@
 The NAT table is sized at build time (HL_NAT_FLOWS flows, two entries
 each); a test cannot open a quarter of a million real connections to fill
 it. `fill` inserts flows (forward + reply entry, include/helios/abi.h's
-struct hl_flow_key / struct hl_nat, both directions SYN+ACK seen, last
-packet now: established, so the data path's sweep leaves them for hours)
+struct hl_flow_key / struct hl_nat, both directions SYN+ACK seen, the
+forward entry REPLIED, last packet now: established, so the data path's sweep leaves them for hours)
 with BPF_MAP_UPDATE_BATCH until the kernel refuses one
 (E2BIG: the map is full) or --max flows, then deletes --leave of them
 again, so exactly that many flows still fit. Real entries are never
@@ -38,6 +38,7 @@ BPF_MAP_DELETE_BATCH = 27
 BPF_MAP_UPDATE_BATCH = 26
 KEY_SIZE, VALUE_SIZE = 40, 80
 SEEN_SYN, SEEN_ACK = 1, 2
+F_REPLIED = 4			# HL_NAT_F_REPLIED: the node has answered
 TCP, AF_INET = 6, 4		# enum hl_family: HL_AF_INET = 4
 PORTS = 64512			# SNAT ports per synthetic SNAT address
 CHUNK = 8192			# entries per batch call
@@ -105,8 +106,9 @@ def flow(i, a, now):
         return src + dst + struct.pack("!HH", sp, dp) + struct.pack("BBH", TCP, AF_INET, 0)
 
     def value(to, tport, frm, fport, d):
+        flags = F_REPLIED if d == 0 else 0
         return (to + frm + struct.pack("!HH", tport, fport) +
-                struct.pack("=BBHIIQQQQ", d, SEEN_SYN | SEEN_ACK, 0,
+                struct.pack("=BBHIIQQQQ", d, SEEN_SYN | SEEN_ACK, flags,
                             getattr(a, "node_id", 0), getattr(a, "svc_id", 0),
                             now, now, 1, 60))
 
