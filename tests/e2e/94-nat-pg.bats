@@ -104,7 +104,7 @@ who() {
 	poll 200 writes_on s || fail "writes did not reach the promoted node: $(hl health)"
 	run who "$PGC_WVIP"
 	assert_output "$(lab_addr4 b2) f $(lab_addr4 dir)"
-	run pgc_psql "$PGC_WVIP" -At -c "INSERT INTO t VALUES (42) RETURNING x"
+	run pgc_psql "$PGC_WVIP" -qAt -c "INSERT INTO t VALUES (42) RETURNING x"
 	assert_output 42
 	run landed_on "$PGC_RVIP"
 	assert_output s		# no standby left: reads fall back to the primary
