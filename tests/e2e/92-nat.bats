@@ -160,6 +160,17 @@ nat_flows() { conns "$1" | jq length; }
 	assert_success
 }
 
+@test "a busy connection lives through the NAT table's sweeps (a stream of several seconds)" {
+	# The expiry sweep walks the table every 2 s; a flow busy during a walk
+	# must not be mistaken for an idle one.
+	nat_setup "$LAB_SVC4" 100
+	run lab_client echo "$LAB_VIP4" "$LAB_PORT" --bytes 300000000 --sport "$(lab_ports 1)" --timeout 60
+	echo "# $output" >&3
+	assert_success
+	[ "$(jq .seconds <<<"$output" | cut -d. -f1)" -ge 3 ] ||
+		skip "the stream took under 3 s: too fast to span two sweeps here"
+}
+
 @test "IPv6: spread, conn list, the node sees the director, a 2 MB echo" {
 	nat_setup "$LAB_SVC6" 100 100 100
 	burst "$LAB_SVC6" 300
