@@ -63,6 +63,12 @@ nat_fill() {
 # fill_table [LEAVE]: the filler service, then the table filled but for
 # LEAVE flows; sets $fill (nat_fill.py's JSON).
 fill_table() {
+	filler "--leave" "${1:-0}" || return 1
+	[ "$(jq .full <<<"$fill")" = true ] || fail "the nat map did not fill up: $fill"
+}
+
+# filler ARGS...: the filler service, then nat_fill.py fill ARGS.
+filler() {
 	local svc="$FILL_VIP:$LAB_PORT/tcp" sid nid
 	hl service del "$svc" >/dev/null 2>&1 || true
 	hl service add "$svc" fwd nat || return 1
@@ -70,9 +76,8 @@ fill_table() {
 	sid=$(hl -j service list | jq --arg s "$svc" '.[] | select(.service == $s) | .id')
 	nid=$(hl -j map dump nodes | jq --argjson s "$sid" '.[] | select(.svc_id == $s) | .id')
 	FILLED=1
-	fill=$(nat_fill fill --svc-id "$sid" --node-id "$nid" --leave "${1:-0}") || return 1
+	fill=$(nat_fill fill --svc-id "$sid" --node-id "$nid" "$@") || return 1
 	echo "# nat table: $fill" >&3
-	[ "$(jq .full <<<"$fill")" = true ] || fail "the nat map did not fill up: $fill"
 }
 
 # nat_clean: no flows left of any service. Earlier tests' closed flows would
@@ -163,8 +168,10 @@ nat_flows() { conns "$1" | jq length; }
 @test "busy connections live through the NAT table's sweeps" {
 	# The expiry sweep walks the table every 2 s; a flow that is busy
 	# while a walk runs must not be mistaken for an idle one. Two
-	# connections of small round trips for 5 s, one bulk stream.
+	# connections of small round trips for 5 s, one bulk stream; 50000
+	# other (synthetic, established) flows make each walk take a while.
 	nat_setup "$LAB_SVC4" 100 100 100
+	filler --max 50000
 	local p1 p2 base
 	base=$(lab_ports 2)
 	lab_spawn client pp1 "$LAB_PY" "$LAB_TOOLS/tcp_client.py" pingpong "$LAB_VIP4" "$LAB_PORT" --seconds 5 --sport "$base"
