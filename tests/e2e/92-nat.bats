@@ -168,17 +168,17 @@ nat_flows() { conns "$1" | jq length; }
 @test "busy connections live through the NAT table's sweeps" {
 	# The expiry sweep walks the table every 2 s; a flow that is busy
 	# while a walk runs must not be mistaken for an idle one. Two
-	# connections of small round trips for 5 s, one bulk stream; 50000
+	# connections of small round trips for 6 s, one bulk stream; 150000
 	# other (synthetic, established) flows make each walk take a while.
 	nat_setup "$LAB_SVC4" 100 100 100
-	filler --max 50000
+	filler --max 150000
 	local p1 p2 base
 	base=$(lab_ports 2)
-	lab_spawn client pp1 "$LAB_PY" "$LAB_TOOLS/tcp_client.py" pingpong "$LAB_VIP4" "$LAB_PORT" --seconds 5 --sport "$base"
+	lab_spawn client pp1 "$LAB_PY" "$LAB_TOOLS/tcp_client.py" pingpong "$LAB_VIP4" "$LAB_PORT" --seconds 6 --sport "$base"
 	p1=$(cat "$LAB_DIR/pids/pp1")
-	lab_spawn client pp2 "$LAB_PY" "$LAB_TOOLS/tcp_client.py" pingpong "$LAB_VIP4" "$LAB_PORT" --seconds 5 --sport $((base + 1))
+	lab_spawn client pp2 "$LAB_PY" "$LAB_TOOLS/tcp_client.py" pingpong "$LAB_VIP4" "$LAB_PORT" --seconds 6 --sport $((base + 1))
 	p2=$(cat "$LAB_DIR/pids/pp2")
-	run lab_client echo "$LAB_VIP4" "$LAB_PORT" --bytes 200000000 --sport "$(lab_ports 1)" --timeout 60
+	run lab_client echo "$LAB_VIP4" "$LAB_PORT" --bytes 250000000 --sport "$(lab_ports 1)" --timeout 60
 	echo "# $output" >&3
 	assert_success
 	wait "$p1" "$p2"
