@@ -48,7 +48,7 @@ BENCH_SKELS	:= $(patsubst bench/bpf/%.bpf.c,$(BUILD)/bench/%.skel.h,$(wildcard b
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test demo bench clean help unit-test bpf-test e2e-test check
+.PHONY: all deps test demo demo-lab bench clean help unit-test bpf-test e2e-test check
 
 all: $(BUILD)/helios-agent $(UNIT_TESTS) $(BPF_TESTS) $(BENCH_PROGS)
 
@@ -59,7 +59,8 @@ help:
 	@echo 'make bpf-test   tests/bpf suites (BPF_PROG_TEST_RUN, root)'
 	@echo 'make e2e-test   tests/e2e bats suites (namespaces, root)'
 	@echo 'make check      cppcheck and clang-tidy over user/ and bench/'
-	@echo 'make demo       namespace lab: director + three weighted backends'
+	@echo 'make demo       PostgreSQL primary + standby behind the director (< 1 min)'
+	@echo 'make demo-lab   namespace lab: director + three weighted TCP backends'
 	@echo 'make bench      benchmarks, results in BENCHMARKS.md'
 	@echo 'make clean      remove build/'
 	@echo 'make V=1 ...    show the commands'
@@ -160,6 +161,10 @@ e2e-test: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/helios-agent
 	$(Q)scripts/demo.sh $(BUILD)
+
+demo-lab: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/helios-agent
+	$(Q)scripts/demo-lab.sh $(BUILD)
 
 # Static analysis, clean or failing (scripts/check.sh, .clang-tidy). Not
 # part of `make test`: it takes about half a minute more.

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
 #
-# Namespace lab shared by scripts/demo.sh and tests/e2e/*.bats. Source it.
+# Namespace lab shared by scripts/demo*.sh and tests/e2e/*.bats. Source it.
 #
 #                        ns <id>-br: bridge br0
 #        ┌───────────┬──────────┼──────────┬──────────┐
@@ -21,6 +21,13 @@
 #    has TX checksum offload off (XDP_TX drops CHECKSUM_PARTIAL metadata).
 #  - backends: the VIPs on lo (arp_ignore=1, arp_announce=2), Helios decap on
 #    eth0, tcp_server.py on the VIPs, replies straight to the client (DSR).
+#
+#  LAB_FWD=nat (set before lab_up) builds the lab for full NAT instead: the
+#  backends carry no Helios code and no VIP; tcp_server.py listens on their
+#  own addresses; they answer the director's SNAT address (its eth0 address,
+#  or LAB_SNAT4/LAB_SNAT6 once lab_snat_addrs added them), so every reply
+#  crosses the director's XDP too, and their eth0 has TX checksum offload off
+#  (XDP_TX drops CHECKSUM_PARTIAL metadata, see the director's peer below).
 #
 # Nothing is created in, or changed in, the root namespace: veths are created
 # inside the namespaces with `ip -n`. The only root-namespace objects are the
@@ -49,6 +56,9 @@ LAB_PORT=5432		# the service port
 LAB_PLAIN_PORT=9999	# also served by the backends, never a service
 LAB_SVC4="$LAB_VIP4:$LAB_PORT/tcp"
 LAB_SVC6="[$LAB_VIP6]:$LAB_PORT/tcp"
+LAB_SNAT4=198.18.0.4	# extra director addresses for `service set SVC snat`
+LAB_SNAT6=fd00:4845::4
+: "${LAB_FWD:=ipip}"	# ipip (VIPs on the backends' lo, DSR) or nat
 
 # Host suffix on the segment: .N and ::N.
 lab_host_nr() {
@@ -110,7 +120,10 @@ lab_create() {
 	LAB_HOSTS="client dir"
 	local i
 	for ((i = 1; i <= LAB_BACKENDS; i++)); do LAB_HOSTS+=" b$i"; done
-	export LAB_ID LAB_DIR LAB_BACKENDS LAB_HOSTS HELIOS HELIOS_BUILD LAB_PY
+	case $LAB_FWD in ipip | nat) ;; *)
+		echo "lab: LAB_FWD must be ipip or nat, not $LAB_FWD" >&2; return 1 ;;
+	esac
+	export LAB_ID LAB_DIR LAB_BACKENDS LAB_HOSTS HELIOS HELIOS_BUILD LAB_PY LAB_FWD
 }
 
 lab_backends() {
@@ -183,8 +196,14 @@ lab_up() {
 	ip -n "$(lab_ns dir)" route add "$LAB_VIP4_NET" via "$(lab_addr4 b1)" || return 1
 	ip -n "$(lab_ns dir)" -6 route add "$LAB_VIP6_NET" via "$(lab_addr6 b1)" || return 1
 
-	# Backends: VIPs on lo, answer ARP only for eth0's own address.
+	# Backends: VIPs on lo, answer ARP only for eth0's own address. In NAT
+	# mode none of that, but TX checksum offload off: their replies are
+	# rewritten and XDP_TX'd by the director.
 	for h in $(lab_backends); do
+		if [ "$LAB_FWD" = nat ]; then
+			lab_exec "$h" ethtool -K eth0 tx off >/dev/null 2>&1 || return 1
+			continue
+		fi
 		lab_sysctl "$h" net.ipv4.conf.all.arp_ignore=1 \
 			net.ipv4.conf.all.arp_announce=2 \
 			net.ipv4.conf.eth0.arp_ignore=1 \
@@ -230,6 +249,16 @@ lab_flush_pmtu() {
 	return 0
 }
 
+# poll N CMD...: run CMD up to N times, 50 ms apart, until it succeeds.
+poll() {
+	local n=$1 i; shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # Start a background process in host H, recorded by pid for lab_destroy.
 # lab_spawn H NAME CMD...
 lab_spawn() {
@@ -239,13 +268,25 @@ lab_spawn() {
 	echo $! >"$LAB_DIR/pids/$name"
 }
 
-# Start tcp_server.py on every backend, on both VIPs and both ports, and wait
-# (bounded) until each listens.
+# lab_snat_addrs: LAB_SNAT4 and LAB_SNAT6 on the director's eth0 as well, so
+# it answers ARP/ND for them (NAT services with `snat ADDR`).
+lab_snat_addrs() {
+	ip -n "$(lab_ns dir)" addr add "$LAB_SNAT4/24" dev eth0 || return 1
+	ip -n "$(lab_ns dir)" addr add "$LAB_SNAT6/64" dev eth0 nodad
+}
+
+# Start tcp_server.py on every backend, on both VIPs (in NAT mode: on the
+# backend's own two addresses) and both ports, and wait (bounded) until each
+# listens.
 lab_servers_start() {
-	local h
+	local h a4 a6
 	for h in $(lab_backends); do
+		a4=$LAB_VIP4 a6=$LAB_VIP6
+		if [ "$LAB_FWD" = nat ]; then
+			a4=$(lab_addr4 "$h") a6=$(lab_addr6 "$h")
+		fi
 		lab_spawn "$h" "server-$h" "$LAB_PY" "$LAB_TOOLS/tcp_server.py" \
-			--name "$h" --addr "$LAB_VIP4" --addr "$LAB_VIP6" \
+			--name "$h" --addr "$a4" --addr "$a6" \
 			--port "$LAB_PORT" --port "$LAB_PLAIN_PORT" --lifetime 900 \
 			--pidfile "$LAB_DIR/pids/server-$h.py"
 	done
@@ -288,12 +329,25 @@ lab_decap_attach() {
 	done
 }
 
+# lab_owns PID: the process is one of ours: its command line names LAB_DIR,
+# or it runs in one of the lab's namespaces (a client program like pgbench).
+lab_owns() {
+	local pid=$1 ino ns
+	grep -qF "$LAB_DIR" "/proc/$pid/cmdline" 2>/dev/null && return 0
+	ino=$(stat -L -c %i "/proc/$pid/ns/net" 2>/dev/null) || return 1
+	while read -r ns; do
+		[ -n "$ns" ] && [ "$(stat -L -c %i "/run/netns/$ns" 2>/dev/null)" = "$ino" ] &&
+			return 0
+	done <"$LAB_DIR/namespaces"
+	return 1
+}
+
 # Kill one recorded process if it is still the one we started.
 lab_kill() {
 	local f=$1 pid i
 	pid=$(cat "$f" 2>/dev/null) || return 0
 	[ -n "$pid" ] || return 0
-	grep -qF "$LAB_DIR" "/proc/$pid/cmdline" 2>/dev/null || return 0
+	lab_owns "$pid" || return 0
 	kill "$pid" 2>/dev/null
 	for ((i = 0; i < 40; i++)); do
 		kill -0 "$pid" 2>/dev/null || return 0

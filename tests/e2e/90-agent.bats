@@ -8,10 +8,11 @@
 
 load lib
 source "$BATS_TEST_DIRNAME/pg.bash"
+source "$BATS_TEST_DIRNAME/pgcluster.bash"
 
-WVIP=198.18.1.10
-RVIP=198.18.1.11
-INTERVAL=0.5		# probe interval of the agent, seconds
+WVIP=$PGC_WVIP
+RVIP=$PGC_RVIP
+INTERVAL=$PGC_INTERVAL
 
 setup_file() {
 	pg_require || return 1
@@ -26,36 +27,13 @@ setup_file() {
 		return 0
 	fi
 	[ $rc -eq 0 ] || { lab_destroy; return 1; }
-	local h
-	for h in b1 b2; do
-		ip -n "$(lab_ns "$h")" addr add "$RVIP/32" dev lo || return 1
-		lab_helios "$h" decap attach eth0 vip "$WVIP" vip "$RVIP" || return 1
-	done
+	pgc_ipip_vips || return 1
 	hl attach eth0 mode native || return 1
 
 	PG_BASE=$(pg_base_new) || return 1
 	echo "$PG_BASE" >"$LAB_DIR/pg_base"
-	pg_init_primary "$PG_BASE/p" "$(lab_ns b1)" "$(lab_addr4 b1),$WVIP,$RVIP" 5432 &&
-		pg_start "$PG_BASE/p" &&
-		pg_sql "$PG_BASE/p" "CREATE TABLE t (x int)" >/dev/null &&
-		pg_init_standby "$PG_BASE/s" "$(lab_ns b2)" "$(lab_addr4 b2),$WVIP,$RVIP" 5432 \
-			"$PG_BASE/p" standby1 &&
-		pg_start "$PG_BASE/s" &&
-		pg_wait_streaming "$PG_BASE/p" standby1 || return 1
-
-	local check="kind = \"postgres\"; conninfo = \"user=postgres dbname=postgres\";
-		interval = $INTERVAL; timeout = 0.4; rise = 1; fall = 2;
-		lag_degraded = 1; lag_unhealthy = 3;"
-	local nodes="( { addr = \"$(lab_addr4 b1)\"; }, { addr = \"$(lab_addr4 b2)\"; } )"
-	cat >"$LAB_DIR/agent.conf" <<-EOF
-	# written by 90-agent.bats
-	services = (
-	  { service = "$WVIP:5432/tcp"; strategy = "primary"; hold = 10;
-	    on_down = "reset"; check = { $check }; nodes = $nodes; },
-	  { service = "$RVIP:5432/tcp"; strategy = "replica"; fallback = "primary";
-	    check = { $check }; nodes = $nodes; }
-	);
-	EOF
+	pgc_cluster "$PG_BASE" || return 1
+	pgc_agent_conf "$LAB_DIR/agent.conf"
 	agent_start || return 1
 	poll 100 writes_on p || return 1
 }
@@ -70,29 +48,10 @@ teardown_file() {
 	lab_destroy
 }
 
-agent_start() {
-	lab_spawn dir agent "$HELIOS" --bpffs "$LAB_DIR/bpf/dir" run config "$LAB_DIR/agent.conf"
-	poll 100 hl -j health >/dev/null
-}
+agent_start() { pgc_agent_start "$LAB_DIR/agent.conf"; }
 
-# which VIP: the cluster_name of the server a new connection lands on
-# (p or s), or nothing when the connection fails.
-which() {
-	lab_exec client timeout 3 "$PG_BIN/psql" -X -At "host=$1 port=5432 user=postgres dbname=postgres connect_timeout=2" \
-		-c "SELECT current_setting('cluster_name')" 2>/dev/null
-}
-
-holding() { [ "$(hl -j health $WVIP:5432/tcp | jq -r '.[0].hold')" = true ]; }
-
-writes_on() { [ "$(which $WVIP)" = "$1" ]; }
-reads_on() { [ "$(which $RVIP)" = "$1" ]; }
-
-# node_health VIP BACKEND FIELD
-node_health() {
-	hl -j health "$1:5432/tcp" |
-		jq -r --arg a "$(lab_addr4 "$2")" --arg f "$3" '.[] | select(.addr == $a) | .[$f]'
-}
-state_is() { [ "$(node_health "$1" "$2" state)" = "$3" ]; }
+# which VIP: the cluster_name of the server a new connection lands on.
+which() { landed_on "$@"; }
 
 @test "writes reach only the primary, reads only the standby" {
 	local i
@@ -146,37 +105,6 @@ state_is() { [ "$(node_health "$1" "$2" state)" = "$3" ]; }
 	assert_output p
 	run which $RVIP
 	assert_output s
-}
-
-# A TCP session held open on the write VIP; after `touch $LAB_DIR/go` it
-# sends one segment and writes what came back: reset, timeout or data.
-session_start() {
-	cat >"$LAB_DIR/session.py" <<-'EOF'
-	import os, socket, sys, time
-	vip, d = sys.argv[1], sys.argv[2]
-	s = socket.create_connection((vip, 5432), timeout=5)
-	open(d + "/ready", "w").close()
-	for _ in range(1200):
-	    if os.path.exists(d + "/go"):
-	        break
-	    time.sleep(0.05)
-	s.settimeout(5)
-	try:
-	    s.sendall(b"\0\0\0\x08\x04\xd2\x16\x2f")	# SSLRequest
-	    time.sleep(0.2)
-	    s.sendall(b"x")
-	    r = s.recv(100)
-	    while r:
-	        r = s.recv(100)
-	    res = "closed"
-	except ConnectionResetError:
-	    res = "reset"
-	except socket.timeout:
-	    res = "timeout"
-	open(d + "/result", "w").write(res)
-	EOF
-	lab_spawn client session "$LAB_PY" "$LAB_DIR/session.py" $WVIP "$LAB_DIR"
-	poll 100 test -e "$LAB_DIR/ready"
 }
 
 @test "failover: primary unreachable, standby promoted: writes follow it, its sessions get an RST" {

@@ -13,6 +13,13 @@ connection count and in time, and prints one JSON object on stdout.
         one connection that pushes N random bytes and checks they come back.
         -> {"backend", "bytes", "ok", "seconds", "error"}; exit 1 unless ok
 
+  pingpong ADDR PORT --seconds S --sport P [--timeout S]
+        one connection that sends a small message and waits for its echo,
+        again and again for S seconds (many small packets both ways, like
+        a database client's queries).
+        -> {"backend", "round_trips", "ok", "seconds", "error"}; exit 1
+        unless ok
+
   hold ADDR PORT --count N --sport-base P --ctl SOCK [--lifetime S]
         opens N connections and keeps them open; answers commands on the unix
         socket SOCK (created once the N connections are up):
@@ -152,6 +159,38 @@ def cmd_echo(a):
         res["ok"] = bytes(got) == payload
         if not res["ok"]:
             res["error"] = "echoed bytes differ"
+    except Exception as e:  # noqa: BLE001 - reported in the JSON
+        res["error"] = "%s: %s" % (type(e).__name__, e)
+    res["seconds"] = round(time.monotonic() - t0, 3)
+    print(json.dumps(res))
+    return 0 if res["ok"] else 1
+
+
+def cmd_pingpong(a):
+    t0 = time.monotonic()
+    res = {"backend": None, "round_trips": 0, "ok": False, "seconds": 0,
+           "error": None}
+    try:
+        s = connect(a.addr, a.port, a.sport, a.timeout)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        res["backend"] = read_line(s)
+        end = t0 + a.seconds
+        n = 0
+        while time.monotonic() < end:
+            msg = b"q%08d" % n
+            s.sendall(msg)
+            got = b""
+            while len(got) < len(msg):
+                chunk = s.recv(len(msg) - len(got))
+                if not chunk:
+                    raise ConnectionError("closed after %d round trips" % n)
+                got += chunk
+            if got != msg:
+                raise ValueError("bad echo after %d round trips" % n)
+            n += 1
+        res["round_trips"] = n
+        s.close()
+        res["ok"] = True
     except Exception as e:  # noqa: BLE001 - reported in the JSON
         res["error"] = "%s: %s" % (type(e).__name__, e)
     res["seconds"] = round(time.monotonic() - t0, 3)
@@ -370,6 +409,12 @@ def main():
     p.add_argument("--sport", type=int, default=0)
     p.set_defaults(fn=cmd_echo)
 
+    p = sub.add_parser("pingpong")
+    target(p)
+    p.add_argument("--seconds", type=float, required=True)
+    p.add_argument("--sport", type=int, default=0)
+    p.set_defaults(fn=cmd_pingpong)
+
     p = sub.add_parser("hold")
     target(p)
     p.add_argument("--count", type=int, required=True)
@@ -397,6 +442,8 @@ def main():
     a = ap.parse_args()
     if getattr(a, "count", 1) > 20000:
         ap.error("count is bounded at 20000")
+    if a.mode == "pingpong" and not 0 < a.seconds <= 60:
+        ap.error("pingpong: 0 < seconds <= 60")
     if a.mode == "flood" and (a.seconds > 60 or a.seconds <= 0 or
                               any(float(x.partition("=")[2] or 0) <= 0 or
                                   float(x.partition("=")[2]) > 1000
