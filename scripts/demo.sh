@@ -69,9 +69,14 @@ for t in ip ethtool clang jq; do
 done
 
 # NAT needs `service add ... fwd nat` and `conn list` (the NAT table).
+# (the help captured first: grep -q closing the pipe early would make a
+# pipefail shell see the writer's SIGPIPE as a failure)
 nat_available() {
-	"$HELIOS" service help 2>&1 | grep -qE '^ +fwd .*nat' &&
-		"$HELIOS" help 2>&1 | grep -q 'helios-agent conn '
+	local svc_help top_help
+	svc_help=$("$HELIOS" service help 2>&1)
+	top_help=$("$HELIOS" help 2>&1)
+	grep -qE '^ +fwd .*nat' <<<"$svc_help" &&
+		grep -q 'helios-agent conn ' <<<"$top_help"
 }
 FWD=${DEMO_FWD:-auto}
 if [ "$FWD" = auto ]; then
