@@ -258,7 +258,7 @@ static __always_inline int stage_nat(struct xdp_md *ctx,
 	struct hl_nexthop *nh;
 	const __be32 *snat;
 	__u32 node_id, hash;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_coarse_ns();
 	int reason;
 
 	e = bpf_map_lookup_elem(&nat, &pkt->key);
@@ -407,7 +407,7 @@ static __always_inline int stage_reply(struct xdp_md *ctx,
 	if ((e->flags & HL_NAT_F_PEER_RST) && !(pkt->tcp_flags & HL_TCP_RST))
 		return HL_REASON_DROP_NAT_STALE;
 
-	now = bpf_ktime_get_ns();
+	now = bpf_ktime_get_coarse_ns();
 	first = !e->packets;
 	nat_note(e, pkt, now);
 	/* a node that answers the SYN with an RST refused the connection:
