@@ -40,9 +40,7 @@
 #include "nat_xlate.h"
 #include "nat_sweep.h"
 
-/* errno values of bpf_map_update_elem(), which vmlinux.h does not carry */
-#define NAT_E2BIG		7
-#define NAT_ENOMEM		12
+/* bpf_map_update_elem()'s "key exists" (vmlinux.h carries no errno) */
 #define NAT_EEXIST		17
 
 /* ---- the reply stage's address filter (nat_dsts) ---- */
@@ -183,6 +181,8 @@ static __always_inline int nat_create(const struct hl_pkt *pkt,
 	}
 	if (err == -NAT_EEXIST)
 		return HL_REASON_DROP_NAT_PORTS;
+	/* -E2BIG: the table is full; -ENOMEM, -EBUSY (the bucket held by
+	 * what we interrupted) are as final for this packet: fail closed */
 	if (err)
 		return HL_REASON_DROP_NAT_FULL;
 
