@@ -64,6 +64,15 @@ if pp:
         targets.append({"target": what, "value": f"{f(r, 2)}×",
                         "met": None if r is None else r <= TARGET[floor]})
 
+# NAT against IPIP, both measured in the NAT director's series
+nat_cases = pk.get("nat", {}).get("cases", {})
+if "nat_ipip_established_tcp4" in nat_cases:
+    ipip_ns = med(nat_cases["nat_ipip_established_tcp4"]["ns"])
+    for key in ("nat_established_tcp4", "nat_reply_tcp4", "nat_established_tcp6",
+                "nat_reply_tcp6"):
+        if key in nat_cases and ipip_ns:
+            ratios[key + "_vs_ipip"] = med(nat_cases[key]["ns"]) / ipip_ns
+
 sc = pk.get("scaling")
 FLAT = 1.25
 if sc:
@@ -260,9 +269,50 @@ if pp:
       "reason `dropped-rate-conn`; no wrapper, nothing is rewritten), and `rate pkt` on an "
       "established flow (every packet takes from the bucket, one compare-and-swap).")
     p()
-    p("Not landed yet, so no rows: NAT forward and reply. Each is a `CASE(...)` line in "
-      "`bench/pktcost.c` when it lands.")
-    p()
+    nat = pk.get("nat")
+    if nat:
+        nc = nat["cases"]
+        p("**Full NAT** (`fwd nat`): a director of its own, so that the rows above stay a "
+          "director without NAT flows, with two NAT services (IPv4, IPv6; 3 nodes, one SNAT "
+          "address each) and an IPIP service beside them; the client's next hop in the reply "
+          "path's cache, the node's in `nexthops`. Same method and checks (NAT frames: "
+          "addresses and ports as the flow's entry says, checksums as good as the input's, "
+          f"or as bad), {nat['rounds']} rounds; XDP_PASS floor in this series "
+          f"{mmm(nat['pass_ns'])} ns.")
+        p()
+        p("| Case | ns (min / **median** / max) | floor | verified packets |")
+        p("|---|---|---|---|")
+        for k, c in nc.items():
+            p(f"| {c['title']} | {mmm(c['ns'])} | `{c['floor']}` | {c['verified_packets']} |")
+        p()
+        ipip = med(nc["nat_ipip_established_tcp4"]["ns"])
+        p(f"Against IPIP in the same director and run: an established NAT flow costs "
+          f"{f(med(nc['nat_established_tcp4']['ns']) - ipip, 0)} ns more forward and "
+          f"{f(med(nc['nat_reply_tcp4']['ns']) - ipip, 0)} ns more in reply than an "
+          f"established IPIP flow ({f(ipip, 0)} ns): checksum updates instead of an outer "
+          "header, and per-direction state. A new NAT flow makes two table entries (the reply "
+          "entry reserves the SNAT port) where IPIP makes one LRU entry.")
+        p()
+    nt = pk.get("nat_table")
+    if nt:
+        w = nt["expire_walk_ns"]
+        p(f"**NAT expiry sweep** on a full table ({nt['flows']} flows, {nt['entries']} "
+          f"entries), run through `nat_sweep_now`: a walk with nothing due "
+          f"{mmm({k: v / 1e6 for k, v in nt['walk_nothing_due_ns'].items() if k != 'runs'}, 1)} ms; "
+          f"a table of expired flows empties in {nt['expire_walks']} walks of at most "
+          f"{nt['expire_most_flows_a_walk']} flows, the longest "
+          f"{f(nt['expire_worst_walk_ns'] / 1e6, 1)} ms, "
+          f"{f(nt['expire_total_ns'] / 1e6, 0)} ms in all. The walks run in a kworker "
+          "(a BPF work item started by the timer), not in softirq, at most every "
+          "50 × their own duration.")
+        p()
+        p(f"**NAT table memory** (memlock): {f(nt['memlock_bytes_at_load'] / 2**20, 1)} MiB at "
+          f"load, {f(nt['memlock_bytes_full'] / 2**20, 1)} MiB full "
+          f"({f(nt['bytes_a_flow_full'], 0)} B a flow, both entries); a table for 1M flows "
+          f"{f(nt['memlock_bytes_1m_flows_at_creation'] / 2**20, 1)} MiB "
+          f"(map flags {nt['map_flags']}: 0 is preallocated, all of it at load). The "
+          f"connection table beside it: {f(nt['conntrack_memlock_bytes'] / 2**20, 1)} MiB.")
+        p()
     p("How it is measured:")
     p()
     p("- **Floors** (`bench/bpf/floors.bpf.c`): `floor_pass` returns XDP_PASS; `floor_tx` swaps "

@@ -40,9 +40,7 @@
 #include "nat_xlate.h"
 #include "nat_sweep.h"
 
-/* errno values of bpf_map_update_elem(), which vmlinux.h does not carry */
-#define NAT_E2BIG		7
-#define NAT_ENOMEM		12
+/* bpf_map_update_elem()'s "key exists" (vmlinux.h carries no errno) */
 #define NAT_EEXIST		17
 
 /* ---- the reply stage's address filter (nat_dsts) ---- */
@@ -183,6 +181,8 @@ static __always_inline int nat_create(const struct hl_pkt *pkt,
 	}
 	if (err == -NAT_EEXIST)
 		return HL_REASON_DROP_NAT_PORTS;
+	/* -E2BIG: the table is full; -ENOMEM, -EBUSY (the bucket held by
+	 * what we interrupted) are as final for this packet: fail closed */
 	if (err)
 		return HL_REASON_DROP_NAT_FULL;
 
@@ -258,7 +258,7 @@ static __always_inline int stage_nat(struct xdp_md *ctx,
 	struct hl_nexthop *nh;
 	const __be32 *snat;
 	__u32 node_id, hash;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_coarse_ns();
 	int reason;
 
 	e = bpf_map_lookup_elem(&nat, &pkt->key);
@@ -407,7 +407,7 @@ static __always_inline int stage_reply(struct xdp_md *ctx,
 	if ((e->flags & HL_NAT_F_PEER_RST) && !(pkt->tcp_flags & HL_TCP_RST))
 		return HL_REASON_DROP_NAT_STALE;
 
-	now = bpf_ktime_get_ns();
+	now = bpf_ktime_get_coarse_ns();
 	first = !e->packets;
 	nat_note(e, pkt, now);
 	/* a node that answers the SYN with an RST refused the connection:

@@ -214,7 +214,7 @@ static __always_inline int stage_nat_icmp(struct xdp_md *ctx,
 	t->action = XDP_DROP;
 	if (e->dir == HL_NAT_REPLY) {
 		c = nat_client_nh(ctx, e->addr, e->from, k.family,
-				  bpf_ktime_get_ns(), &rc);
+				  bpf_ktime_get_coarse_ns(), &rc);
 		if (!c) {
 			if (rc != BPF_FIB_LKUP_RET_NO_NEIGH)
 				return HL_REASON_DROP_NO_ROUTE;

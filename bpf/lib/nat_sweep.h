@@ -71,7 +71,9 @@ static __always_inline __u64 nat_timeout(__u32 s, __u64 dflt)
 
 /* Idle for longer than `tmo` at `now`, the walk's start? A packet that
  * came after that start (on another CPU, while we walk) is not idle:
- * now - last would wrap around to hours. */
+ * now - last would wrap around to hours. The walk reads the precise
+ * clock (the coarse one is not offered to sleepable programs); the data
+ * path's coarse stamps lag it by a tick at most. */
 static __always_inline bool nat_idle(__u64 now, __u64 last, __u64 tmo)
 {
 	return last < now && now - last > tmo;

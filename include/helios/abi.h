@@ -493,8 +493,11 @@ struct hl_nat {
 				 * flow's close; see below) */
 	__u32 node_id;
 	__u32 svc_id;
-	__u64 created_ns;	/* bpf_ktime_get_ns() */
-	__u64 last_ns;		/* this direction's last packet */
+	__u64 created_ns;	/* CLOCK_MONOTONIC, coarse: the data path
+				 * reads bpf_ktime_get_coarse_ns() (a tick's
+				 * resolution; the precise clock cost 20-70 ns
+				 * a packet here) */
+	__u64 last_ns;		/* this direction's last packet, the same */
 	__u64 packets;		/* this direction; a flow stays on one CPU */
 	__u64 bytes;
 };
