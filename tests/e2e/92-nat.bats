@@ -18,7 +18,7 @@ setup_file() {
 teardown_file() { e2e_lab_down; }
 teardown() {
 	hold_stop
-	[ -z "${FILLED:-}" ] || nat_fill delete >/dev/null
+	[ -z "${FILLED:-}" ] || nat_fill delete --max "$FILLED" >/dev/null
 	FILLED=
 }
 
@@ -76,8 +76,9 @@ filler() {
 	hl node add "$svc" "$(lab_addr4 b1):$PORT" || return 1
 	sid=$(hl -j service list | jq --arg s "$svc" '.[] | select(.service == $s) | .id')
 	nid=$(hl -j map dump nodes | jq --argjson s "$sid" '.[] | select(.svc_id == $s) | .id')
-	FILLED=1
+	FILLED=300000	# until known: more than the table holds
 	fill=$(nat_fill fill --svc-id "$sid" --node-id "$nid" "$@") || return 1
+	FILLED=$(jq '.inserted + (.left_free // 0)' <<<"$fill")
 	echo "# nat table: $fill" >&3
 }
 
@@ -249,7 +250,7 @@ nat_flows() { conns "$1" | jq length; }
 	[ "$(jq '[.conns[] | select(.alive)] | length' <<<"$held")" -eq 6 ] ||
 		fail "an established connection broke with the table full: $held"
 
-	run nat_fill delete
+	run nat_fill delete --max "$FILLED"
 	assert_success
 	FILLED=
 	burst "$LAB_SVC4" 30
