@@ -175,7 +175,7 @@ lsn=$(pg_sql "$PGC_BASE/p" "SELECT pg_current_wal_lsn()")
 pg_wait_until "$PGC_BASE/s" "SELECT pg_last_wal_replay_lsn() >= '$lsn'" ||
 	die "the standby did not replay pgbench's tables"
 printf '    %sclient$%s pgbench -S -c 4 -j 2 -T 3 -h %s\n' "$D" "$N" "$PGC_RVIP"
-lab_spawn client pgbench "$PG_BIN/pgbench" -S -c 4 -j 2 -T 3 -h "$PGC_RVIP" -p "$PGC_PORT" \
+lab_spawn client pgbench "$PG_BIN/pgbench" -n -S -c 4 -j 2 -T 3 -h "$PGC_RVIP" -p "$PGC_PORT" \
 	-U postgres postgres
 if [ "$FWD" = nat ]; then
 	conns() { [ "$(lab_helios dir -j conn list | jq length)" -ge 4 ]; }
