@@ -69,9 +69,12 @@ for t in ip ethtool clang jq; do
 done
 
 # NAT needs `service add ... fwd nat` and `conn list` (the NAT table).
+# (the help read whole first: grep -q quitting early would SIGPIPE the
+# writer, and pipefail fail the test at random)
 nat_available() {
-	"$HELIOS" service help 2>&1 | grep -qE '^ +fwd .*nat' &&
-		"$HELIOS" help 2>&1 | grep -q 'helios-agent conn '
+	local svc_help help
+	svc_help=$("$HELIOS" service help 2>&1) help=$("$HELIOS" help 2>&1)
+	grep -qE '^ +fwd .*nat' <<<"$svc_help" && grep -q 'helios-agent conn ' <<<"$help"
 }
 FWD=${DEMO_FWD:-auto}
 if [ "$FWD" = auto ]; then
@@ -174,14 +177,17 @@ lab_exec client "$PG_BIN/pgbench" -i -s 1 -q -h "$PGC_WVIP" -p "$PGC_PORT" -U po
 lsn=$(pg_sql "$PGC_BASE/p" "SELECT pg_current_wal_lsn()")
 pg_wait_until "$PGC_BASE/s" "SELECT pg_last_wal_replay_lsn() >= '$lsn'" ||
 	die "the standby did not replay pgbench's tables"
-printf '    %sclient$%s pgbench -S -c 4 -j 2 -T 3 -h %s\n' "$D" "$N" "$PGC_RVIP"
+printf '    %sclient$%s pgbench -n -S -c 4 -j 2 -T 3 -h %s\n' "$D" "$N" "$PGC_RVIP"
 lab_spawn client pgbench "$PG_BIN/pgbench" -n -S -c 4 -j 2 -T 3 -h "$PGC_RVIP" -p "$PGC_PORT" \
 	-U postgres postgres
 if [ "$FWD" = nat ]; then
-	conns() { [ "$(lab_helios dir -j conn list | jq length)" -ge 4 ]; }
+	conns() {
+		[ "$(lab_helios dir -j conn list "$PGC_RSVC" |
+			jq '[.[] | select(.state == "established")] | length')" -ge 4 ]
+	}
 	poll 60 conns || true
-	say "while it runs, the director's NAT table:"
-	run_hl conn list
+	say "while it runs, the director's NAT table (pgbench's 4 connections, earlier ones closed):"
+	run_hl conn list "$PGC_RSVC"
 fi
 poll 200 eval '! kill -0 "$(cat "$LAB_DIR/pids/pgbench")" 2>/dev/null' || die "pgbench did not finish"
 grep -E 'number of clients|transactions actually|latency average|^tps' "$LAB_DIR/log/pgbench.log" | indent
