@@ -31,7 +31,7 @@ source tests/e2e/pg.bash
 # shellcheck source=../tests/e2e/pgcluster.bash
 source tests/e2e/pgcluster.bash
 
-if [ -t 1 ]; then B=$'\033[1m' D=$'\033[2m' N=$'\033[0m'; else B= D= N=; fi
+if [ -t 1 ]; then B=$'\033[1m' D=$'\033[2m' N=$'\033[0m'; else B='' D='' N=''; fi
 step() { printf '\n%s==> %s%s\n' "$B" "$*" "$N"; }
 say() { printf '    %s\n' "$*"; }
 indent() { sed 's/^/      /'; }
@@ -85,7 +85,7 @@ nat) nat_available || die "this helios-agent has no NAT mode (DEMO_FWD=ipip)" ;;
 ipip) ;;
 *) die "DEMO_FWD must be nat or ipip" ;;
 esac
-LAB_FWD=$FWD
+export LAB_FWD=$FWD	# lab.sh builds the lab for it
 
 PGC_BASE=
 # Idempotent, and not interrupted by a second Ctrl-C.
@@ -156,8 +156,10 @@ step "4. Health agent: a postgres check of both servers every ${PGC_INTERVAL}s"
 grep -v '^#' "$LAB_DIR/agent.conf" | indent
 printf '    %sdirector$%s helios-agent run config agent.conf &\n' "$D" "$N"
 agent_log() { tail -n 5 "$LAB_DIR/log/agent.log"; }
-pgc_agent_start "$LAB_DIR/agent.conf" && sleep 0.2 && kill -0 "$(cat "$LAB_DIR/pids/agent")" 2>/dev/null ||
+if ! pgc_agent_start "$LAB_DIR/agent.conf" || ! sleep 0.2 ||
+	! kill -0 "$(cat "$LAB_DIR/pids/agent")" 2>/dev/null; then
 	die "the agent did not start: $(agent_log)"
+fi
 poll 200 writes_on p || die "writes never reached the primary: $(lab_helios dir health; agent_log)"
 poll 100 reads_on s || die "reads never reached the standby: $(lab_helios dir health; agent_log)"
 run_hl health
