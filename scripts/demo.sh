@@ -69,12 +69,14 @@ for t in ip ethtool clang jq; do
 done
 
 # NAT needs `service add ... fwd nat` and `conn list` (the NAT table).
-# (the help read whole first: grep -q quitting early would SIGPIPE the
-# writer, and pipefail fail the test at random)
+# (the help captured first: grep -q closing the pipe early would make a
+# pipefail shell see the writer's SIGPIPE as a failure)
 nat_available() {
-	local svc_help help
-	svc_help=$("$HELIOS" service help 2>&1) help=$("$HELIOS" help 2>&1)
-	grep -qE '^ +fwd .*nat' <<<"$svc_help" && grep -q 'helios-agent conn ' <<<"$help"
+	local svc_help top_help
+	svc_help=$("$HELIOS" service help 2>&1)
+	top_help=$("$HELIOS" help 2>&1)
+	grep -qE '^ +fwd .*nat' <<<"$svc_help" &&
+		grep -q 'helios-agent conn ' <<<"$top_help"
 }
 FWD=${DEMO_FWD:-auto}
 if [ "$FWD" = auto ]; then
