@@ -31,7 +31,7 @@ source tests/e2e/pg.bash
 # shellcheck source=../tests/e2e/pgcluster.bash
 source tests/e2e/pgcluster.bash
 
-if [ -t 1 ]; then B=$'\033[1m' D=$'\033[2m' N=$'\033[0m'; else B= D= N=; fi
+if [ -t 1 ]; then B=$'\033[1m' D=$'\033[2m' N=$'\033[0m'; else B='' D='' N=''; fi
 step() { printf '\n%s==> %s%s\n' "$B" "$*" "$N"; }
 say() { printf '    %s\n' "$*"; }
 indent() { sed 's/^/      /'; }
@@ -87,7 +87,7 @@ nat) nat_available || die "this helios-agent has no NAT mode (DEMO_FWD=ipip)" ;;
 ipip) ;;
 *) die "DEMO_FWD must be nat or ipip" ;;
 esac
-LAB_FWD=$FWD
+export LAB_FWD=$FWD	# lab.sh builds the lab for it
 
 PGC_BASE=
 # Idempotent, and not interrupted by a second Ctrl-C.
@@ -158,8 +158,10 @@ step "4. Health agent: a postgres check of both servers every ${PGC_INTERVAL}s"
 grep -v '^#' "$LAB_DIR/agent.conf" | indent
 printf '    %sdirector$%s helios-agent run config agent.conf &\n' "$D" "$N"
 agent_log() { tail -n 5 "$LAB_DIR/log/agent.log"; }
-pgc_agent_start "$LAB_DIR/agent.conf" && sleep 0.2 && kill -0 "$(cat "$LAB_DIR/pids/agent")" 2>/dev/null ||
+if ! pgc_agent_start "$LAB_DIR/agent.conf" || ! sleep 0.2 ||
+	! kill -0 "$(cat "$LAB_DIR/pids/agent")" 2>/dev/null; then
 	die "the agent did not start: $(agent_log)"
+fi
 poll 200 writes_on p || die "writes never reached the primary: $(lab_helios dir health; agent_log)"
 poll 100 reads_on s || die "reads never reached the standby: $(lab_helios dir health; agent_log)"
 run_hl health
@@ -179,14 +181,17 @@ lab_exec client "$PG_BIN/pgbench" -i -s 1 -q -h "$PGC_WVIP" -p "$PGC_PORT" -U po
 lsn=$(pg_sql "$PGC_BASE/p" "SELECT pg_current_wal_lsn()")
 pg_wait_until "$PGC_BASE/s" "SELECT pg_last_wal_replay_lsn() >= '$lsn'" ||
 	die "the standby did not replay pgbench's tables"
-printf '    %sclient$%s pgbench -S -c 4 -j 2 -T 3 -h %s\n' "$D" "$N" "$PGC_RVIP"
-lab_spawn client pgbench "$PG_BIN/pgbench" -S -c 4 -j 2 -T 3 -h "$PGC_RVIP" -p "$PGC_PORT" \
+printf '    %sclient$%s pgbench -n -S -c 4 -j 2 -T 3 -h %s\n' "$D" "$N" "$PGC_RVIP"
+lab_spawn client pgbench "$PG_BIN/pgbench" -n -S -c 4 -j 2 -T 3 -h "$PGC_RVIP" -p "$PGC_PORT" \
 	-U postgres postgres
 if [ "$FWD" = nat ]; then
-	conns() { [ "$(lab_helios dir -j conn list | jq length)" -ge 4 ]; }
+	conns() {
+		[ "$(lab_helios dir -j conn list "$PGC_RSVC" |
+			jq '[.[] | select(.state == "established")] | length')" -ge 4 ]
+	}
 	poll 60 conns || true
-	say "while it runs, the director's NAT table:"
-	run_hl conn list
+	say "while it runs, the director's NAT table (pgbench's 4 connections, earlier ones closed):"
+	run_hl conn list "$PGC_RSVC"
 fi
 poll 200 eval '! kill -0 "$(cat "$LAB_DIR/pids/pgbench")" 2>/dev/null' || die "pgbench did not finish"
 grep -E 'number of clients|transactions actually|latency average|^tps' "$LAB_DIR/log/pgbench.log" | indent

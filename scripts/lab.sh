@@ -277,7 +277,7 @@ lab_snat_addrs() {
 
 # Start tcp_server.py on every backend, on both VIPs (in NAT mode: on the
 # backend's own two addresses) and both ports, and wait (bounded) until each
-# listens.
+# listens. A connection idle for LAB_SERVER_IDLE seconds (60) is closed.
 lab_servers_start() {
 	local h a4 a6
 	for h in $(lab_backends); do
@@ -288,6 +288,7 @@ lab_servers_start() {
 		lab_spawn "$h" "server-$h" "$LAB_PY" "$LAB_TOOLS/tcp_server.py" \
 			--name "$h" --addr "$a4" --addr "$a6" \
 			--port "$LAB_PORT" --port "$LAB_PLAIN_PORT" --lifetime 900 \
+			--idle "${LAB_SERVER_IDLE:-60}" \
 			--pidfile "$LAB_DIR/pids/server-$h.py"
 	done
 	for h in $(lab_backends); do

@@ -78,7 +78,7 @@ who() {
 	local lsn
 	lsn=$(pg_sql "$PG_BASE/p" "SELECT pg_current_wal_lsn()")
 	pg_wait_until "$PG_BASE/s" "SELECT pg_last_wal_replay_lsn() >= '$lsn'"
-	run lab_exec client timeout 30 "$PG_BIN/pgbench" -S -c 4 -j 2 -T 2 -h "$PGC_RVIP" -p "$PGC_PORT" -U postgres postgres
+	run lab_exec client timeout 30 "$PG_BIN/pgbench" -n -S -c 4 -j 2 -T 2 -h "$PGC_RVIP" -p "$PGC_PORT" -U postgres postgres
 	echo "# $(grep -E '^tps|failed' <<<"$output" | tr '\n' ' ')" >&3
 	assert_success
 	assert_output --regexp 'number of failed transactions: 0 '

@@ -128,16 +128,18 @@ def batch(fd, cmd, keys, values, flags):
 
 def delete_keys(fd, keys):
     """Delete keys; missing ones are skipped. Returns how many went."""
-    gone = 0
-    while keys:
-        # DELETE_BATCH stops at the first missing key: skip it, go on.
-        n, err = batch(fd, BPF_MAP_DELETE_BATCH, keys, None, 0)
-        gone += n
-        if not err:
-            break
-        if err != errno.ENOENT:
-            sys.exit("nat_fill: batch delete: %s" % os.strerror(err))
-        keys = keys[n + 1:]
+    # DELETE_BATCH stops at the first missing key: then one at a time.
+    n, err = batch(fd, BPF_MAP_DELETE_BATCH, keys, None, 0)
+    if not err:
+        return n
+    if err != errno.ENOENT:
+        sys.exit("nat_fill: batch delete: %s" % os.strerror(err))
+    gone = n
+    for k in keys[n + 1:]:
+        m, err = batch(fd, BPF_MAP_DELETE_BATCH, [k], None, 0)
+        if err not in (0, errno.ENOENT):
+            sys.exit("nat_fill: delete: %s" % os.strerror(err))
+        gone += m if not err else 0
     return gone
 
 

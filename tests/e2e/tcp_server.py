@@ -3,7 +3,8 @@
 """Lab backend: greet every TCP connection with this backend's name, then echo.
 
     tcp_server.py --name b1 --addr 198.18.1.10 --addr fd00:4845:1::10 \
-                  --port 5432 --port 9999 [--lifetime 600] [--pidfile F]
+                  --port 5432 --port 9999 [--lifetime 600] [--idle 60]
+                  [--pidfile F]
 
 Each accepted connection gets "<name>\\n" at once; every byte received after
 that is sent back unchanged until the peer closes. A test can therefore ask
@@ -12,6 +13,7 @@ is still served by the same backend by echoing a token (a flow that moved to
 another backend would be reset: that backend has no socket for it), and push
 a large transfer through the director.
 
+A connection idle for --idle seconds is closed.
 The process exits on SIGTERM/SIGINT or after --lifetime seconds, whichever
 comes first, so a leaked server cannot outlive a lab for long.
 """
@@ -23,9 +25,9 @@ import sys
 import threading
 
 
-def serve_conn(conn, name):
+def serve_conn(conn, name, idle):
     try:
-        conn.settimeout(60)
+        conn.settimeout(idle)
         conn.sendall(name.encode() + b"\n")
         while True:
             data = conn.recv(65536)
@@ -38,13 +40,13 @@ def serve_conn(conn, name):
         conn.close()
 
 
-def accept_loop(lsock, name):
+def accept_loop(lsock, name, idle):
     while True:
         try:
             conn, _ = lsock.accept()
         except OSError:
             return
-        threading.Thread(target=serve_conn, args=(conn, name),
+        threading.Thread(target=serve_conn, args=(conn, name, idle),
                          daemon=True).start()
 
 
@@ -65,6 +67,7 @@ def main():
     ap.add_argument("--addr", action="append", required=True)
     ap.add_argument("--port", action="append", type=int, required=True)
     ap.add_argument("--lifetime", type=float, default=600)
+    ap.add_argument("--idle", type=float, default=60)
     ap.add_argument("--pidfile")
     args = ap.parse_args()
 
@@ -73,7 +76,7 @@ def main():
         with open(args.pidfile, "w") as f:
             f.write("%d\n" % os.getpid())
     for s in socks:
-        threading.Thread(target=accept_loop, args=(s, args.name),
+        threading.Thread(target=accept_loop, args=(s, args.name, args.idle),
                          daemon=True).start()
 
     done = threading.Event()
