@@ -327,38 +327,6 @@ static size_t expect_xlate(uint8_t *o, const uint8_t *in, size_t len,
 
 /* ---- the client next hop (hln0 and its gateway) ---- */
 
-static int sh(const char *cmd)
-{
-	int rc = system(cmd);
-
-	if (rc)
-		printf("#   '%s' failed (%d)\n", cmd, rc);
-	return rc;
-}
-
-static int write_sysctl(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), ok;
-
-	if (fd < 0)
-		return -errno;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -EIO;
-}
-
-static void get_mac(const char *dev, uint8_t mac[6])
-{
-	struct ifreq ifr = {};
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
-	if (fd >= 0 && !ioctl(fd, SIOCGIFHWADDR, &ifr))
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	if (fd >= 0)
-		close(fd);
-}
-
 /* Clients behind a gateway on hln0; 198.18.7.0/24 behind one that has
  * no neighbour entry. */
 static void test_net_setup(void)

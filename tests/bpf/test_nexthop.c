@@ -67,38 +67,6 @@ static void test_too_big_small_mtu(void)
 
 /* ---- next-hop refresh through the FIB ---- */
 
-static int sh(const char *cmd)
-{
-	int rc = system(cmd);
-
-	if (rc)
-		printf("#   '%s' failed (%d)\n", cmd, rc);
-	return rc;
-}
-
-static int write_sysctl(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), ok;
-
-	if (fd < 0)
-		return -errno;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -EIO;
-}
-
-static void get_mac(const char *dev, uint8_t mac[6])
-{
-	struct ifreq ifr = {};
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
-	if (fd >= 0 && !ioctl(fd, SIOCGIFHWADDR, &ifr))
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	if (fd >= 0)
-		close(fd);
-}
-
 static struct hl_nexthop read_nh(uint32_t id)
 {
 	struct hl_nexthop nh = {};
