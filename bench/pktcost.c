@@ -1008,8 +1008,8 @@ static __u64 map_memlock(int fd)
 }
 
 /* Fill `nat` with `flows` flows (both entries), last packet `age_ns` ago,
- * established (answered) or not: clients 10.0.0.0/8, SNAT addresses
- * 198.18.6.0/24 so that every reply key differs. */
+ * established (answered) or not: clients 198.18.128.0/17 on ports from
+ * 40000 up, SNAT addresses 198.18.6.0/24 so that every reply key differs. */
 static void nat_fill(int fd, __u32 flows, __u64 age_ns, bool answered)
 {
 	enum { CHUNK = 32768 };
@@ -1026,9 +1026,9 @@ static void nat_fill(int fd, __u32 flows, __u64 age_ns, bool answered)
 
 			memset(f, 0, 2 * sizeof(*f));
 			memset(fv, 0, 2 * sizeof(*fv));
-			f->src[0] = htonl(0x0a000000 | i);
+			f->src[0] = htonl(0xc6128000 | (i & 0x7fff));
 			f->dst[0] = vip4[0];
-			f->sport = htons(40000);
+			f->sport = htons(40000 + (i >> 15));
 			f->dport = htons(NAT_PORT);
 			f->proto = r->proto = IPPROTO_TCP;
 			f->family = r->family = HL_AF_INET;
