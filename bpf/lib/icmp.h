@@ -105,4 +105,23 @@ static __always_inline int reply_too_big(struct xdp_md *ctx,
 	return reply_write(ctx, pkt, &l2, ETH_P_IP, &h4, sizeof(h4));
 }
 
+/*
+ * A packet forwarded as it is, without an outer header (fwd l2, fwd nat),
+ * larger than the egress `mtu`: answered with a too-big (*action XDP_TX).
+ * HL_CONTINUE when it fits. reply_too_big() takes the MTU with the outer
+ * header it assumes, so that header is added back here.
+ */
+static __always_inline int too_big_bare(struct xdp_md *ctx,
+					const struct hl_pkt *pkt, __u32 mtu,
+					int *action)
+{
+	if (likely(!mtu || pkt->ip_len <= mtu))
+		return HL_CONTINUE;
+	if (reply_too_big(ctx, pkt, mtu + (pkt->key.family == HL_AF_INET6 ?
+					   HL_IPV6_HLEN : HL_IPV4_HLEN)))
+		return HL_REASON_DROP_REPLY;
+	*action = XDP_TX;
+	return HL_REASON_TOO_BIG;
+}
+
 #endif /* HELIOS_BPF_ICMP_H */

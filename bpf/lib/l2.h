@@ -27,17 +27,11 @@ static __always_inline int forward_l2(struct xdp_md *ctx,
 {
 	void *data, *data_end;
 	struct ethhdr *eth;
+	int reason;
 
-	if (unlikely(nh->mtu && pkt->ip_len > nh->mtu)) {
-		/* reply_too_big() takes the MTU before the outer header it
-		 * assumes; there is none here, so add it back. */
-		if (reply_too_big(ctx, pkt, nh->mtu +
-				  (pkt->key.family == HL_AF_INET6 ?
-				   HL_IPV6_HLEN : HL_IPV4_HLEN)))
-			return HL_REASON_DROP_REPLY;
-		t->action = XDP_TX;
-		return HL_REASON_TOO_BIG;
-	}
+	reason = too_big_bare(ctx, pkt, nh->mtu, &t->action);
+	if (reason != HL_CONTINUE)
+		return reason;
 
 	/* The tag's inner ethertype becomes the frame's: it sits right
 	 * before L3, where the new header's h_proto will be. A failure is

@@ -299,16 +299,10 @@ static __always_inline int stage_nat(struct xdp_md *ctx,
 	nh = bpf_map_lookup_elem(&nexthops, &node_id);
 	if (!nh || !t->node || !nh_resolve(ctx, nh, t->node, !e))
 		return HL_REASON_DROP_NO_ROUTE;
-	/* no outer header: the packet must fit the egress MTU as it is
-	 * (reply_too_big() takes off an outer header, so add one) */
-	if (unlikely(nh->mtu && pkt->ip_len > nh->mtu)) {
-		if (reply_too_big(ctx, pkt, nh->mtu +
-				  (pkt->key.family == HL_AF_INET6 ?
-				   HL_IPV6_HLEN : HL_IPV4_HLEN)))
-			return HL_REASON_DROP_REPLY;
-		t->action = XDP_TX;
-		return HL_REASON_TOO_BIG;
-	}
+	/* no outer header: the packet must fit the egress MTU as it is */
+	reason = too_big_bare(ctx, pkt, nh->mtu, &t->action);
+	if (reason != HL_CONTINUE)
+		return reason;
 
 	if (!e) {
 		hash = svc->hash == HL_HASH_5TUPLE ? t->hash :

@@ -122,6 +122,25 @@ static const struct svc_fix *svc_by_id(uint32_t id)
 	return NULL;
 }
 
+/* Fixture service `svc_id`'s key and entry, to change and svc_put(). */
+static void svc_get(uint32_t svc_id, struct hl_svc_key *k,
+		    struct hl_service *v)
+{
+	const struct svc_fix *f = svc_by_id(svc_id);
+
+	*k = (struct hl_svc_key){ .proto = f->proto, .family = f->family,
+				  .port = htons(f->port) };
+	addr_parse(f->family, f->vip, k->vip);
+	CHECK(!bpf_map_lookup_elem(services_fd, k, v), "service %u lookup",
+	      svc_id);
+}
+
+static void svc_put(const struct hl_svc_key *k, const struct hl_service *v)
+{
+	CHECK(!bpf_map_update_elem(services_fd, k, v, BPF_EXIST),
+	      "service update");
+}
+
 /* Slot s holds ids[s % n]; n == 0: an empty table. */
 static int set_table(uint32_t svc_id, uint32_t ring, const uint32_t *ids,
 		     int n)

@@ -192,19 +192,16 @@ static void test_hold(void)
 /* Service 1 with SYN second chance: delay, budget per cent, minimum. */
 static void syn_retry_on(__u16 delay_ms, __u8 pct, __u8 min)
 {
-	const struct svc_fix *f = svc_by_id(1);
-	struct hl_svc_key k = { .proto = f->proto, .family = f->family,
-				.port = htons(f->port) };
+	struct hl_svc_key k;
 	struct hl_limits lim = { .retry_delay_ms = delay_ms, .retry_pct = pct,
 				 .retry_min = min };
 	struct hl_retry_window w[ncpus];
 	struct hl_service v;
 	__u32 id = 1;
 
-	addr_parse(f->family, f->vip, k.vip);
-	CHECK(!bpf_map_lookup_elem(services_fd, &k, &v), "service lookup");
+	svc_get(1, &k, &v);
 	v.opts |= HL_SVC_O_SYN_RETRY;
-	CHECK(!bpf_map_update_elem(services_fd, &k, &v, BPF_EXIST), "service update");
+	svc_put(&k, &v);
 	CHECK(!bpf_map_update_elem(bpf_map__fd(skel->maps.limits), &id, &lim,
 				   BPF_ANY), "limits update");
 	memset(w, 0, sizeof(w));

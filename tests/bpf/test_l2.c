@@ -10,16 +10,12 @@
 /* Service `svc_id` forwards in mode `fwd` (enum hl_fwd). */
 static void svc_fwd(uint32_t svc_id, uint8_t fwd)
 {
-	const struct svc_fix *f = svc_by_id(svc_id);
-	struct hl_svc_key k = { .proto = f->proto, .family = f->family,
-				.port = htons(f->port) };
+	struct hl_svc_key k;
 	struct hl_service v;
 
-	addr_parse(f->family, f->vip, k.vip);
-	CHECK(!bpf_map_lookup_elem(services_fd, &k, &v), "service lookup");
+	svc_get(svc_id, &k, &v);
 	v.fwd = fwd;
-	CHECK(!bpf_map_update_elem(services_fd, &k, &v, BPF_EXIST),
-	      "service update");
+	svc_put(&k, &v);
 }
 
 /* The frame an l2 service should emit for `in` to node `id`: the same

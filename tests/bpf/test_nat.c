@@ -201,17 +201,13 @@ static void set_snat(uint32_t svc_id, uint8_t family, int n, const char **a)
 
 static void svc_update(uint32_t svc_id, uint8_t fwd, uint32_t flags)
 {
-	const struct svc_fix *f = svc_by_id(svc_id);
-	struct hl_svc_key k = { .proto = f->proto, .family = f->family,
-				.port = htons(f->port) };
+	struct hl_svc_key k;
 	struct hl_service v;
 
-	addr_parse(f->family, f->vip, k.vip);
-	if (bpf_map_lookup_elem(services_fd, &k, &v))
-		return;
+	svc_get(svc_id, &k, &v);
 	v.fwd = fwd;
 	v.flags = flags;
-	bpf_map_update_elem(services_fd, &k, &v, BPF_EXIST);
+	svc_put(&k, &v);
 }
 
 static void set_timeouts(const uint32_t *s)

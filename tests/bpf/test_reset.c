@@ -9,15 +9,12 @@
 /* Set or clear a flag of the service of spec `s`. */
 static void svc_flags(uint32_t svc_id, uint32_t flags)
 {
-	const struct svc_fix *f = svc_by_id(svc_id);
-	struct hl_svc_key k = { .proto = f->proto, .family = f->family,
-				.port = htons(f->port) };
+	struct hl_svc_key k;
 	struct hl_service v;
 
-	addr_parse(f->family, f->vip, k.vip);
-	CHECK(!bpf_map_lookup_elem(services_fd, &k, &v), "service lookup");
+	svc_get(svc_id, &k, &v);
 	v.flags = flags;
-	CHECK(!bpf_map_update_elem(services_fd, &k, &v, BPF_EXIST), "service update");
+	svc_put(&k, &v);
 }
 
 /* On-down reset: the next client segment of a flow whose node went down

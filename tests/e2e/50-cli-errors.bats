@@ -26,20 +26,6 @@ setup() {
 	before=$(snapshot) || fail "snapshot failed"
 }
 
-# rejects ARGS...: the CLI refuses, says why in one Error: line, changes nothing.
-rejects() {
-	run --separate-stderr hl "$@"
-	echo "# helios-agent $*  -> status $status, stderr: $stderr" >&3
-	[ "$status" -ne 0 ] || fail "accepted: helios-agent $* (stdout: $output)"
-	[ "$status" -ne 127 ] && [ "$status" -lt 128 ] || fail "crashed or not run: status $status"
-	[[ "$stderr" == Error:* ]] || fail "stderr does not start with 'Error:': $stderr"
-	[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ] || fail "more than one line on stderr: $stderr"
-	[ -z "$output" ] || fail "data on stdout with an error: $output"
-	after=$(snapshot) || fail "snapshot failed"
-	[ "$before" = "$after" ] || fail "configuration changed by a failed command:
-before: $before
-after:  $after"
-}
 
 @test "malformed SVC strings are rejected" {
 	rejects service add "198.18.1.10:5432"

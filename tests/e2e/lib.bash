@@ -217,3 +217,21 @@ held_on() { jq --arg b "$1" '[.conns[] | select(.backend == $b)] | length' <<<"$
 held_alive_on() {
 	jq --arg b "$1" '[.conns[] | select(.backend == $b and .alive)] | length' <<<"$held"
 }
+
+# rejects ARGS...: the CLI refuses `helios-agent ARGS` with one "Error:" line
+# on stderr, nothing on stdout and a non-zero exit, and changes nothing: the
+# file's snapshot() before (taken by its setup() into $before) and after are
+# the same. $stderr stays set for further checks.
+rejects() {
+	run --separate-stderr hl "$@"
+	echo "# helios-agent $*  -> status $status, stderr: $stderr" >&3
+	[ "$status" -ne 0 ] || fail "accepted: helios-agent $* (stdout: $output)"
+	[ "$status" -ne 127 ] && [ "$status" -lt 128 ] || fail "crashed or not run: status $status"
+	[[ "$stderr" == Error:* ]] || fail "stderr does not start with 'Error:': $stderr"
+	[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ] || fail "more than one line on stderr: $stderr"
+	[ -z "$output" ] || fail "data on stdout with an error: $output"
+	after=$(snapshot) || fail "snapshot failed"
+	[ "$before" = "$after" ] || fail "configuration changed by a failed command:
+before: $before
+after:  $after"
+}
