@@ -561,13 +561,13 @@ static void dir_strategy(struct dir *d, const __be32 *vip, __u16 port,
 			 __u8 strategy, __u16 bounded, __u32 opts,
 			 const struct hl_limits *lim, __u32 svc_id)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_INNER_MAP);
+	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = HL_SLOTS_INNER_FLAGS);
 	struct hl_svc_key key = { .port = htons(port), .proto = IPPROTO_TCP,
 				  .family = HL_AF_INET };
 	struct hl_limits none = {};
 	struct hl_service svc;
 	struct strat_tables t;
-	__u32 i, first = HL_NODE_NONE, *keys;
+	__u32 i, first = HL_NODE_NONE, slots_key, *keys;
 	int fd, err;
 
 	memcpy(key.vip, vip, 16);
@@ -599,8 +599,9 @@ static void dir_strategy(struct dir *d, const __be32 *vip, __u16 port,
 	i = t.len;
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "hl_ring", 4, 4, t.len, &mo);
 	svc.slots = t.len;
+	slots_key = hl_slots_key(svc_id, svc.table);
 	if (fd < 0 || bpf_map_update_batch(fd, keys, t.table, &i, NULL) ||
-	    bpf_map_update_elem(d->slots, &svc_id, &fd, BPF_ANY) ||
+	    bpf_map_update_elem(d->slots, &slots_key, &fd, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(d->skel->maps.node_lists), &svc_id,
 				&t.list, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(d->skel->maps.limits), &svc_id,

@@ -64,14 +64,15 @@ struct {
  * Per-service slot table: slot -> node id, for every strategy (a Maglev
  * ring, the smooth-WRR sequence, the weighted slots random and p2c draw
  * from). BPF_F_INNER_MAP lets inner maps of any max_entries (each
- * service's ring_size or sequence length) sit in the outer map; user
- * space builds a new table off to the side and swaps it in with a single
- * update of `slots`, so the data path never sees a half-written table.
- * The template's size only matters to libbpf while creating the outer map.
+ * service's ring_size or sequence length) sit in the outer map. Two per
+ * service (hl_slots_key): user space writes the one not in use and then
+ * flips the service's `table`, so the data path never sees a half-written
+ * table. The template's size only matters to libbpf while creating the
+ * outer map.
  */
 struct slot_table {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(map_flags, HL_SLOTS_INNER_FLAGS);
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(max_entries, 1);
@@ -80,7 +81,7 @@ struct slot_table {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__type(key, __u32);
-	__uint(max_entries, HL_MAX_SERVICES);
+	__uint(max_entries, HL_MAX_SERVICES * HL_SLOTS_TABLES);
 	__array(values, struct slot_table);
 } slots SEC(".maps");
 

@@ -34,25 +34,28 @@ static __always_inline bool node_takes_flow(const struct hl_node *node,
 	       node->svc_id == svc->id && node->family == family;
 }
 
+/* Slot `slot` of the service's current table (no modulo: the caller's). */
+static __always_inline __u32 table_slot(const struct hl_service *svc,
+					__u32 slot)
+{
+	__u32 key = hl_slots_key(svc->id, svc->table), *node_id;
+	void *table;
+
+	table = bpf_map_lookup_elem(&slots, &key);
+	if (!table)
+		return HL_NODE_NONE;
+	node_id = bpf_map_lookup_elem(table, &slot);
+	return node_id ? *node_id : HL_NODE_NONE;
+}
+
 /* Maglev: slot = hash % ring_size of the service's current table. Returns
  * HL_NODE_NONE when the service has no table or the slot is empty. */
 static __always_inline __u32 maglev_pick(const struct hl_service *svc,
 					 __u32 hash)
 {
-	__u32 svc_id = svc->id, ring = svc->ring_size, slot;
-	__u32 *node_id;
-	void *table;
-
-	if (!ring)
+	if (!svc->ring_size)
 		return HL_NODE_NONE;
-	table = bpf_map_lookup_elem(&slots, &svc_id);
-	if (!table)
-		return HL_NODE_NONE;
-	slot = hash % ring;
-	node_id = bpf_map_lookup_elem(table, &slot);
-	if (!node_id)
-		return HL_NODE_NONE;
-	return *node_id;
+	return table_slot(svc, hash % svc->ring_size);
 }
 
 #endif /* HELIOS_BPF_SELECT_H */

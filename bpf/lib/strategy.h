@@ -34,19 +34,6 @@ static __always_inline __u32 hl_select_hash(const struct hl_flow_key *key,
 	return jhash2(k, 5, HL_HASH_SEED);
 }
 
-/* Slot `slot` of the service's table (no modulo: the caller's job). */
-static __always_inline __u32 table_slot(__u32 svc_id, __u32 slot)
-{
-	__u32 *node_id;
-	void *table;
-
-	table = bpf_map_lookup_elem(&slots, &svc_id);
-	if (!table)
-		return HL_NODE_NONE;
-	node_id = bpf_map_lookup_elem(table, &slot);
-	return node_id ? *node_id : HL_NODE_NONE;
-}
-
 static __always_inline __s64 node_load(__u32 node_id)
 {
 	__s64 *a = bpf_map_lookup_elem(&node_active, &node_id);
@@ -71,14 +58,14 @@ static __always_inline __u32 wrr_pick(const struct hl_service *svc)
 	if (slot >= svc->slots)
 		slot = 0;	/* the sequence got shorter */
 	*cur = slot + 1;
-	return table_slot(svc_id, slot);
+	return table_slot(svc, slot);
 }
 
 static __always_inline __u32 random_pick(const struct hl_service *svc)
 {
 	if (!svc->slots)
 		return HL_NODE_NONE;
-	return table_slot(svc->id, bpf_get_prandom_u32() % svc->slots);
+	return table_slot(svc, bpf_get_prandom_u32() % svc->slots);
 }
 
 /* Is a's load per weight below b's? (la + 1) / wa < (lb + 1) / wb: the +1
@@ -97,8 +84,8 @@ static __always_inline __u32 p2c_pick(const struct hl_service *svc)
 
 	if (!svc->slots)
 		return HL_NODE_NONE;
-	a = table_slot(svc->id, bpf_get_prandom_u32() % svc->slots);
-	b = table_slot(svc->id, bpf_get_prandom_u32() % svc->slots);
+	a = table_slot(svc, bpf_get_prandom_u32() % svc->slots);
+	b = table_slot(svc, bpf_get_prandom_u32() % svc->slots);
 	if (a == b)
 		return a;
 	na = bpf_map_lookup_elem(&nodes, &a);
@@ -215,7 +202,7 @@ static __always_inline __u32 bounded_pick(const struct hl_service *svc,
 
 		if (++slot >= svc->slots)
 			slot = 0;
-		id = table_slot(svc_id, slot);
+		id = table_slot(svc, slot);
 		if (id == HL_NODE_NONE)
 			continue;
 		l = node_load(id);

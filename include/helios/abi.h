@@ -82,8 +82,24 @@ struct hl_service {
 				 * the smooth-WRR sequence's length) */
 	__u32 opts;		/* admin: HL_SVC_O_*, host order */
 	__u8 fwd;		/* admin: enum hl_fwd */
-	__u8 pad[3];
+	__u8 table;		/* which of the service's two tables is
+				 * current (hl_slots_key) */
+	__u8 pad[2];
 };
+
+/*
+ * Each service has two slot tables in `slots`: the current one and the one
+ * the next rebuild writes (mmap'd, so a table of 100k slots is one memcpy)
+ * before flipping `table` in the service entry: no map-in-map update, and
+ * so no RCU grace period, on a rebuild of unchanged size.
+ */
+#define HL_SLOTS_TABLES		2
+#define HL_SLOTS_INNER_FLAGS	(BPF_F_INNER_MAP | BPF_F_MMAPABLE)
+
+static inline __u32 hl_slots_key(__u32 svc_id, __u8 table)
+{
+	return svc_id * HL_SLOTS_TABLES + (table & 1);
+}
 
 /* ---- selection strategies (issue 4) ---- */
 

@@ -145,7 +145,9 @@ static void svc_put(const struct hl_svc_key *k, const struct hl_service *v)
 static int set_table(uint32_t svc_id, uint32_t ring, const uint32_t *ids,
 		     int n)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+	LIBBPF_OPTS(bpf_map_create_opts, opts,
+		    .map_flags = HL_SLOTS_INNER_FLAGS);
+	uint32_t key = hl_slots_key(svc_id, 0);
 	int fd, err = 0;
 
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "test_ring", 4, 4, ring, &opts);
@@ -157,7 +159,7 @@ static int set_table(uint32_t svc_id, uint32_t ring, const uint32_t *ids,
 		err = bpf_map_update_elem(fd, &s, &v, BPF_ANY);
 	}
 	if (!err)
-		err = bpf_map_update_elem(slots_fd, &svc_id, &fd, BPF_ANY);
+		err = bpf_map_update_elem(slots_fd, &key, &fd, BPF_ANY);
 	close(fd);	/* the outer map holds the table now */
 	return err ? -errno : 0;
 }

@@ -150,7 +150,7 @@ static void test_reselect_node_other_service(void)
 
 static void test_no_backend(void)
 {
-	uint32_t svc = 2;
+	uint32_t udp_table = hl_slots_key(2, 0);
 	struct result r;
 
 	fixture();
@@ -160,7 +160,7 @@ static void test_no_backend(void)
 	CHECK(ct_node((struct spec){ .sport = 41600 }, NULL) < 0,
 	      "conntrack entry for a dropped flow");
 
-	bpf_map_delete_elem(slots_fd, &svc);	/* no table at all */
+	bpf_map_delete_elem(slots_fd, &udp_table);	/* no table at all */
 	send_spec((struct spec){ UDP, .sport = 41600 }, &r);
 	check_verdict(&r, XDP_DROP, HL_REASON_DROP_NO_BACKEND);
 }

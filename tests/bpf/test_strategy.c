@@ -148,9 +148,10 @@ static void ct_flush(void)
 /* What svc_rebuild() does, against the skeleton's maps. */
 static int rebuild(void)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+	LIBBPF_OPTS(bpf_map_create_opts, opts,
+		    .map_flags = HL_SLOTS_INNER_FLAGS);
 	struct strat_tables t;
-	__u32 id = svc.id;
+	__u32 id = svc.id, slots_key = hl_slots_key(svc.id, svc.table);
 	int fd, err;
 
 	err = strategy_build(&svc, snap, dir_zone, &t);
@@ -162,7 +163,7 @@ static int rebuild(void)
 	svc.slots = t.len;
 	if (fd < 0 ||
 	    bpf_map_update_elem(map_fd("node_lists"), &id, &t.list, BPF_ANY) ||
-	    bpf_map_update_elem(map_fd("slots"), &id, &fd, BPF_ANY) ||
+	    bpf_map_update_elem(map_fd("slots"), &slots_key, &fd, BPF_ANY) ||
 	    bpf_map_update_elem(map_fd("services"), &key, &svc, BPF_ANY))
 		err = -errno;
 	if (fd >= 0)

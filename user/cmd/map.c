@@ -123,13 +123,15 @@ static int dump_slots(struct store *st, struct json_object *arr)
 		return -ENOMEM;
 	while (!err && !bpf_map_get_next_key(st->fds[MAP_SERVICES], prev, &k)) {
 		struct json_object *o, *per_node;
-		__u32 inner_id, count, i, empty = 0;
+		__u32 inner_id, slots_key, count, i, empty = 0;
 		char name[SVC_STRLEN], id[16];
 		int fd;
 
 		prev = &k;
-		if (bpf_map_lookup_elem(st->fds[MAP_SERVICES], &k, &svc) ||
-		    bpf_map_lookup_elem(st->fds[MAP_SLOTS], &svc.id, &inner_id))
+		if (bpf_map_lookup_elem(st->fds[MAP_SERVICES], &k, &svc))
+			continue;
+		slots_key = hl_slots_key(svc.id, svc.table);
+		if (bpf_map_lookup_elem(st->fds[MAP_SLOTS], &slots_key, &inner_id))
 			continue;
 		fd = bpf_map_get_fd_by_id(inner_id);
 		if (fd < 0)

@@ -210,7 +210,7 @@ static int rebuild(struct store *st, const struct hl_svc_key *key,
 		if (err)
 			return err;
 	}
-	err = tables_swap(st, svc, &svc->slots);
+	err = tables_swap(st, svc);
 	if (!err && write_back &&
 	    bpf_map_update_elem(st->fds[MAP_SERVICES], key, svc, BPF_EXIST))
 		err = -errno;
@@ -545,7 +545,11 @@ int svc_del(struct store *st, const struct hl_svc_key *key)
 			bpf_map_update_elem(st->fds[MAP_NODES], &i, n, BPF_ANY);
 		}
 	}
-	bpf_map_delete_elem(st->fds[MAP_SLOTS], &svc.id);
+	for (i = 0; i < HL_SLOTS_TABLES; i++) {
+		__u32 key = hl_slots_key(svc.id, i);
+
+		bpf_map_delete_elem(st->fds[MAP_SLOTS], &key);
+	}
 	percpu_zero(st->fds[MAP_SNAT_ADDRS], svc.id, sizeof(struct hl_snat),
 		    false);
 out:

@@ -57,6 +57,8 @@ struct store {
 	int fds[MAP_COUNT];
 	int prog_fd;		/* the XDP program */
 	struct hl_node *nodes;	/* snapshot of the nodes array (nodes_load) */
+	/* when this process last flipped each service's table (tables.c) */
+	__u64 table_flipped_ns[HL_MAX_SERVICES];
 };
 
 #define PROG_PIN	"xdp_prog"

@@ -3,9 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/mman.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/maglev.h"
 #include "lib/options.h"
@@ -309,36 +311,91 @@ out:
 	return err;
 }
 
-/* A new inner array for the slots map: swapped in with one map write, so
- * a packet sees the old table or the new one, never a half-built one. */
-static int slots_swap(struct store *st, __u32 svc_id, const __u32 *table,
-		      __u32 len)
-{
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
-	__u32 *keys, count = len, i;
-	int fd, err = 0;
+/* A spare table was current this recently: a packet that looked it up then
+ * may still be reading it, so it is not written in place. Packets take
+ * microseconds; a rebuild in another process starts milliseconds later. */
+#define SPARE_QUIET_NS	(1000 * 1000ull)
 
-	keys = malloc(len * sizeof(*keys));
-	if (!keys)
-		return -ENOMEM;
+/* An array map's elements are 8-byte aligned: a __u32 slot is the first
+ * half of 8 bytes of the mmap'd area (kernel/bpf/arraymap.c, elem_size). */
+#define SLOT_STRIDE	(sizeof(__u64) / sizeof(__u32))
+
+static int table_fill(int fd, const __u32 *table, __u32 len)
+{
+	size_t size = (size_t)len * sizeof(__u64);
+	__u32 *mem, i;
+
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED)
+		return -errno;
 	for (i = 0; i < len; i++)
-		keys[i] = i;
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "hl_ring", sizeof(__u32),
-			    sizeof(__u32), len, &opts);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
-	if (bpf_map_update_batch(fd, keys, table, &count, NULL) ||
-	    bpf_map_update_elem(st->fds[MAP_SLOTS], &svc_id, &fd, BPF_ANY))
-		err = -errno;
-	close(fd);
-out:
-	free(keys);
-	return err;
+		mem[i * SLOT_STRIDE] = table[i];
+	munmap(mem, size);
+	return 0;
 }
 
-int tables_swap(struct store *st, const struct hl_service *svc, __u32 *slots)
+/* The spare table of the service, open, if it can be written in place. */
+static int spare_open(struct store *st, __u32 key, __u32 len)
+{
+	struct bpf_map_info info = {};
+	__u32 id, info_len = sizeof(info);
+	int fd;
+
+	if (bpf_map_lookup_elem(st->fds[MAP_SLOTS], &key, &id))
+		return -1;
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0)
+		return -1;
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len) ||
+	    info.max_entries != len ||
+	    info.map_flags != (__u32)(HL_SLOTS_INNER_FLAGS)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Write `table` into the service's table that is not current and flip
+ * svc->table to it (the caller writes the service entry). The spare is
+ * written in place when it has the right size and has not been current
+ * for SPARE_QUIET_NS; else a new one is created and put into `slots`,
+ * an update that waits for an RCU grace period (~10 ms here): then no
+ * packet can still read the table it replaces.
+ */
+static int slots_swap(struct store *st, struct hl_service *svc,
+		      const __u32 *table, __u32 len)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts,
+		    .map_flags = HL_SLOTS_INNER_FLAGS);
+	__u8 spare = !svc->table;
+	__u32 key = hl_slots_key(svc->id, spare);
+	__u64 now = hl_now_ns();
+	int fd = -1, err;
+
+	if (now - st->table_flipped_ns[svc->id] >= SPARE_QUIET_NS)
+		fd = spare_open(st, key, len);
+	if (fd >= 0) {
+		err = table_fill(fd, table, len);
+	} else {
+		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "hl_ring",
+				    sizeof(__u32), sizeof(__u32), len, &opts);
+		if (fd < 0)
+			return -errno;
+		err = table_fill(fd, table, len);
+		if (!err &&
+		    bpf_map_update_elem(st->fds[MAP_SLOTS], &key, &fd, BPF_ANY))
+			err = -errno;
+	}
+	close(fd);	/* the outer map holds the table */
+	if (err)
+		return err;
+	svc->table = spare;
+	st->table_flipped_ns[svc->id] = now;
+	return 0;
+}
+
+int tables_swap(struct store *st, struct hl_service *svc)
 {
 	struct hl_settings cfg = {};
 	char zone[HL_ZONE_LEN + 1] = "";
@@ -357,9 +414,9 @@ int tables_swap(struct store *st, const struct hl_service *svc, __u32 *slots)
 	if (bpf_map_update_elem(st->fds[MAP_NODE_LISTS], &id, &t.list, BPF_ANY))
 		err = -errno;
 	if (!err)
-		err = slots_swap(st, id, t.table, t.len);
+		err = slots_swap(st, svc, t.table, t.len);
 	if (!err)
-		*slots = t.len;
+		svc->slots = t.len;
 	strategy_tables_free(&t);
 	return err;
 }

@@ -68,9 +68,10 @@ int strategy_build(const struct hl_service *svc, const struct hl_node *nodes,
 void strategy_tables_free(struct strat_tables *t);
 
 /* Build `svc`'s tables from st->nodes and the director's zone and swap
- * them in: the node list, then a new slot array in the slots map. The
- * new table's length goes to *slots; writing it into the service is the
+ * them in: the node list, then the service's spare slot table. Sets
+ * svc->slots (the new length) and svc->table (the spare, now current);
+ * writing the service entry, which makes the packets use it, is the
  * caller's (lib/services.c). */
-int tables_swap(struct store *st, const struct hl_service *svc, __u32 *slots);
+int tables_swap(struct store *st, struct hl_service *svc);
 
 #endif /* HELIOS_LIB_TABLES_H */
