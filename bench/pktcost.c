@@ -72,6 +72,7 @@ static __u64 dir_ct_prefill(struct dir *d, __u32 n)
 			keys[j].family = HL_AF_INET;
 			vals[j].node_id = i % 3;
 			vals[j].hash = i;
+			vals[j].flags = HL_FLOW_F_COUNTED;	/* as lc's */
 		}
 		count = j;
 		if (bpf_map_update_batch(d->ct, keys, vals, &count, NULL))
@@ -1163,6 +1164,37 @@ static void series_nat_table(struct json_object *root)
 	dir_free(d);
 }
 
+/*
+ * The data path's active-flow recount (sweep.h) on a full connection
+ * table (HL_CT_ENTRIES flows, all counted): one whole walk, which the
+ * timer runs in softirq every hl_sweep_ns (recount_now runs the same).
+ */
+static void series_recount(struct json_object *root)
+{
+	struct json_object *o = json_object_new_object();
+	struct dir *d = dir_load();
+	double walk[MAX_ROUNDS];
+	__u64 entries, t0;
+	int k;
+
+	entries = dir_ct_prefill(d, HL_CT_ENTRIES);
+	for (k = 0; k < rounds; k++) {
+		LIBBPF_OPTS(bpf_test_run_opts, opt);
+
+		t0 = now_ns();
+		if (bpf_prog_test_run_opts(bpf_program__fd(d->skel->progs.recount_now),
+					   &opt))
+			die("recount_now: %s", strerror(errno));
+		walk[k] = now_ns() - t0;
+	}
+	fprintf(stderr, "  active-flow recount, full table of %llu flows: one walk %.1f ms (median)\n",
+		(unsigned long long)entries, summarize(walk, rounds).med / 1e6);
+	json_object_object_add(o, "entries", json_object_new_int64(entries));
+	json_object_object_add(o, "walk_ns", jsummary(walk, rounds));
+	json_object_object_add(root, "recount", o);
+	dir_free(d);
+}
+
 struct scale {
 	const char *series;
 	__u32 value;		/* nodes, services or table entries */
@@ -1306,10 +1338,11 @@ int main(int argc, char **argv)
 {
 	const char *out = "pktcost.json";
 	struct json_object *root;
+	const char *only = NULL;	/* -s: one series (recount) */
 	bool quick = false;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "r:o:q")) != -1) {
+	while ((opt = getopt(argc, argv, "r:o:qs:")) != -1) {
 		switch (opt) {
 		case 'r':
 			rounds = atoi(optarg);
@@ -1322,8 +1355,11 @@ int main(int argc, char **argv)
 		case 'q':
 			quick = true;
 			break;
+		case 's':
+			only = optarg;
+			break;
 		default:
-			fprintf(stderr, "usage: pktcost [-r ROUNDS] [-o FILE] [-q]\n");
+			fprintf(stderr, "usage: pktcost [-r ROUNDS] [-o FILE] [-q] [-s recount]\n");
 			return 2;
 		}
 	}
@@ -1343,15 +1379,21 @@ int main(int argc, char **argv)
 		die("cannot load the floor programs: %s", strerror(errno));
 
 	root = json_object_new_object();
+	if (only && !strcmp(only, "recount")) {
+		series_recount(root);
+		goto out;
+	}
 	fprintf(stderr, "per-packet cost (ns, %d rounds)\n", rounds);
 	series_main(root, floors_tpl);
 	fprintf(stderr, "full NAT\n");
 	series_nat(root, floors_tpl);
 	series_nat_table(root);
+	series_recount(root);
 	if (!quick) {
 		fprintf(stderr, "scaling\n");
 		series_scale(root, floors_tpl);
 	}
+out:
 	json_write(root, out);
 	json_object_put(root);
 	floors__destroy(fl);

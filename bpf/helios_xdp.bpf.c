@@ -76,6 +76,15 @@ int helios_xdp(struct xdp_md *ctx)
 	return hl_verdict(reason, t.action);
 }
 
+/* The active-flow recount's walk on demand (sweep.h): for tests and
+ * benchmarks. */
+SEC("syscall")
+int recount_now(void *ctx)
+{
+	sweep_walk();
+	return 0;
+}
+
 /* Run once by the loader: the NAT expiry walks then run in a kworker,
  * not in the timer's softirq (nat_sweep.h). 0 on success. */
 SEC("syscall")

@@ -74,12 +74,17 @@ static long sweep_publish(__u32 i, void *ctx)
 	return 0;
 }
 
-static int sweep(void *map, __u32 *key, struct hl_sweeper *s)
+static __always_inline void sweep_walk(void)
 {
 	bpf_loop(HL_MAX_NODES, sweep_zero_node, NULL, 0);
 	bpf_for_each_map_elem(&conntrack, sweep_count, NULL, 0);
 	bpf_loop(HL_MAX_SERVICES, sweep_zero_svc, NULL, 0);
 	bpf_loop(HL_MAX_NODES, sweep_publish, NULL, 0);
+}
+
+static int sweep(void *map, __u32 *key, struct hl_sweeper *s)
+{
+	sweep_walk();
 	bpf_timer_start(&s->timer, hl_sweep_ns, 0);
 	return 0;
 }
