@@ -1012,6 +1012,8 @@ static __u64 map_memlock(int fd)
 /* Fill `nat` with `flows` flows (both entries), last packet `age_ns` ago,
  * established (answered) or not: clients 198.18.128.0/17 on ports from
  * 40000 up, SNAT addresses 198.18.6.0/24 so that every reply key differs. */
+#define SNAT_PORTS	(HL_SNAT_PORT_MAX - HL_SNAT_PORT_MIN + 1)
+
 static void nat_fill(int fd, __u32 flows, __u64 age_ns, bool answered)
 {
 	enum { CHUNK = 32768 };
@@ -1024,7 +1026,7 @@ static void nat_fill(int fd, __u32 flows, __u64 age_ns, bool answered)
 		for (j = 0; j < 2 * CHUNK && i < flows; j += 2, i++) {
 			struct hl_flow_key *f = &keys[j], *r = &keys[j + 1];
 			struct hl_nat *fv = &vals[j], *rv = &vals[j + 1];
-			__u16 sport = 1024 + i % 64512;
+			__u16 sport = HL_SNAT_PORT_MIN + i % SNAT_PORTS;
 
 			memset(f, 0, 2 * sizeof(*f));
 			memset(fv, 0, 2 * sizeof(*fv));
@@ -1035,7 +1037,7 @@ static void nat_fill(int fd, __u32 flows, __u64 age_ns, bool answered)
 			f->proto = r->proto = IPPROTO_TCP;
 			f->family = r->family = HL_AF_INET;
 			r->src[0] = htonl(0xc6130001);		/* node 0 */
-			r->dst[0] = htonl(0xc6120600 | (i / 64512));
+			r->dst[0] = htonl(0xc6120600 | (i / SNAT_PORTS));
 			r->sport = htons(NAT_PORT);
 			r->dport = htons(sport);
 			fv->dir = HL_NAT_FORWARD;

@@ -37,8 +37,12 @@
 					 * entries a flow (one per direction) */
 #endif
 #define HL_SNAT_MAX		8	/* SNAT addresses per service */
-#define HL_SNAT_PORT_MIN	1024	/* SNAT ports are allocated in */
-#define HL_SNAT_PORT_MAX	65535	/* [MIN, MAX], host order */
+/* SNAT ports are allocated in [MIN, MAX], host order: below Linux's
+ * ephemeral ports (net.ipv4.ip_local_port_range, 32768-60999 by default),
+ * so that the director host's own connections to a node (health probes)
+ * never get an answer meant for a NAT flow of the same address. */
+#define HL_SNAT_PORT_MIN	1024
+#define HL_SNAT_PORT_MAX	32767
 
 /* Address family as stored in keys (not AF_*: those differ by libc). */
 enum hl_family {

@@ -18,8 +18,8 @@ setup_file() {
 teardown_file() { e2e_lab_down; }
 teardown() {
 	hold_stop
-	[ -z "${FILLED:-}" ] || nat_fill delete --max "$FILLED" >/dev/null
-	FILLED=
+	[ -z "${FILLED:-}" ] || nat_fill delete --max "$FILLED" ${FILL_SNAT:+--snat "$FILL_SNAT"} >/dev/null
+	FILLED= FILL_SNAT=
 }
 
 # nat_node B FAM [PORT]: a node as ADDR:PORT, [ADDR]:PORT for IPv6.
@@ -284,4 +284,30 @@ nat_flows() { conns "$1" | jq length; }
 	[ "$(jq '[.conns[] | select(.alive)] | length' <<<"$held")" -eq 1 ] ||
 		fail "the idle connection did not survive: $held"
 	hl conn timeout set closed 10
+}
+
+# The director's own address is the SNAT address by default; its own
+# connections to a node (the agent's health probes, an operator's psql)
+# take kernel-chosen ports. Every SNAT port of that address towards b1 in
+# use: those connections still work, as no SNAT port is an ephemeral one.
+@test "the director's own connections to a node never meet a SNAT port" {
+	local dir_addr lo ok=0 i
+	dir_addr=$(lab_addr4 dir)
+	lo=$(lab_exec dir cat /proc/sys/net/ipv4/ip_local_port_range | awk '{print $1}')
+	[ "$lo" -gt "$(grep -o 'HL_SNAT_PORT_MAX[[:space:]]*[0-9]*' \
+		"$BATS_TEST_DIRNAME/../../include/helios/abi.h" | awk '{print $2}')" ] ||
+		fail "the lab's ephemeral ports start at $lo, inside the SNAT range"
+	nat_setup "$LAB_SVC4" 100 100 100
+	burst "$LAB_SVC4" 3	# the director's address is a SNAT address in use
+	[ "$(jq .errors <<<"$burst")" -eq 0 ] || fail "$burst"
+	FILL_SNAT=$dir_addr
+	filler --snat "$dir_addr" --max 31744 || fail "fill"
+	[ "$(jq .inserted <<<"$fill")" -eq 31744 ] || fail "not every SNAT port taken: $fill"
+	for i in $(seq 20); do
+		lab_exec dir timeout 3 "$LAB_PY" -c "
+import socket, sys
+s = socket.create_connection(('$(lab_addr4 b1)', $PORT), timeout=2)
+sys.exit(0 if s.recv(64) else 1)" && ok=$((ok + 1))
+	done
+	[ "$ok" -eq 20 ] || fail "$ok of 20 connections from the director to b1 worked"
 }

@@ -3,8 +3,9 @@
 """Fill the director's pinned `nat` map with synthetic established flows.
 
     nat_fill.py fill MAP --vip ADDR:PORT --node ADDR:PORT --svc-id N
-                --node-id N [--leave FLOWS] [--max FLOWS]
+                --node-id N [--leave FLOWS] [--max FLOWS] [--snat ADDR]
     nat_fill.py delete MAP --vip ADDR:PORT --node ADDR:PORT [--max FLOWS]
+                [--snat ADDR]
     nat_fill.py info MAP
 
 The NAT table is sized at build time (HL_NAT_FLOWS flows, two entries
@@ -40,7 +41,7 @@ KEY_SIZE, VALUE_SIZE = 40, 80
 SEEN_SYN, SEEN_ACK = 1, 2
 F_REPLIED = 4			# HL_NAT_F_REPLIED: the node has answered
 TCP, AF_INET = 6, 4		# enum hl_family: HL_AF_INET = 4
-PORTS = 64512			# SNAT ports per synthetic SNAT address
+PORTS = 31744			# SNAT ports an address: HL_SNAT_PORT_MIN..MAX
 CHUNK = 8192			# entries per batch call
 
 libc = ctypes.CDLL(None, use_errno=True)
@@ -97,7 +98,8 @@ def flow(i, a, now):
     """The forward and the reply entry of synthetic flow i."""
     client = addr4((198 << 24) | (19 << 16) | (i & 0x7fff))
     cport = 1024 + (i >> 15)
-    snat = addr4((198 << 24) | (19 << 16) | (255 << 8) | (1 + i // PORTS))
+    snat = (a.snat if getattr(a, "snat", None) else
+            addr4((198 << 24) | (19 << 16) | (255 << 8) | (1 + i // PORTS)))
     sport = 1024 + i % PORTS
     vip, vport = a.vip
     node, nport = a.node
@@ -200,11 +202,14 @@ def main():
     p.add_argument("--node-id", type=int, required=True)
     p.add_argument("--leave", type=int, default=0)
     p.add_argument("--max", type=int, default=0)
+    p.add_argument("--snat", type=lambda s: endpoint(s + ":0")[0], default=None,
+                   help="every flow's SNAT address (default: 198.19.255.N)")
     p = sub.add_parser("delete")
     p.add_argument("map")
     p.add_argument("--vip", type=endpoint, required=True)
     p.add_argument("--node", type=endpoint, required=True)
     p.add_argument("--max", type=int, default=0)
+    p.add_argument("--snat", type=lambda s: endpoint(s + ":0")[0], default=None)
     p = sub.add_parser("info")
     p.add_argument("map")
     a = ap.parse_args()

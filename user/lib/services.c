@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -317,6 +318,33 @@ int svc_snat_get(struct store *st, __u32 id, struct hl_snat *snat)
 	return 0;
 }
 
+/*
+ * Without SNAT addresses of its own a nat service uses the director's
+ * address, which the host's own connections to the nodes (health probes)
+ * use too, on kernel-chosen ports: those must not be SNAT ports, or a
+ * node's answer to the host could be taken for a NAT flow's (abi.h).
+ */
+static void ephemeral_ports_check(void)
+{
+	static bool warned;
+	unsigned int lo, hi;
+	FILE *f;
+
+	if (warned)
+		return;
+	f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	if (!f)
+		return;
+	if (fscanf(f, "%u %u", &lo, &hi) == 2 && lo <= HL_SNAT_PORT_MAX &&
+	    hi >= HL_SNAT_PORT_MIN) {
+		hl_warn("net.ipv4.ip_local_port_range (%u-%u) overlaps the SNAT ports (%d-%d): the host's own connections to nodes can meet a NAT flow's port; move it above %d or give the service snat addresses",
+			lo, hi, HL_SNAT_PORT_MIN, HL_SNAT_PORT_MAX,
+			HL_SNAT_PORT_MAX);
+		warned = true;
+	}
+	fclose(f);
+}
+
 int svc_nat_sources_check(struct store *st, const struct hl_svc_key *key,
 			  const struct hl_service *svc,
 			  const struct hl_snat *snat, int only)
@@ -329,6 +357,7 @@ int svc_nat_sources_check(struct store *st, const struct hl_svc_key *key,
 
 	if (snat->count)
 		return 0;
+	ephemeral_ports_check();
 	err = st->nodes ? 0 : nodes_load(st);
 	for (i = 0; !err && i < HL_MAX_NODES; i++) {
 		const struct hl_node *n = &st->nodes[i];
