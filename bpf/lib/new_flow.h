@@ -69,6 +69,11 @@ static __always_inline int stage_new_flow(const struct hl_pkt *pkt,
 	reason = new_flow_pick(pkt, t);
 	if (reason != HL_CONTINUE)
 		return reason;
+	/* An RST starts nothing: forwarded by the table, not remembered (the
+	 * client's answers to a reset or fenced flow's server would else
+	 * become a flow whose further RSTs count against the new node). */
+	if (pkt->key.proto == IPPROTO_TCP && (pkt->tcp_flags & HL_TCP_RST))
+		return HL_CONTINUE;
 	fflags = svc->opts & HL_SVC_O_COUNT_ACTIVE ? HL_FLOW_F_COUNTED : 0;
 	if (unlikely(svc->opts & HL_SVC_O_SYN_RETRY)) {
 		created = retry_now_ms();

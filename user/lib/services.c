@@ -732,8 +732,9 @@ int svc_set_ryw(struct store *st, const struct hl_svc_key *key,
 		err = -errno;
 		goto out;
 	}
-	svc.opts = src && window_ms ? svc.opts | HL_SVC_O_RYW :
-				      svc.opts & ~HL_SVC_O_RYW;
+	/* Named, with the window off: the data path reads the entry and
+	 * stops there; `ryw-window S` alone turns it on again. */
+	svc.opts = src ? svc.opts | HL_SVC_O_RYW : svc.opts & ~HL_SVC_O_RYW;
 	if (bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc, BPF_EXIST))
 		err = -errno;
 	if (!err)
@@ -758,7 +759,7 @@ int svc_apply_ryw(struct store *st, const struct hl_svc_key *key,
 		return -ENOENT;
 	svc_ryw_get(st, svc.id, &r);
 	window = seen & OPT_SEEN(o, "ryw-window") ? in->ryw_window_ms :
-		 (svc.opts & HL_SVC_O_RYW) ? r.window_ms : 0;
+		 r.window_ms;
 	if (seen & OPT_SEEN(o, "ryw-of")) {
 		if (parse_svc(in->ryw_of, &src))
 			return -EINVAL;
