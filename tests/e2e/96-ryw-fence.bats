@@ -121,6 +121,14 @@ field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) 
 	hl service set "$PGC_RSVC" ryw-window 5
 }
 
+@test "read-your-writes: a standby that has replayed past the write gets the reads again" {
+	pgc_psql $WVIP -c "INSERT INTO r VALUES (-1)" >/dev/null || fail "no write"
+	reads_on p || fail "a read right after the write did not go to the primary"
+	# Within the 5 s window: once the standby replayed it (1 s delay) and
+	# the agent probed it, reads go back to the standby.
+	poll 100 reads_on s || fail "reads stayed on the primary: $(hl -j health)"
+}
+
 @test "read-your-writes: bad settings are refused, nothing changes" {
 	run hl service set "$PGC_RSVC" ryw-of "$PGC_RSVC"
 	assert_failure
