@@ -20,4 +20,14 @@ static __always_inline bool flow_fenced(const struct hl_service *svc,
 	return svc->gen && flow->gen && flow->gen != svc->gen;
 }
 
+/* NAT flows carry no generation; their creation time tells the same: a
+ * flow created up to the moment the current generation took over is of an
+ * older one. `<=`: a flow of the same clock tick is fenced too (one
+ * reconnect too many is safe; one write to an old primary is not). */
+static __always_inline bool nat_flow_fenced(const struct hl_service *svc,
+					    const struct hl_nat *e)
+{
+	return svc->gen_ns && e->created_ns <= svc->gen_ns;
+}
+
 #endif /* HELIOS_BPF_FENCE_H */

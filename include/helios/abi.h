@@ -90,6 +90,10 @@ struct hl_service {
 	__u32 gen;
 	__u32 gen_node;		/* node id of the generation's primary */
 	__u32 gen_tli;		/* and its PostgreSQL timeline */
+	__u64 gen_ns;		/* CLOCK_MONOTONIC_COARSE when the generation
+				 * took over from another (0: the first):
+				 * NAT flows created up to then are fenced
+				 * (hl_nat.created_ns, same clock) */
 };
 
 /* ---- selection strategies (issue 4) ---- */
@@ -647,7 +651,7 @@ struct hl_nat_dsts {
 
 /* Layout checks, run by both compilers. */
 _Static_assert(sizeof(struct hl_svc_key) == 20, "hl_svc_key");
-_Static_assert(sizeof(struct hl_service) == 40, "hl_service");
+_Static_assert(sizeof(struct hl_service) == 48, "hl_service");
 _Static_assert(sizeof(struct hl_snat) == 8 + 16 * HL_SNAT_MAX, "hl_snat");
 _Static_assert(sizeof(struct hl_nat) == 80, "hl_nat");
 _Static_assert(__builtin_offsetof(struct hl_nat, dir) % 4 == 0,

@@ -215,9 +215,11 @@ int main(void)
 {
 	if (fixture_init())
 		return 1;
-	ryw_fd = bpf_map__fd(skel->maps.ryw);
-	clients_fd = bpf_map__fd(skel->maps.ryw_clients);
 	RUN_ALWAYS(test_load);
+	if (skel) {	/* loaded by test_load */
+		ryw_fd = bpf_map__fd(skel->maps.ryw);
+		clients_fd = bpf_map__fd(skel->maps.ryw_clients);
+	}
 	SCENARIO(test_ryw);
 	SCENARIO(test_fenced);
 	helios_xdp__destroy(skel);

@@ -227,11 +227,12 @@ static void fence_commit(struct agent_svc *as, const struct decide_svc *ds,
 	struct agent *a = as->agent;
 	struct agent_node *an;
 	char addr[ADDR_STRLEN];
+	struct timespec ts;
 	__u32 gen;
 
 	if (as->conf.strategy != HL_STRAT_PRIMARY || !as->conf.fence) {
 		if (svc->gen)
-			svc_set_gen(&a->st, &as->conf.key, 0, 0, 0);
+			svc_set_gen(&a->st, &as->conf.key, 0, 0, 0, 0);
 		return;
 	}
 	an = ds->hold || ds->primary < 0 ? NULL : nth_node(as, ds->primary);
@@ -239,7 +240,10 @@ static void fence_commit(struct agent_svc *as, const struct decide_svc *ds,
 		    svc->gen_tli == an->h.timeline))
 		return;
 	gen = svc->gen + 1 ? svc->gen + 1 : 1;
-	if (svc_set_gen(&a->st, &as->conf.key, gen, an->id, an->h.timeline)) {
+	/* the clock of the NAT flows' creation times (bpf_ktime_get_coarse_ns) */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	if (svc_set_gen(&a->st, &as->conf.key, gen, an->id, an->h.timeline,
+			svc->gen ? ts.tv_sec * 1000000000ull + ts.tv_nsec : 0)) {
 		log_msg("error", "%s: cannot write the fencing generation: %s",
 			as->conf.name, hl_errmsg());
 		return;

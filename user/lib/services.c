@@ -313,6 +313,7 @@ int svc_add(struct store *st, const struct hl_svc_key *key,
 	svc.flags = 0;
 	svc.opts &= ~(HL_SVC_O_RYW | HL_SVC_O_RYW_SRC);
 	svc.gen = svc.gen_node = svc.gen_tli = 0;
+	svc.gen_ns = 0;
 	while (svc.id < HL_MAX_SERVICES && used[svc.id])
 		svc.id++;
 	if (svc.id == HL_MAX_SERVICES) {
@@ -772,7 +773,7 @@ int svc_apply_ryw(struct store *st, const struct hl_svc_key *key,
 }
 
 int svc_set_gen(struct store *st, const struct hl_svc_key *key, __u32 gen,
-		__u32 node_id, __u32 tli)
+		__u32 node_id, __u32 tli, __u64 gen_ns)
 {
 	struct hl_service svc;
 	int err;
@@ -782,10 +783,11 @@ int svc_set_gen(struct store *st, const struct hl_svc_key *key, __u32 gen,
 		return err;
 	err = svc_find(st, key, &svc);
 	if (!err && (svc.gen != gen || svc.gen_node != node_id ||
-		     svc.gen_tli != tli)) {
+		     svc.gen_tli != tli || svc.gen_ns != gen_ns)) {
 		svc.gen = gen;
 		svc.gen_node = node_id;
 		svc.gen_tli = tli;
+		svc.gen_ns = gen_ns;
 		if (bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc,
 					BPF_EXIST))
 			err = -errno;

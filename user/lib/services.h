@@ -100,10 +100,11 @@ int svc_ryw_get(struct store *st, __u32 id, struct hl_ryw *r);
 int svc_apply_ryw(struct store *st, const struct hl_svc_key *key,
 		  const struct svc_admin *in, opt_seen_t seen);
 
-/* Effective: the fencing generation of a write service and the primary
- * node and timeline it stands for (hl_service.gen). */
+/* Effective: the fencing generation of a write service, the primary
+ * node and timeline it stands for, and since when (CLOCK_MONOTONIC_COARSE,
+ * 0 for the first generation): hl_service.gen, gen_node, gen_tli, gen_ns. */
 int svc_set_gen(struct store *st, const struct hl_svc_key *key, __u32 gen,
-		__u32 node_id, __u32 tli);
+		__u32 node_id, __u32 tli, __u64 gen_ns);
 /* Effective: the HL_SVC_F_* bits of `mask` become those of `flags`. */
 int svc_set_flags(struct store *st, const struct hl_svc_key *key,
 		  __u32 mask, __u32 flags);
