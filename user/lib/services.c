@@ -238,13 +238,14 @@ static __u32 ryw_primary(struct store *st, __u32 svc_id)
 
 static int ryw_primary_update(struct store *st, __u32 svc_id)
 {
+	__u32 id = ryw_primary(st, svc_id);
 	struct hl_ryw r;
 
 	if (bpf_map_lookup_elem(st->fds[MAP_RYW], &svc_id, &r))
 		return -errno;
-	if (r.primary_id == ryw_primary(st, svc_id))
+	if (r.primary_id == id)
 		return 0;
-	r.primary_id = ryw_primary(st, svc_id);
+	r.primary_id = id;
 	return bpf_map_update_elem(st->fds[MAP_RYW], &svc_id, &r, BPF_ANY) ?
 		-errno : 0;
 }
