@@ -151,6 +151,11 @@ rf_ryw_bad() {
 	assert_output --partial "no service"
 	run hl service set "$PGC_RSVC" ryw-window 61
 	assert_failure
+	run hl service set "$PGC_RSVC" strategy maglev ryw-of 198.18.1.99:5432/tcp
+	assert_failure
+	run hl -j service list
+	[ "$(jq -r --arg s "$PGC_RSVC" '.[] | select(.service == $s) | .strategy' <<<"$output")" = replica ] ||
+		fail "strategy changed by a refused command: $output"
 	run hl -j service list
 	[ "$(jq -r --arg s "$PGC_RSVC" '.[] | select(.service == $s) | .ryw_window_ms' <<<"$output")" = 5000 ] ||
 		fail "settings changed: $output"

@@ -287,10 +287,12 @@ static int do_set(int argc, char **argv)
 			      hl_strategy_name(svc.strategy), HL_SEL_MAX, name, nodes);
 			err = -E2BIG;
 		}
-		if (!err)
-			err = svc_set_admin(&st, &key, &svc);
+		/* read-your-writes first: its service names are checked
+		 * there, and a bad one must leave the rest unchanged too */
 		if (!err)
 			err = svc_apply_ryw(&st, &key, &in, seen);
+		if (!err)
+			err = svc_set_admin(&st, &key, &svc);
 	}
 	if (err && hl_errmsg()[0])
 		p_err("%s", hl_errmsg());	/* the library's, more precise */
