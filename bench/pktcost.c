@@ -618,7 +618,8 @@ static void dir_strategy(struct dir *d, const __be32 *vip, __u16 port,
  * TCP service each on VIP:6000+i, 3 nodes. */
 #define STRAT_CASES	(2 * (HL_STRAT_MAX + 1))
 #define RATE_CASES	3
-#define EXTRA_CASES	(STRAT_CASES + RATE_CASES)
+#define RYW_CASES	1
+#define EXTRA_CASES	(STRAT_CASES + RATE_CASES + RYW_CASES)
 #define SVC_EXTRA	3	/* first service id of these */
 
 static char extra_names[EXTRA_CASES][2][64];
@@ -696,6 +697,20 @@ static void extra_setup(struct dir *d, struct bcase *x)
 		"rate pkt: established TCP flow admitted by the bucket, IPv4",
 		"tx", P_DIR, W_RESTORE, C_FORWARD, false, sid, REP_FWD);
 	frame_build(&x[n].f, HL_AF_INET, est4, vip4, 40998, port, IPPROTO_TCP,
+		    0x10, 64);
+	establish(d, &x[n]);
+	n++, sid++, port++;
+
+	/* A write service that a read service follows (read-your-writes):
+	 * every data packet looks its client up in ryw_clients, and stores
+	 * the time once per clock tick. Against strategy_maglev_established. */
+	dir_service(d, sid, HL_AF_INET, vip4, port, IPPROTO_TCP, 3, HL_RING_DEFAULT);
+	dir_strategy(d, vip4, port, HL_STRAT_MAGLEV, 0, HL_SVC_O_RYW_SRC, NULL,
+		     sid);
+	x[n] = (struct bcase)CASE("ryw_note_established",
+		"read-your-writes source: established TCP flow with data, IPv4",
+		"tx", P_DIR, W_RESTORE, C_FORWARD, false, sid, REP_FWD);
+	frame_build(&x[n].f, HL_AF_INET, est4, vip4, 40997, port, IPPROTO_TCP,
 		    0x10, 64);
 	establish(d, &x[n]);
 	n++;

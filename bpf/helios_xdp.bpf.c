@@ -11,6 +11,7 @@
 #include "lib/stats.h"
 #include "lib/parse.h"
 #include "lib/service.h"
+#include "lib/ryw.h"
 #include "lib/established.h"
 #include "lib/new_flow.h"
 #include "lib/forward.h"
@@ -54,6 +55,9 @@ int helios_xdp(struct xdp_md *ctx)
 	reason = stage_service(&pkt, &t);
 	if (reason != HL_CONTINUE)
 		return hl_verdict(reason, t.action);
+
+	/* a write service's client sent data: read-your-writes (ryw.h) */
+	ryw_note_write(&pkt, t.svc);
 
 	/* NAT services: their own table and translation, no IPIP (nat.h) */
 	if (t.svc->fwd == HL_FWD_NAT)

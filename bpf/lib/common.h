@@ -96,6 +96,7 @@ struct hl_pkt {
 	__u8 vlan;		/* one VLAN tag present */
 	__u16 l4_off;		/* where the L4 header starts (NAT rewrites) */
 	__be32 tcp_ack;		/* TCP acknowledgment number, for resets */
+	__u16 tcp_payload;	/* TCP payload bytes (read-your-writes) */
 };
 
 /* What a stage of helios_xdp() returns to say "no verdict yet, go on";

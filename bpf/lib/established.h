@@ -4,7 +4,8 @@
  * the flow's node while that node keeps it (node_keeps_flow()), and may
  * have its SYN second chance there. A flow whose node no longer keeps it
  * is answered with an RST when its service asks for that; otherwise it
- * goes on as a new flow.
+ * goes on as a new flow. A flow of an older fencing generation (fence.h)
+ * is answered with an RST always.
  */
 #ifndef HELIOS_BPF_ESTABLISHED_H
 #define HELIOS_BPF_ESTABLISHED_H
@@ -16,6 +17,7 @@
 #include "strategy.h"
 #include "reset.h"
 #include "retry.h"
+#include "fence.h"
 
 /* HL_CONTINUE with t->node set (stay) or NULL (no entry, or its node is
  * gone: a new flow), else the verdict's reason. */
@@ -31,6 +33,19 @@ static __always_inline int stage_established(struct xdp_md *ctx,
 	flow = ct_lookup(&pkt->key);
 	if (!flow)
 		return HL_CONTINUE;
+	if (unlikely(svc->gen)) {
+		if (flow_fenced(svc, flow)) {
+			/* Made under another primary or timeline: ended
+			 * (a SYN on the tuple starts a new flow). */
+			active_close(svc, flow, HL_TCP_RST);
+			if (reset_possible(pkt))
+				return reset_flow_as(ctx, pkt, t,
+						     HL_REASON_RESET_FENCED);
+			return HL_CONTINUE;
+		}
+		if (!flow->gen)
+			flow->gen = svc->gen;	/* adopted, once */
+	}
 	node_id = flow->node_id;
 	node = bpf_map_lookup_elem(&nodes, &node_id);
 	if (!node || !node_keeps_flow(node, svc, pkt->key.family)) {

@@ -233,6 +233,26 @@ struct {
 	__uint(max_entries, HL_MAX_CLASSES);
 } class_stats SEC(".maps");
 
+/* ---- read-your-writes (ryw.h) ---- */
+
+/* Per read service (struct hl_ryw), by service id: written by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hl_ryw);
+	__uint(max_entries, HL_MAX_SERVICES);
+} ryw SEC(".maps");
+
+/* Client (and write service) -> the coarse time of its last data packet
+ * to the write service. LRU: a forgotten client is one that wrote long
+ * ago, whose reads need no care. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct hl_client_key);
+	__type(value, __u64);
+	__uint(max_entries, HL_RYW_CLIENTS);
+} ryw_clients SEC(".maps");
+
 /* ---- active-flow recount (sweep.h) ---- */
 
 struct hl_sweeper {

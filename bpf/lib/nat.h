@@ -36,6 +36,7 @@
 #include "nexthop.h"
 #include "icmp.h"
 #include "reset.h"
+#include "fence.h"
 #include "nat_state.h"
 #include "nat_xlate.h"
 #include "nat_sweep.h"
@@ -227,6 +228,7 @@ enum nat_fate {
 	NAT_GONE,	/* its node no longer keeps it */
 	NAT_AGAIN,	/* a SYN on a closed flow: it starts over */
 	NAT_FOREIGN,	/* a reply entry: the key of a node's packets */
+	NAT_FENCED,	/* made under an older generation (fence.h) */
 };
 
 static __always_inline enum nat_fate nat_fate(const struct hl_nat *e,
@@ -238,6 +240,8 @@ static __always_inline enum nat_fate nat_fate(const struct hl_nat *e,
 
 	if (e->dir != HL_NAT_FORWARD)
 		return NAT_FOREIGN;
+	if (unlikely(nat_flow_fenced(svc, e)))
+		return NAT_FENCED;
 	*node = bpf_map_lookup_elem(&nodes, &id);
 	if (!*node || !node_keeps_flow(*node, svc, pkt->key.family))
 		return NAT_GONE;
@@ -279,6 +283,14 @@ static __always_inline int stage_nat(struct xdp_md *ctx,
 			break;
 		case NAT_AGAIN:
 			nat_end(e, &pkt->key);
+			e = NULL;
+			break;
+		case NAT_FENCED:
+			nat_end(e, &pkt->key);
+			if (reset_possible(pkt)) {
+				reason = HL_REASON_RESET_FENCED;
+				goto reset_as;
+			}
 			e = NULL;
 			break;
 		}
@@ -331,10 +343,12 @@ static __always_inline int stage_nat(struct xdp_md *ctx,
 	return t->fwd_reason;
 
 reset:
+	reason = HL_REASON_RESET_NODE_DOWN;
+reset_as:
 	if (reply_reset(ctx, pkt))
 		return HL_REASON_DROP_REPLY;
 	t->action = XDP_TX;
-	return HL_REASON_RESET_NODE_DOWN;
+	return reason;
 }
 
 /* ---- stage "reply": node -> SNAT address:port ---- */

@@ -4,7 +4,8 @@
  * its node is gone). Any TCP packet, not only a SYN, goes by the service's
  * table, so a restarted director (empty connection table) sends an
  * established connection where the old one did. In order: hold, connection
- * limits, the strategy's pick, the connection-table insert.
+ * limits, the strategy's pick (read-your-writes may overrule it: ryw.h),
+ * the connection-table insert.
  */
 #ifndef HELIOS_BPF_NEW_FLOW_H
 #define HELIOS_BPF_NEW_FLOW_H
@@ -17,6 +18,7 @@
 #include "strategy.h"
 #include "retry.h"
 #include "sweep.h"
+#include "ryw.h"
 
 /*
  * Hold, connection limits and the strategy's pick, for both forwarding
@@ -44,6 +46,8 @@ static __always_inline int new_flow_pick(const struct hl_pkt *pkt,
 	}
 	hash = hl_select_hash(&pkt->key, svc->hash);
 	node_id = select_node(svc, hash);
+	if (unlikely(svc->opts & HL_SVC_O_RYW))
+		node_id = ryw_pick(svc, pkt, node_id, t);
 	node = bpf_map_lookup_elem(&nodes, &node_id);
 	if (!node || !node_takes_flow(node, svc, pkt->key.family))
 		return HL_REASON_DROP_NO_BACKEND;
@@ -65,12 +69,18 @@ static __always_inline int stage_new_flow(const struct hl_pkt *pkt,
 	reason = new_flow_pick(pkt, t);
 	if (reason != HL_CONTINUE)
 		return reason;
+	/* An RST starts nothing: forwarded by the table, not remembered (the
+	 * client's answers to a reset or fenced flow's server would else
+	 * become a flow whose further RSTs count against the new node). */
+	if (pkt->key.proto == IPPROTO_TCP && (pkt->tcp_flags & HL_TCP_RST))
+		return HL_CONTINUE;
 	fflags = svc->opts & HL_SVC_O_COUNT_ACTIVE ? HL_FLOW_F_COUNTED : 0;
 	if (unlikely(svc->opts & HL_SVC_O_SYN_RETRY)) {
 		created = retry_now_ms();
 		retry_note_flow(svc->id);
 	}
-	if (!ct_insert(&pkt->key, t->node_id, t->hash, fflags, created)) {
+	if (!ct_insert(&pkt->key, t->node_id, t->hash, fflags, created,
+		       svc->gen)) {
 		hl_count_flow(svc->id, t->node_id);
 		if (fflags) {
 			active_add(svc->id, t->node_id, 1);

@@ -191,6 +191,7 @@ static __always_inline int parse_l4(struct hdr_cursor *c, void *data,
 		pkt->key.dport = th->dest;
 		pkt->tcp_flags = ((__u8 *)th)[13];
 		pkt->tcp_ack = th->ack_seq;
+		pkt->tcp_payload = ip_end - off - hlen;
 	} else {
 		uh = c->pos;
 		if ((void *)(uh + 1) > data_end ||

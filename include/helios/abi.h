@@ -89,6 +89,17 @@ struct hl_service {
 	__u8 table;		/* which of the service's two tables is
 				 * current (hl_slots_key) */
 	__u8 pad[2];
+	/* Fencing (write services): the generation of the primary, which
+	 * changes when another node becomes primary or its timeline advances;
+	 * a flow created under an older one is reset. 0 = no fencing.
+	 * Effective state, written by the agent with what it stands for. */
+	__u32 gen;
+	__u32 gen_node;		/* node id of the generation's primary */
+	__u32 gen_tli;		/* and its PostgreSQL timeline */
+	__u64 gen_ns;		/* CLOCK_MONOTONIC_COARSE when the generation
+				 * took over from another (0: the first):
+				 * NAT flows created up to then are fenced
+				 * (hl_nat.created_ns, same clock) */
 };
 
 /*
@@ -148,6 +159,34 @@ enum hl_hash_mode {
 #define HL_SVC_O_LIMIT_TRAFFIC	(1u << 2)	/* pkt or bytes: every packet */
 #define HL_SVC_O_FALLBACK_PRIMARY (1u << 3)	/* replica: primary if none */
 #define HL_SVC_O_SYN_RETRY	(1u << 4)	/* SYN second chance */
+#define HL_SVC_O_RYW		(1u << 5)	/* read-your-writes: `ryw` entry */
+#define HL_SVC_O_RYW_SRC	(1u << 6)	/* some read service's write
+						 * source: note its clients' writes */
+
+/*
+ * Read-your-writes: the map `ryw`, indexed by the read service's id. A new
+ * flow of a client whose last data packet to the write service `src_id`
+ * (the LRU hash `ryw_clients`: struct hl_client_key with svc_id = src_id,
+ * value the __u64 bpf_ktime_get_coarse_ns() of that packet) is less than
+ * window_ms old goes to a standby that had replayed past that time (its
+ * hl_node.synced_ms, by at least HL_RYW_MARGIN), else to primary_id.
+ * Written by user space (services.c: options and the primary).
+ */
+struct hl_ryw {
+	__u32 src_id;		/* the write service's id */
+	__u32 window_ms;	/* 0 = off */
+	__u32 primary_id;	/* the read service's node of the primary,
+				 * HL_NODE_NONE when none is usable */
+	__u32 pad;
+};
+
+#ifndef HL_RYW_CLIENTS
+#define HL_RYW_CLIENTS		65536	/* clients remembered (LRU) */
+#endif
+/* Units of hl_node.synced_ms (ns >> 20, ~1.05 ms) a standby must have
+ * replayed past a write: covers the coarse clock's tick, the time from
+ * the client's packet to its commit and the WAL's way to the standby. */
+#define HL_RYW_MARGIN		20
 
 /* The usable nodes of a service, for the strategies that look at each:
  * the map `node_lists`, indexed by service id. Built by user space. */
@@ -275,6 +314,10 @@ struct hl_node {
 	__be16 port;		/* network order: the node's port (NAT);
 				 * 0 = the service's port */
 	__u16 pad2;
+	/* effective: CLOCK_MONOTONIC ns >> 20 up to which this node had
+	 * replayed its primary's commits (probe start - replay lag), for
+	 * read-your-writes; 0 = unknown (counts as lagging) */
+	__u32 synced_ms;
 };
 
 /*
@@ -331,6 +374,7 @@ struct hl_flow {
 	__u32 hash;		/* flow hash, kept for the IPv6 outer flow label */
 	__u32 flags;		/* HL_FLOW_F_*, host order */
 	__u32 created_ms;	/* bpf_ktime_get_ns() / 2^20, SYN retry only */
+	__u32 gen;		/* the service's hl_service.gen at creation */
 };
 
 /* Per-CPU SYN second-chance budget window of a service: `retry_window`. */
@@ -362,6 +406,8 @@ enum hl_breaker_state {
 #define HL_HEALTH_F_LAST_OK	(1u << 1)	/* the last probe succeeded */
 #define HL_HEALTH_F_INELIGIBLE	(1u << 2)	/* healthy, wrong role for the service */
 #define HL_HEALTH_F_HAS_LAG	(1u << 3)
+#define HL_HEALTH_F_FOREIGN	(1u << 4)	/* another cluster's system
+						 * identifier: never used */
 
 struct hl_health {
 	__u8 state;		/* enum hl_health_state */
@@ -376,6 +422,8 @@ struct hl_health {
 	__u64 lag_bytes;	/* replication lag, bytes */
 	__u64 state_since_ns;	/* CLOCK_MONOTONIC */
 	__u64 last_probe_ns;	/* CLOCK_MONOTONIC */
+	__u32 timeline;		/* PostgreSQL timeline, 0 = unknown */
+	__u32 pad2;
 };
 
 /* Per-CPU counters, per service and per node. */
@@ -439,7 +487,9 @@ struct hl_settings {
 	X(DROP_NAT_NO_SNAT,	25, "dropped-nat-no-snat-addr")		\
 	X(DROP_NAT_MALFORMED,	26, "dropped-nat-reply-malformed")	\
 	X(FWD_NAT_ICMP,		27, "forwarded-nat-icmp")		\
-	X(DROP_NAT_STALE,	28, "dropped-nat-reply-stale")
+	X(DROP_NAT_STALE,	28, "dropped-nat-reply-stale")		\
+	X(RESET_FENCED,		29, "reset-fenced")			\
+	X(FWD_RYW,		30, "forwarded-ryw-primary")
 
 enum hl_reason {
 #define HL_REASON_ENUM(name, nr, str) HL_REASON_##name = (nr),
@@ -621,7 +671,7 @@ struct hl_nat_dsts {
 
 /* Layout checks, run by both compilers. */
 _Static_assert(sizeof(struct hl_svc_key) == 20, "hl_svc_key");
-_Static_assert(sizeof(struct hl_service) == 28, "hl_service");
+_Static_assert(sizeof(struct hl_service) == 48, "hl_service");
 _Static_assert(sizeof(struct hl_snat) == 8 + 16 * HL_SNAT_MAX, "hl_snat");
 _Static_assert(sizeof(struct hl_nat) == 80, "hl_nat");
 _Static_assert(__builtin_offsetof(struct hl_nat, dir) % 4 == 0,
@@ -631,17 +681,18 @@ _Static_assert(sizeof(struct hl_nat_dsts) == 8 + 20 * HL_NAT_DSTS,
 	       "hl_nat_dsts");
 _Static_assert(__builtin_offsetof(struct hl_service, strategy) == 12,
 	       "hl_service.strategy");
-_Static_assert(sizeof(struct hl_node) == 52, "hl_node");
+_Static_assert(sizeof(struct hl_node) == 56, "hl_node");
+_Static_assert(sizeof(struct hl_ryw) == 16, "hl_ryw");
 _Static_assert(__builtin_offsetof(struct hl_node, zone) == 32, "hl_node.zone");
 _Static_assert(sizeof(struct hl_nexthop) == 48, "hl_nexthop");
 _Static_assert(__builtin_offsetof(struct hl_nexthop, updated_ns) == 40,
 	       "hl_nexthop.updated_ns");
 _Static_assert(sizeof(struct hl_flow_key) == 40, "hl_flow_key");
-_Static_assert(sizeof(struct hl_flow) == 16, "hl_flow");
+_Static_assert(sizeof(struct hl_flow) == 20, "hl_flow");
 _Static_assert(sizeof(struct hl_retry_window) == 24, "hl_retry_window");
 _Static_assert(sizeof(struct hl_counters) == 40, "hl_counters");
 _Static_assert(sizeof(struct hl_vip_key) == 20, "hl_vip_key");
-_Static_assert(sizeof(struct hl_health) == 48, "hl_health");
+_Static_assert(sizeof(struct hl_health) == 56, "hl_health");
 _Static_assert(sizeof(struct hl_settings) == 72, "hl_settings");
 _Static_assert(sizeof(struct hl_node_list) == 8 + 12 * HL_SEL_MAX,
 	       "hl_node_list");

@@ -966,6 +966,45 @@ static void test_node_gone(void)
 	      nat_count_entries());
 }
 
+/* Fencing (fence.h): a flow created up to the moment the write service's
+ * current generation took over is reset, its node healthy or not; one
+ * created after it goes on. */
+static void test_fenced(void)
+{
+	struct spec s = { .sport = 43450, .tcp_flags = TCP_ACK };
+	struct hl_svc_key k;
+	struct hl_service v;
+	struct hl_nat fe;
+	struct result r;
+
+	if (!net_ok)
+		SKIP("no client route");
+	nat_fixture();
+	forward_ok(s, &fe, 5432);
+	svc_get(1, &k, &v);
+	v.gen = 2;
+	v.gen_ns = fe.created_ns;	/* took over in the flow's own tick */
+	svc_put(&k, &v);
+	send_spec(s, &r);
+	check_verdict(&r, XDP_TX, HL_REASON_RESET_FENCED);
+	CHECK(nat_count_entries() == 0, "%u entries after the reset",
+	      nat_count_entries());
+
+	/* A flow made after the take-over: forwarded, and again. */
+	v.gen_ns = fe.created_ns - 1;
+	svc_put(&k, &v);
+	s.sport = 43451;
+	forward_ok(s, &fe, 5432);
+	send_spec(s, &r);
+	check_verdict(&r, XDP_TX, HL_REASON_FORWARDED);
+	/* A SYN of a fenced flow is no reset: it starts a new flow. */
+	v.gen_ns = fe.created_ns;
+	svc_put(&k, &v);
+	s.tcp_flags = TCP_SYN;
+	send_spec(s, &r);
+	CHECK(r.delta[HL_REASON_RESET_FENCED] == 0, "SYN answered with a reset");
+}
+
 /* ---- expiry ---- */
 
 /* Age both entries of the flow of `s` by `ns`. */
@@ -1524,6 +1563,7 @@ int main(void)
 	SCENARIO(test_tcp_states);
 	SCENARIO(test_tcp_resets);
 	SCENARIO(test_node_gone);
+	SCENARIO(test_fenced);
 	SCENARIO(test_expiry);
 	SCENARIO(test_sweep_timer_wq);
 	SCENARIO(test_sweep_timer_softirq);

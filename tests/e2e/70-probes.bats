@@ -281,6 +281,9 @@ assert_fast() {
 	assert_ok
 	assert_equal "$(field role)" primary
 	jq -e '.lag_s == 0 and .lag_bytes == 0' <<<"$output" >/dev/null || fail "lag: $output"
+	assert_equal "$(field timeline)" 1
+	assert_equal "$(field system_id)" \
+		"$(pg_sql "$PR_PG/primary" "SELECT system_identifier FROM pg_control_system()")"
 	probe postgres "$(pr_addr6 11)" 5432 conninfo "$PR_CONNINFO"
 	assert_ok
 	assert_equal "$(field role)" primary
@@ -291,6 +294,9 @@ assert_fast() {
 	assert_ok
 	assert_equal "$(field role)" standby
 	jq -e '.lag_s < 5' <<<"$output" >/dev/null || fail "standby lag $(field lag_s) s"
+	# the primary's cluster: the same system identifier
+	assert_equal "$(field system_id)" \
+		"$(pg_sql "$PR_PG/primary" "SELECT system_identifier FROM pg_control_system()")"
 }
 
 @test "postgres: checks in a row share one connection" {

@@ -81,6 +81,7 @@ static void test_valid(void)
 	CHECK(a->ring == 1009, "ring %u", a->ring);
 	CHECK(a->fwd == HL_FWD_L2, "fwd %u", a->fwd);
 	CHECK(a->hold_ms == 10000, "default hold %u ms", a->hold_ms);
+	CHECK(a->fence && !a->sysid && !a->ryw_of[0], "defaults: fence on, no system_id, no ryw");
 	CHECK(a->probe.kind == PROBE_HTTP, "kind %d", a->probe.kind);
 	CHECK(a->probe.port == 80, "check port defaults to the service's: %u",
 	      a->probe.port);
@@ -168,6 +169,29 @@ static void test_nat_timeouts(void)
 	config_free(&conf);
 }
 
+/* Read-your-writes, fencing and the cluster's identity. */
+static void test_db_keys(void)
+{
+	static const char text[] =
+		"services = ( { service = \"198.18.1.11:80/tcp\";\n"
+		"    ryw_of = \"198.18.1.10:80/tcp\"; ryw_window = 0.5;\n"
+		"    fence = false; system_id = \"7715101141134873829\";\n"
+		"    check = { kind = \"tcp\"; }; } );\n";
+	struct agent_conf conf;
+
+	if (load(text, &conf)) {
+		CHECK(0, "config_load: %s", err);
+		return;
+	}
+	CHECK(!strcmp(conf.svcs[0].ryw_of, "198.18.1.10:80/tcp") &&
+	      conf.svcs[0].ryw_window_ms == 500, "ryw '%s' %u ms",
+	      conf.svcs[0].ryw_of, conf.svcs[0].ryw_window_ms);
+	CHECK(!conf.svcs[0].fence, "fence off");
+	CHECK(conf.svcs[0].sysid == 7715101141134873829ull, "sysid %llu",
+	      (unsigned long long)conf.svcs[0].sysid);
+	config_free(&conf);
+}
+
 /* A file that must be refused, the line it must name (-1: any) and a part
  * of why. */
 struct bad_case {
@@ -183,6 +207,14 @@ struct bad_case {
 #define END	"  }\n);\n"
 
 static const struct bad_case bad_cases[] = {
+	{ "ryw_of without ryw_window", SVC "    ryw_of = \"198.18.1.11:80/tcp\";\n" TCP NODE END,
+	  2, "ryw_window" },
+	{ "ryw_of not a service", SVC "    ryw_of = \"nowhere\"; ryw_window = 1;\n" TCP NODE END,
+	  3, "must be a service" },
+	{ "ryw_window too long", SVC "    ryw_of = \"198.18.1.11:80/tcp\"; ryw_window = 61;\n" TCP NODE END,
+	  3, "ryw" },
+	{ "system_id not a number", SVC "    system_id = \"x12\";\n" TCP NODE END,
+	  3, "must be a number" },
 	{ "unknown key", SVC "    bogus = 1;\n" TCP NODE END,
 	  3, "unknown key 'bogus'" },
 	{ "unknown key in check", SVC "    check = { kind = \"tcp\";\n"
@@ -259,6 +291,7 @@ int main(void)
 	}
 	RUN(test_valid);
 	RUN(test_nat_timeouts);
+	RUN(test_db_keys);
 	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
 		snprintf(name, sizeof(name), "refused: %s", bad_cases[i].name);
 		RUN_CASE(name, bad_case(&bad_cases[i]));

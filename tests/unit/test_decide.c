@@ -85,6 +85,60 @@ static void test_primary(void)
 	      "degraded primary: hold");
 }
 
+/* Several claims: the one alone on the newest timeline is the primary. */
+static void test_timeline(void)
+{
+	struct decide_svc s = { .strategy = HL_STRAT_PRIMARY };
+	struct decide_svc r = { .strategy = HL_STRAT_REPLICA,
+				.fallback_primary = true };
+
+	set(0, HEALTH_HEALTHY, HL_ROLE_PRIMARY, true);
+	set(1, HEALTH_HEALTHY, HL_ROLE_PRIMARY, true);
+	set(2, HEALTH_HEALTHY, HL_ROLE_STANDBY, true);
+	h[0].timeline = 1;
+	h[1].timeline = 2;
+	h[2].timeline = 1;
+	CHECK(decide(&s, dn, 3, &cfg, 1) && !s.hold && s.primary == 1,
+	      "promoted node (newer timeline) wins: %d", s.primary);
+	CHECK(dn[0].flags == HL_NODE_F_UNHEALTHY && dn[0].ineligible && !dn[0].scale,
+	      "old primary cut");
+	CHECK(dn[1].flags == 0 && dn[1].scale == 1000, "writes to the new one");
+
+	/* Reads: the stale primary is cut too, its data diverged. */
+	CHECK(decide(&r, dn, 3, &cfg, 1) && r.primary == 1, "replica: primary");
+	CHECK(dn[0].flags == HL_NODE_F_UNHEALTHY && !dn[0].scale,
+	      "no reads on the stale primary");
+	CHECK(dn[2].scale == 1000 && !dn[2].flags, "reads on the standby");
+
+	/* Same timeline (two standbys promoted apart), or one unknown: hold. */
+	h[0].timeline = 2;
+	CHECK(decide(&s, dn, 3, &cfg, 1) && s.hold && s.primary == -2,
+	      "a tie holds");
+	h[0].timeline = 0;
+	CHECK(decide(&s, dn, 3, &cfg, 1) && s.hold && s.primary == -2,
+	      "an unknown timeline holds");
+}
+
+/* Another cluster's node claims nothing and is never used. */
+static void test_foreign(void)
+{
+	struct decide_svc s = { .strategy = HL_STRAT_PRIMARY };
+	struct decide_svc r = { .strategy = HL_STRAT_REPLICA };
+
+	set(0, HEALTH_HEALTHY, HL_ROLE_PRIMARY, true);
+	set(1, HEALTH_HEALTHY, HL_ROLE_PRIMARY, true);
+	dn[1].foreign = true;
+	CHECK(decide(&s, dn, 2, &cfg, 1) && !s.hold && s.primary == 0,
+	      "the foreign claim does not count");
+	CHECK(dn[1].flags == HL_NODE_F_UNHEALTHY && dn[1].ineligible,
+	      "foreign node cut");
+	set(1, HEALTH_HEALTHY, HL_ROLE_STANDBY, true);
+	dn[1].foreign = true;
+	CHECK(decide(&r, dn, 2, &cfg, 1) &&
+	      dn[1].flags == HL_NODE_F_UNHEALTHY && !dn[1].scale,
+	      "no reads on a foreign standby");
+}
+
 static void test_replica(void)
 {
 	struct decide_svc s = { .strategy = HL_STRAT_REPLICA };
@@ -132,6 +186,8 @@ int main(void)
 	RUN(test_not_probed);
 	RUN(test_maglev);
 	RUN(test_primary);
+	RUN(test_timeline);
+	RUN(test_foreign);
 	RUN(test_replica);
 	RUN(test_adaptive);
 	return unit_done();

@@ -45,6 +45,7 @@ struct agent_node {
 	__u32 last_rtt_us;
 	__u32 scale;			/* last decided, per-mille */
 	bool ineligible;		/* last decided */
+	bool foreign;			/* another cluster's system identifier */
 	__u32 logged_flags;		/* to log transitions only */
 	struct agent_node *next;
 };
@@ -56,6 +57,8 @@ struct agent_svc {
 	bool holding;
 	bool hold_expired;	/* logged once */
 	__u64 hold_since_ns;
+	__u64 sysid;		/* the cluster's: configured, or learnt from
+				 * the first primary confirmed (0: not yet) */
 };
 
 struct agent {
@@ -112,7 +115,8 @@ static void health_save(struct agent_node *an)
 		.role = h->role,
 		.flags = HL_HEALTH_F_VALID | (an->last_ok ? HL_HEALTH_F_LAST_OK : 0) |
 			 (an->ineligible ? HL_HEALTH_F_INELIGIBLE : 0) |
-			 (h->has_lag ? HL_HEALTH_F_HAS_LAG : 0),
+			 (h->has_lag ? HL_HEALTH_F_HAS_LAG : 0) |
+			 (an->foreign ? HL_HEALTH_F_FOREIGN : 0),
 		.rtt_us = an->last_rtt_us,
 		.ema_us = h->ema_ms * 1000,
 		.lag_ms = h->lag_s * 1000,
@@ -120,6 +124,7 @@ static void health_save(struct agent_node *an)
 		.lag_bytes = h->lag_bytes,
 		.state_since_ns = h->state_since_ns,
 		.last_probe_ns = hl_now_ns(),
+		.timeline = h->timeline,
 	};
 
 	bpf_map_update_elem(an->svc->agent->st.fds[MAP_HEALTH], &an->id, &rec, BPF_ANY);
@@ -138,6 +143,7 @@ static void health_resume(struct agent_node *an)
 	an->h.breaker = rec.breaker;
 	an->h.reachable = rec.state != HEALTH_UNHEALTHY;
 	an->h.role = rec.role;
+	an->h.timeline = rec.timeline;
 	an->h.ema_ms = rec.ema_us / 1000.0;
 	an->h.has_ema = rec.ema_us > 0;
 	an->h.has_lag = rec.flags & HL_HEALTH_F_HAS_LAG;
@@ -165,6 +171,88 @@ static void log_node_change(struct agent_node *an, const struct hl_node *n,
 		an->svc->conf.name, format_addr(n->family, n->addr, addr, sizeof(addr)),
 		health_state_name(an->h.state), ineligible ? ", not eligible here" : "",
 		role_name(an->h.role), scale / 10);
+}
+
+/* Mark the nodes whose system identifier is not the cluster's (logged
+ * when that changes); true when any is. */
+static bool mark_foreign(struct agent_svc *as, struct decide_node *dn,
+			 unsigned int n)
+{
+	struct agent_node *an;
+	bool any = false;
+	unsigned int i;
+
+	for (an = as->nodes, i = 0; an && i < n; an = an->next, i++) {
+		bool f = as->sysid && an->h.sysid && an->h.sysid != as->sysid;
+		char addr[ADDR_STRLEN];
+
+		dn[i].foreign = f;
+		any |= f;
+		if (f == an->foreign)
+			continue;
+		an->foreign = f;
+		format_addr(an->probe.addr.family, an->probe.addr.w, addr,
+			    sizeof(addr));
+		if (f)
+			log_msg("error", "%s node %s: system identifier %llu, not the cluster's %llu: never used",
+				as->conf.name, addr,
+				(unsigned long long)an->h.sysid,
+				(unsigned long long)as->sysid);
+		else
+			log_msg("info", "%s node %s: system identifier is the cluster's again",
+				as->conf.name, addr);
+		health_save(an);
+	}
+	return any;
+}
+
+static struct agent_node *nth_node(struct agent_svc *as, int i)
+{
+	struct agent_node *an = as->nodes;
+
+	while (an && i-- > 0)
+		an = an->next;
+	return an;
+}
+
+/*
+ * The write service's fencing generation (bpf/lib/fence.h): a new one
+ * when the confirmed primary is another node, or its timeline moved on.
+ * The map keeps what the generation stands for, so a restarted agent
+ * carries it on.
+ */
+static void fence_commit(struct agent_svc *as, const struct decide_svc *ds,
+			 const struct hl_service *svc)
+{
+	struct agent *a = as->agent;
+	struct agent_node *an;
+	char addr[ADDR_STRLEN];
+	struct timespec ts;
+	__u32 gen;
+
+	if (as->conf.strategy != HL_STRAT_PRIMARY || !as->conf.fence) {
+		if (svc->gen)
+			svc_set_gen(&a->st, &as->conf.key, 0, 0, 0, 0);
+		return;
+	}
+	an = ds->hold || ds->primary < 0 ? NULL : nth_node(as, ds->primary);
+	if (!an || (svc->gen && svc->gen_node == an->id &&
+		    svc->gen_tli == an->h.timeline))
+		return;
+	gen = svc->gen + 1 ? svc->gen + 1 : 1;
+	/* the clock of the NAT flows' creation times (bpf_ktime_get_coarse_ns) */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	if (svc_set_gen(&a->st, &as->conf.key, gen, an->id, an->h.timeline,
+			svc->gen ? ts.tv_sec * 1000000000ull + ts.tv_nsec : 0)) {
+		log_msg("error", "%s: cannot write the fencing generation: %s",
+			as->conf.name, hl_errmsg());
+		return;
+	}
+	log_msg("info", "%s: generation %u: primary %s, timeline %u%s",
+		as->conf.name, gen,
+		format_addr(an->probe.addr.family, an->probe.addr.w, addr,
+			    sizeof(addr)), an->h.timeline,
+		svc->gen ? "; flows of older generations are reset" : "");
 }
 
 /* Decide the service's effective state and write what changed, under the
@@ -196,8 +284,18 @@ static void svc_commit(struct agent_svc *as)
 		}
 		n++;
 	}
-	if (!decide(&ds, dn, n, &as->conf.health, now) ||
-	    svc_find(&a->st, &as->conf.key, &svc))
+	mark_foreign(as, dn, n);
+	if (!decide(&ds, dn, n, &as->conf.health, now))
+		return;
+	/* The cluster's identity: the first single primary's, unless given. */
+	if (!as->sysid && ds.primary >= 0 && nth_node(as, ds.primary)->h.sysid) {
+		as->sysid = nth_node(as, ds.primary)->h.sysid;
+		log_msg("info", "%s: cluster system identifier %llu (of the primary)",
+			as->conf.name, (unsigned long long)as->sysid);
+		if (mark_foreign(as, dn, n))
+			decide(&ds, dn, n, &as->conf.health, now);
+	}
+	if (svc_find(&a->st, &as->conf.key, &svc))
 		return;
 
 	/* Hold new flows while there is no single primary, for at most hold. */
@@ -221,6 +319,7 @@ static void svc_commit(struct agent_svc *as)
 			  (hold ? HL_SVC_F_HOLD : 0) |
 			  (as->conf.reset_on_down ? HL_SVC_F_RESET : 0)))
 		return;
+	fence_commit(as, &ds, &svc);
 
 	for (an = as->nodes, i = 0; an && i < n; an = an->next, i++) {
 		eff[i] = (struct node_effective){ .id = an->id,
@@ -266,21 +365,41 @@ static bool datapath_trouble(struct agent_node *an, __u64 now)
 
 /* ---- probing ----------------------------------------------------------- */
 
+/* Read-your-writes: the node had replayed every commit older than the
+ * probe's start minus its replay lag (hl_node.synced_ms). */
+static void synced_save(struct agent_node *an, const struct probe_result *res)
+{
+	struct agent *a = an->svc->agent;
+	__u64 lag_ns = res->role == HL_ROLE_PRIMARY ? 0 : res->lag_s * 1e9;
+	__u64 t = an->probe.started_ns > lag_ns ? an->probe.started_ns - lag_ns : 0;
+	__u32 ms = t >> 20;
+
+	if (!a->st.nodes)
+		return;
+	nodes_set_synced(&a->st, a->st.nodes[an->id].svc_id, an->id,
+			 ms ? ms : 1);
+}
+
 static void probe_timer(evutil_socket_t fd, short what, void *arg);
 
 static void probe_done(struct probe *p, const struct probe_result *res)
 {
 	struct agent_node *an = p->owner;
 	struct probe_result r = *res;
+	__u8 role = an->h.role;
+	__u32 tli = an->h.timeline;
 	bool changed;
 	__u32 delay;
 
 	an->in_flight = false;
+	if (res->ok && res->has_lag)
+		synced_save(an, res);
 	/* A primary's lag is how far its standbys are behind: theirs to bear. */
 	if (r.role == HL_ROLE_PRIMARY)
 		r.has_lag = false;
 	changed = health_probe(&an->h, &an->svc->conf.health, &r, hl_now_ns());
-	changed |= !an->probed || an->last_ok != res->ok;
+	changed |= !an->probed || an->last_ok != res->ok ||
+		   an->h.role != role || an->h.timeline != tli;
 	an->probed = true;
 	an->last_ok = res->ok;
 	an->last_rtt_us = res->rtt_us;
@@ -459,6 +578,30 @@ static bool role_strategy(const struct svc_conf *sc, struct hl_service *svc)
 	return changed;
 }
 
+/* Read-your-writes as the file says, once every service exists: when the
+ * file sets it, or a reload changes it (a file without it leaves the
+ * CLI's setting). */
+static int apply_ryw(struct agent *a, const struct svc_conf *o,
+		     const struct svc_conf *n)
+{
+	struct hl_svc_key src;
+	int err;
+
+	if (o ? !strcmp(o->ryw_of, n->ryw_of) &&
+		o->ryw_window_ms == n->ryw_window_ms : !n->ryw_of[0])
+		return 0;
+	if (n->ryw_of[0] && parse_svc(n->ryw_of, &src))
+		return -EINVAL;
+	err = svc_set_ryw(&a->st, &n->key, n->ryw_of[0] ? &src : NULL,
+			  n->ryw_window_ms);
+	if (err)
+		log_msg("error", "%s: read-your-writes: %s", n->name, hl_errmsg());
+	else if (n->ryw_of[0])
+		log_msg("info", "%s: read-your-writes of %s, window %u ms",
+			n->name, n->ryw_of, n->ryw_window_ms);
+	return err;
+}
+
 /* Admin writes for the difference between `old` (NULL at start) and `new`:
  * declared services and nodes are created, removed ones deleted, changed
  * settings set. Nodes the change does not name are not touched, so their
@@ -555,6 +698,9 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 		if (added && !err)
 			err = svc_rebuild(&a->st, svc.id);
 	}
+	for (i = 0; !err && i < new->nsvcs; i++)
+		err = apply_ryw(a, find_svc_conf(old, &new->svcs[i].key),
+				&new->svcs[i]);
 	store_unlock(&a->st);
 	return err;
 }
@@ -587,6 +733,7 @@ static int svcs_build(struct agent *a, struct agent_conf *conf)
 	for (i = 0; i < conf->nsvcs; i++) {
 		svcs[i].agent = a;
 		svcs[i].conf = conf->svcs[i];
+		svcs[i].sysid = conf->svcs[i].sysid;
 		for (j = 0; j < a->nsvcs; j++) {
 			struct agent_svc *old = &a->svcs[j];
 			struct agent_node *an;
@@ -598,6 +745,8 @@ static int svcs_build(struct agent *a, struct agent_conf *conf)
 			svcs[i].nodes = old->nodes;
 			svcs[i].holding = old->holding;
 			svcs[i].hold_since_ns = old->hold_since_ns;
+			if (!svcs[i].sysid)
+				svcs[i].sysid = old->sysid;
 			old->nodes = NULL;
 			for (an = svcs[i].nodes; an; an = an->next) {
 				an->svc = &svcs[i];

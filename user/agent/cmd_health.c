@@ -56,7 +56,8 @@ static int health_service(struct store *st, const struct hl_svc_key *key,
 		if (!json_output) {
 			printf("%-30s %-26s %-13s %-8s %-9s %6u %6u %-5s %8.2f %8.2f %10llu %8llu\n",
 			       name, addr,
-			       valid ? health_state_name(h.state) : "unprobed",
+			       !valid ? "unprobed" : h.flags & HL_HEALTH_F_FOREIGN ?
+			       "foreign" : health_state_name(h.state),
 			       role_name(valid ? h.role : n->role),
 			       valid ? breaker_name(h.breaker) : "-", n->weight,
 			       node_table_weight(n),
@@ -91,6 +92,12 @@ static int health_service(struct store *st, const struct hl_svc_key *key,
 		json_object_object_add(o, "in_state_s", json_object_new_int64(in_state_s));
 		json_object_object_add(o, "hold", json_object_new_boolean(
 			svc->flags & HL_SVC_F_HOLD));
+		json_object_object_add(o, "timeline", json_object_new_int64(h.timeline));
+		json_object_object_add(o, "foreign", json_object_new_boolean(
+			h.flags & HL_HEALTH_F_FOREIGN));
+		if (svc->gen)
+			json_object_object_add(o, "generation",
+					       json_object_new_int64(svc->gen));
 		json_object_array_add(ctx->arr, o);
 	}
 	return 0;

@@ -57,6 +57,9 @@ static void print_result(const struct probe *p, const struct probe_result *res)
 		if (res->ok && res->has_lag)
 			printf(" lag_s %.3f lag_bytes %llu", res->lag_s,
 			       (unsigned long long)res->lag_bytes);
+		if (res->ok && res->timeline)
+			printf(" timeline %u system_id %llu", res->timeline,
+			       (unsigned long long)res->sysid);
 		if (!res->ok)
 			printf(" error \"%s\"", p->err[0] ? p->err : "failed");
 		putchar('\n');
@@ -75,6 +78,14 @@ static void print_result(const struct probe *p, const struct probe_result *res)
 			       json_object_new_double_s(res->lag_s, lag) : NULL);
 	json_object_object_add(o, "lag_bytes", res->has_lag ?
 			       json_object_new_int64(res->lag_bytes) : NULL);
+	if (res->ok && res->timeline) {
+		char id[24];
+
+		/* a string: system identifiers use all 64 bits */
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)res->sysid);
+		json_object_object_add(o, "timeline", json_object_new_int64(res->timeline));
+		json_object_object_add(o, "system_id", json_object_new_string(id));
+	}
 	if (!res->ok)
 		json_object_object_add(o, "error", json_object_new_string(
 				       p->err[0] ? p->err : "failed"));

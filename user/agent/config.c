@@ -224,6 +224,15 @@ const struct opt check_opts[] = {
 	{ NULL }
 };
 
+static const char *sysid_check(const void *field)
+{
+	const char *s = field;
+
+	return !*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 20 ?
+		"must be a number (SELECT system_identifier FROM pg_control_system())" :
+		NULL;
+}
+
 static const struct opt_choice on_down_choices[] = {
 	{ "none", false }, { "reset", true }, { NULL }
 };
@@ -237,6 +246,13 @@ const struct opt service_opts[] = {
 	  OPT_FIELD(struct svc_conf, hold_ms), .min = 0, .max = 3600,
 	  .scale = 1000, .def = "10",
 	  .help = "primary: longest hold of new flows while no single primary is known" },
+	{ .name = "fence", .type = OPT_BOOL, .where = OPT_CONF, .arg = "BOOL",
+	  OPT_FIELD(struct svc_conf, fence), .def = "true",
+	  .help = "primary: reset flows made under an older primary or timeline (fencing generation)" },
+	{ .name = "system_id", .type = OPT_STRING, .where = OPT_CONF, .arg = "ID",
+	  OPT_FIELD(struct svc_conf, system_id), .check = sysid_check,
+	  .def = "the first primary's",
+	  .help = "postgres: the cluster's system identifier; nodes reporting another are never used" },
 	{ NULL }
 };
 
@@ -331,6 +347,7 @@ static int parse_service(struct ctx *c, const config_setting_t *g,
 	format_svc(&sc->key, sc->name, sizeof(sc->name));
 
 	sc->hold_ms = 10000;
+	sc->fence = true;
 	if (get_opts(c, g, service_opts, sc) ||
 	    get_opts(c, g, svc_admin_opts, &admin))
 		return -1;
@@ -349,6 +366,11 @@ static int parse_service(struct ctx *c, const config_setting_t *g,
 	sc->fallback_primary = admin.fallback == SVC_FALLBACK_PRIMARY;
 	sc->ring = admin.svc.ring_size;
 	sc->fwd = admin.svc.fwd;
+	sc->sysid = strtoull(sc->system_id, NULL, 10);
+	memcpy(sc->ryw_of, admin.ryw_of, sizeof(sc->ryw_of));
+	sc->ryw_window_ms = admin.ryw_window_ms;
+	if (!!sc->ryw_of[0] != !!sc->ryw_window_ms)
+		return fail(c, g, "read-your-writes needs both ryw_of and ryw_window");
 
 	health_defaults(&sc->health);
 	memset(&sc->probe, 0, sizeof(sc->probe));

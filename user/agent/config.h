@@ -29,6 +29,11 @@ struct svc_conf {
 	__u8 fwd;		/* enum hl_fwd */
 	bool reset_on_down;	/* RST flows whose node goes down */
 	__u32 hold_ms;		/* primary: longest hold of new flows, split brain */
+	bool fence;		/* primary: fencing generation (default on) */
+	char system_id[24];	/* the cluster's system identifier, or "" */
+	__u64 sysid;		/* system_id parsed, 0 = learn it */
+	char ryw_of[SVC_STRLEN + 1];	/* read-your-writes: write service */
+	__u32 ryw_window_ms;
 	__u32 ring;
 	struct probe_cfg probe;
 	struct health_cfg health;

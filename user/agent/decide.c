@@ -7,7 +7,11 @@
  *   node whose last probe answered "primary" claims the role, whatever its
  *   health: none or several claims hold new flows (split brain is never
  *   resolved by guessing); the others are cut (Unhealthy) once a single
- *   primary is known, so no flow writes to a demoted node.
+ *   primary is known, so no flow writes to a demoted node. Of several
+ *   claims the one alone on the highest timeline wins: a promotion forks
+ *   a new timeline, so the others are old primaries that were not told.
+ *   Such a stale primary is cut in every service (its data diverged).
+ * - a node of another cluster (system identifier) is never used.
  * - replica: usable standbys/replicas by health; the primary only as a
  *   fallback when no standby is usable and the service allows it. A primary
  *   gets weight 0 otherwise but keeps its existing flows.
@@ -30,7 +34,7 @@ static __u32 health_flags(const struct node_health *h)
 
 static bool claims_primary(const struct decide_node *n)
 {
-	return n->last_ok && n->h->role == HL_ROLE_PRIMARY;
+	return n->last_ok && n->h->role == HL_ROLE_PRIMARY && !n->foreign;
 }
 
 static bool is_standby(const struct decide_node *n)
@@ -38,19 +42,31 @@ static bool is_standby(const struct decide_node *n)
 	return n->h->role == HL_ROLE_STANDBY || n->h->role == HL_ROLE_REPLICA;
 }
 
+/* The one claim, or of several the one alone on the highest timeline
+ * (every claim's timeline known); -1 none, -2 undecided. */
 static int single_primary(const struct decide_node *nodes, unsigned int n)
 {
+	unsigned int i, claims = 0;
+	bool tie = false, unknown = false;
+	__u32 best = 0;
 	int found = -1;
-	unsigned int i;
 
 	for (i = 0; i < n; i++) {
+		__u32 tli = nodes[i].h->timeline;
+
 		if (!claims_primary(&nodes[i]))
 			continue;
-		if (found >= 0)
-			return -2;	/* two claim it */
-		found = i;
+		claims++;
+		unknown |= !tli;
+		if (found < 0 || tli > best) {
+			found = i;
+			best = tli;
+			tie = false;
+		} else if (tli == best) {
+			tie = true;
+		}
 	}
-	return found;
+	return claims > 1 && (tie || unknown) ? -2 : found;
 }
 
 /* Adaptive weighting: each usable node's scale times its score. */
@@ -138,6 +154,17 @@ bool decide(struct decide_svc *svc, struct decide_node *nodes, unsigned int n,
 			nodes[i].scale = 0;
 		}
 		break;
+	}
+	/* Never used: other clusters' nodes, primaries a promotion left
+	 * behind on an older timeline. */
+	for (i = 0; i < n; i++) {
+		if (!nodes[i].foreign && (svc->primary < 0 ||
+					  (int)i == svc->primary ||
+					  !claims_primary(&nodes[i])))
+			continue;
+		nodes[i].flags = HL_NODE_F_UNHEALTHY;
+		nodes[i].scale = 0;
+		nodes[i].ineligible = true;
 	}
 	return true;
 }

@@ -18,6 +18,7 @@ struct decide_node {
 	bool last_ok;
 	__u32 weight;		/* configured, for adaptive weighting */
 	__u64 active;		/* active flows the data path counts */
+	bool foreign;		/* another cluster's system identifier */
 	/* out: */
 	__u32 flags;		/* HL_NODE_F_{DEGRADED,TRANSITIONING,UNHEALTHY} */
 	__u32 scale;		/* per-mille of the configured weight */
@@ -30,7 +31,8 @@ struct decide_svc {
 	/* out: */
 	bool hold;		/* primary: no single primary, hold new flows */
 	int primary;		/* index of the one primary, -1 for none,
-				 * -2 for more than one */
+				 * -2 for more than one that nothing tells
+				 * apart (see single_primary()) */
 };
 
 /* Fill the nodes' flags and scales from their health and the strategy.

@@ -170,6 +170,8 @@ bool health_probe(struct node_health *h, const struct health_cfg *cfg,
 					 res->rtt_us / 1000.0;
 		h->has_ema = true;
 		h->role = res->role;
+		h->timeline = res->timeline;
+		h->sysid = res->sysid;
 		h->has_lag = res->has_lag;
 		h->lag_s = res->lag_s;
 		h->lag_bytes = res->lag_bytes;

@@ -56,6 +56,8 @@ struct probe_result {
 	bool has_lag;
 	double lag_s;
 	__u64 lag_bytes;
+	__u32 timeline;		/* postgres: the server's timeline, 0 = unknown */
+	__u64 sysid;		/* postgres: its system identifier, 0 = unknown */
 };
 
 struct node_health {
@@ -69,6 +71,8 @@ struct node_health {
 	double lag_s;
 	__u64 lag_bytes;
 	__u8 role;		/* last role the probe saw */
+	__u32 timeline;		/* and timeline (0 = unknown) */
+	__u64 sysid;		/* and system identifier (0 = unknown) */
 	__u8 window[HEALTH_WINDOW];	/* 1 = failure */
 	__u32 window_len, window_pos;
 	__u32 breaker_fails, breaker_oks;

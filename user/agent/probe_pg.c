@@ -18,7 +18,7 @@
 #include "agent/probe.h"
 
 /*
- * Role, then lag in seconds and bytes. A primary's own data is current: its
+ * Role, then lag in seconds and bytes, timeline and system identifier. A primary's own data is current: its
  * lag is 0 (its standbys' lag is theirs, not its). On a standby the time since
  * the last replayed commit alone misleads (NULL before the first commit,
  * growing while the primary is idle), so it counts only while received WAL
@@ -34,7 +34,15 @@ static const char pg_query[] =
 	" CASE WHEN pg_is_in_recovery()"
 	" THEN GREATEST(COALESCE(pg_wal_lsn_diff(pg_last_wal_receive_lsn(),"
 	"  pg_last_wal_replay_lsn()), 0), 0)"
-	" ELSE 0 END";
+	" ELSE 0 END,"
+	/* the timeline: a primary's from its current WAL file's name (the
+	 * checkpoint's moves only at the first checkpoint after a promotion),
+	 * a standby's from its last checkpoint */
+	" CASE WHEN pg_is_in_recovery()"
+	" THEN (SELECT timeline_id FROM pg_control_checkpoint())::bigint"
+	" ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))"
+	"  ::bit(32)::bigint END,"
+	" (SELECT system_identifier FROM pg_control_system())";
 
 enum pg_step {
 	PG_IDLE,
@@ -190,7 +198,7 @@ static void pg_row(struct probe *p, struct pg_check *c, const PGresult *r)
 {
 	double lag_s, lag_bytes;
 
-	if (PQntuples(r) != 1 || PQnfields(r) != 3) {
+	if (PQntuples(r) != 1 || PQnfields(r) != 5) {
 		pg_set_err(p, "unexpected answer shape", NULL);
 		c->query_err = true;
 		return;
@@ -202,6 +210,8 @@ static void pg_row(struct probe *p, struct pg_check *c, const PGresult *r)
 	c->res.has_lag = true;
 	c->res.lag_s = lag_s > 0 ? lag_s : 0;
 	c->res.lag_bytes = lag_bytes > 0 ? (__u64)lag_bytes : 0;
+	c->res.timeline = strtoul(PQgetvalue(r, 0, 3), NULL, 10);
+	c->res.sysid = strtoull(PQgetvalue(r, 0, 4), NULL, 10);
 	c->got_row = true;
 }
 

@@ -45,6 +45,8 @@ static int dump_services(struct store *st, struct json_object *arr)
 		J_INT(o, "ring", svc.ring_size);
 		J_INT(o, "flags", svc.flags);
 		J_STR(o, "fwd", svc_fwd_name(svc.fwd));
+		J_INT(o, "opts", svc.opts);
+		J_INT(o, "generation", svc.gen);
 		json_object_array_add(arr, o);
 	}
 	return 0;
@@ -71,6 +73,7 @@ static int dump_nodes(struct store *st, struct json_object *arr)
 		J_INT(o, "flags", n->flags);
 		J_STR(o, "role", role_name(n->role));
 		J_STR(o, "eff_role", role_name(n->eff_role));
+		J_INT(o, "synced_ms", n->synced_ms);
 		J_STR(o, "zone", n->zone);
 		json_object_array_add(arr, o);
 	}
@@ -196,6 +199,8 @@ static int dump_conntrack(struct store *st, struct json_object *arr)
 		J_INT(o, "dport", ntohs(k.dport));
 		J_STR(o, "proto", k.proto == 6 ? "tcp" : k.proto == 17 ? "udp" : "?");
 		J_INT(o, "node", f.node_id);
+		if (f.gen)	/* a write service's fencing generation */
+			J_INT(o, "generation", f.gen);
 		json_object_array_add(arr, o);
 	}
 	return 0;

@@ -48,6 +48,14 @@ static int do_add(int argc, char **argv)
 		goto out;
 	}
 	err = svc_add(&st, &key, &tpl);
+	if (!err) {
+		hl_errclear();
+		err = svc_apply_ryw(&st, &key, &in, seen);
+		if (err) {
+			p_err("%s", hl_errmsg()[0] ? hl_errmsg() : strerror(-err));
+			svc_del(&st, &key);	/* bad input changes nothing */
+		}
+	}
 	if (!err && json_output)
 		json_print(NULL);
 	else if (!err)
@@ -279,6 +287,10 @@ static int do_set(int argc, char **argv)
 			      hl_strategy_name(svc.strategy), HL_SEL_MAX, name, nodes);
 			err = -E2BIG;
 		}
+		/* read-your-writes first: its service names are checked
+		 * there, and a bad one must leave the rest unchanged too */
+		if (!err)
+			err = svc_apply_ryw(&st, &key, &in, seen);
 		if (!err)
 			err = svc_set_admin(&st, &key, &svc);
 	}
@@ -367,6 +379,20 @@ static int list_one(struct store *st, const struct hl_svc_key *key,
 	if (svc->strategy == HL_STRAT_REPLICA)
 		json_object_object_add(o, "fallback", json_object_new_string(
 			svc->opts & HL_SVC_O_FALLBACK_PRIMARY ? "primary" : "none"));
+	if (svc->opts & HL_SVC_O_RYW) {
+		struct hl_svc_key src;
+		struct hl_service s;
+		struct hl_ryw r;
+
+		svc_ryw_get(st, svc->id, &r);
+		if (!svc_find_id(st, r.src_id, &src, &s))
+			json_object_object_add(o, "ryw_of", json_object_new_string(
+				format_svc(&src, name, sizeof(name))));
+		json_object_object_add(o, "ryw_window_ms",
+				       json_object_new_int64(r.window_ms));
+	}
+	if (svc->gen)
+		json_object_object_add(o, "generation", json_object_new_int64(svc->gen));
 	json_object_array_add(data, o);
 	return 0;
 }

@@ -177,6 +177,7 @@ static int node_add_locked(struct store *st, const struct hl_svc_key *key,
 	n.flags = HL_NODE_F_EXISTS;
 	n.eff_scale = 0;
 	n.eff_role = 0;
+	n.synced_ms = 0;
 	err = percpu_zero(st->fds[MAP_NODE_STATS], id, sizeof(struct hl_counters),
 			  true);
 	if (!err)
@@ -333,6 +334,33 @@ int nodes_set_effective(struct store *st, __u32 svc_id,
 		err = svc_rebuild(st, svc_id);
 	store_unlock(st);
 	return err ? err : (int)changed;
+}
+
+int nodes_set_synced(struct store *st, __u32 svc_id, __u32 id,
+		     __u32 synced_ms)
+{
+	struct hl_node n;
+	int err;
+
+	if (id >= HL_MAX_NODES)
+		return -ENOENT;
+	err = store_lock(st, true);
+	if (err)
+		return err;
+	/* This one entry, fresh: no snapshot of the whole array per probe. */
+	if (bpf_map_lookup_elem(st->fds[MAP_NODES], &id, &n))
+		err = -errno;
+	else if (!(n.flags & HL_NODE_F_EXISTS) || n.svc_id != svc_id)
+		err = -ENOENT;
+	else if (n.synced_ms != synced_ms) {
+		n.synced_ms = synced_ms;
+		if (bpf_map_update_elem(st->fds[MAP_NODES], &id, &n, BPF_ANY))
+			err = -errno;
+		else if (st->nodes)
+			st->nodes[id].synced_ms = synced_ms;
+	}
+	store_unlock(st);
+	return err;
 }
 
 const char *node_state(const struct hl_node *node)

@@ -59,6 +59,15 @@ struct node_effective {
 int nodes_set_effective(struct store *st, __u32 svc_id,
 			const struct node_effective *eff, unsigned int count);
 
+/*
+ * Effective: how far node `id` of service `svc_id` had replayed
+ * (hl_node.synced_ms), for read-your-writes. Written on every probe, so
+ * it touches nothing else and rebuilds nothing. 0, -ENOENT when the node
+ * is not the service's, or -errno.
+ */
+int nodes_set_synced(struct store *st, __u32 svc_id, __u32 id,
+		     __u32 synced_ms);
+
 /* Resolve node `id`'s next hop again (route or neighbour changed). */
 int node_nexthop_refresh(struct store *st, __u32 id);
 

@@ -15,13 +15,23 @@
 #include "lib/services.h"
 #include "lib/tables.h"
 
-/* The opts bits that follow from other admin state, never set directly. */
-#define SVC_O_DERIVED	(HL_SVC_O_LIMIT_CONN | HL_SVC_O_LIMIT_TRAFFIC | \
+/* The opts bits that follow from other admin state, never set directly:
+ * from the limits, and from the read-your-writes settings. */
+#define SVC_O_LIMITS	(HL_SVC_O_LIMIT_CONN | HL_SVC_O_LIMIT_TRAFFIC | \
 			 HL_SVC_O_SYN_RETRY)
+#define SVC_O_DERIVED	(SVC_O_LIMITS | HL_SVC_O_RYW | HL_SVC_O_RYW_SRC)
 
 static const char *ring_check(const void *field)
 {
 	return is_prime(*(const __u32 *)field) ? NULL : "must be a prime";
+}
+
+static const char *ryw_of_check(const void *field)
+{
+	struct hl_svc_key key;
+
+	return parse_svc(field, &key) ? "must be a service, VIP:PORT/tcp" :
+	       key.proto != IPPROTO_TCP ? "must be a TCP service" : NULL;
 }
 
 static const struct opt_choice fallback_choices[] = {
@@ -59,6 +69,13 @@ const struct opt svc_admin_opts[] = {
 	{ .name = "fwd", .type = OPT_ENUM, .where = OPT_BOTH, .arg = "MODE",
 	  OPT_FIELD(struct svc_admin, svc.fwd), .choices = fwd_choices,
 	  .def = "ipip", .help = "how packets reach a node: ipip (tunnel, decap on the node), nat (replies through the director) or l2 (the node's MAC, one L2 segment)" },
+	{ .name = "ryw-of", .type = OPT_STRING, .where = OPT_BOTH, .arg = "SVC",
+	  OPT_FIELD(struct svc_admin, ryw_of), .check = ryw_of_check,
+	  .def = "-", .help = "read-your-writes: the write service whose clients' writes this read service follows" },
+	{ .name = "ryw-window", .type = OPT_SCALED, .where = OPT_BOTH, .arg = "S",
+	  OPT_FIELD(struct svc_admin, ryw_window_ms), .min = 0.001, .max = 60,
+	  .scale = 1000, .takes_off = true, .def = "off",
+	  .help = "read-your-writes: for S seconds after a client's last data packet to the ryw-of service, its new connections here go to a standby that has replayed past it, else the primary" },
 	{ NULL }
 };
 
@@ -116,6 +133,8 @@ int svc_admin_apply(const struct svc_admin *in, opt_seen_t seen,
 		svc->opts &= ~HL_SVC_O_COUNT_ACTIVE;
 	return 0;
 }
+
+static int ryw_forget(struct store *st, __u32 id);
 
 int svc_find(struct store *st, const struct hl_svc_key *key,
 	     struct hl_service *svc)
@@ -201,6 +220,37 @@ int svc_ports_sync(struct store *st)
  * table with the old count: it reads a node of the new table, or no slot
  * (HL_NODE_NONE, dropped like an empty table), nothing else.
  */
+/* The read service's node that is the primary (usable for new flows), or
+ * HL_NODE_NONE: where read-your-writes sends a client's reads. */
+static __u32 ryw_primary(struct store *st, __u32 svc_id)
+{
+	__u32 i;
+
+	for (i = 0; i < HL_MAX_NODES; i++) {
+		const struct hl_node *n = &st->nodes[i];
+		__u8 role = n->eff_role != HL_ROLE_ANY ? n->eff_role : n->role;
+
+		if (n->svc_id == svc_id && node_usable_for_new(n) &&
+		    role == HL_ROLE_PRIMARY)
+			return i;
+	}
+	return HL_NODE_NONE;
+}
+
+static int ryw_primary_update(struct store *st, __u32 svc_id)
+{
+	__u32 id = ryw_primary(st, svc_id);
+	struct hl_ryw r;
+
+	if (bpf_map_lookup_elem(st->fds[MAP_RYW], &svc_id, &r))
+		return -errno;
+	if (r.primary_id == id)
+		return 0;
+	r.primary_id = id;
+	return bpf_map_update_elem(st->fds[MAP_RYW], &svc_id, &r, BPF_ANY) ?
+		-errno : 0;
+}
+
 static int rebuild(struct store *st, const struct hl_svc_key *key,
 		   struct hl_service *svc, bool write_back)
 {
@@ -208,6 +258,11 @@ static int rebuild(struct store *st, const struct hl_svc_key *key,
 
 	if (!st->nodes) {
 		err = nodes_load(st);
+		if (err)
+			return err;
+	}
+	if (svc->opts & HL_SVC_O_RYW) {
+		err = ryw_primary_update(st, svc->id);
 		if (err)
 			return err;
 	}
@@ -258,6 +313,9 @@ int svc_add(struct store *st, const struct hl_svc_key *key,
 	}
 	svc.id = 0;
 	svc.flags = 0;
+	svc.opts &= ~(HL_SVC_O_RYW | HL_SVC_O_RYW_SRC);
+	svc.gen = svc.gen_node = svc.gen_tli = 0;
+	svc.gen_ns = 0;
 	while (svc.id < HL_MAX_SERVICES && used[svc.id])
 		svc.id++;
 	if (svc.id == HL_MAX_SERVICES) {
@@ -281,6 +339,9 @@ int svc_add(struct store *st, const struct hl_svc_key *key,
 	if (!err)	/* none: a service before it under this id had some */
 		err = percpu_zero(st->fds[MAP_SNAT_ADDRS], svc.id,
 				  sizeof(struct hl_snat), false);
+	if (!err)
+		err = percpu_zero(st->fds[MAP_RYW], svc.id, sizeof(struct hl_ryw),
+				  false);
 	if (!err)
 		err = rebuild(st, key, &svc, false);
 	if (!err && bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc,
@@ -508,7 +569,7 @@ int svc_set_limits(struct store *st, const struct hl_svc_key *key,
 	err = svc_find(st, key, &svc);
 	if (err)
 		goto out;
-	svc.opts &= ~SVC_O_DERIVED;
+	svc.opts &= ~SVC_O_LIMITS;
 	if (lim->conn.cost || lim->client_cost)
 		svc.opts |= HL_SVC_O_LIMIT_CONN;
 	if (lim->pkt.cost || lim->bytes.cost)
@@ -581,7 +642,190 @@ int svc_del(struct store *st, const struct hl_svc_key *key)
 	}
 	percpu_zero(st->fds[MAP_SNAT_ADDRS], svc.id, sizeof(struct hl_snat),
 		    false);
+	err = ryw_forget(st, svc.id);
 out:
+	store_unlock(st);
+	return err;
+}
+
+/* ---- read-your-writes ---- */
+
+int svc_ryw_get(struct store *st, __u32 id, struct hl_ryw *r)
+{
+	if (bpf_map_lookup_elem(st->fds[MAP_RYW], &id, r)) {
+		memset(r, 0, sizeof(*r));
+		return -errno;
+	}
+	return 0;
+}
+
+/* HL_SVC_O_RYW_SRC on exactly the services that a read service with a
+ * window names: only their packets pay for the note. */
+static int ryw_sync_sources(struct store *st)
+{
+	static bool src[HL_MAX_SERVICES];
+	struct hl_svc_key k, *prev = NULL;
+	struct hl_service svc;
+	struct hl_ryw r;
+	int err = 0;
+
+	memset(src, 0, sizeof(src));
+	while (!bpf_map_get_next_key(st->fds[MAP_SERVICES], prev, &k)) {
+		prev = &k;
+		if (bpf_map_lookup_elem(st->fds[MAP_SERVICES], &k, &svc) ||
+		    !(svc.opts & HL_SVC_O_RYW) || svc_ryw_get(st, svc.id, &r))
+			continue;
+		if (r.window_ms && r.src_id < HL_MAX_SERVICES)
+			src[r.src_id] = true;
+	}
+	prev = NULL;
+	while (!err && !bpf_map_get_next_key(st->fds[MAP_SERVICES], prev, &k)) {
+		__u32 want;
+
+		prev = &k;
+		if (bpf_map_lookup_elem(st->fds[MAP_SERVICES], &k, &svc) ||
+		    svc.id >= HL_MAX_SERVICES)
+			continue;
+		want = src[svc.id] ? HL_SVC_O_RYW_SRC : 0;
+		if ((svc.opts & HL_SVC_O_RYW_SRC) == want)
+			continue;
+		svc.opts = (svc.opts & ~HL_SVC_O_RYW_SRC) | want;
+		if (bpf_map_update_elem(st->fds[MAP_SERVICES], &k, &svc, BPF_EXIST))
+			err = -errno;
+	}
+	return err;
+}
+
+/* Service `id` is gone: its own settings, and read services following it. */
+static int ryw_forget(struct store *st, __u32 id)
+{
+	struct hl_svc_key k, *prev = NULL;
+	struct hl_service svc;
+	struct hl_ryw r;
+
+	percpu_zero(st->fds[MAP_RYW], id, sizeof(struct hl_ryw), false);
+	while (!bpf_map_get_next_key(st->fds[MAP_SERVICES], prev, &k)) {
+		prev = &k;
+		if (bpf_map_lookup_elem(st->fds[MAP_SERVICES], &k, &svc) ||
+		    !(svc.opts & HL_SVC_O_RYW) || svc_ryw_get(st, svc.id, &r) ||
+		    r.src_id != id)
+			continue;
+		hl_warn("read-your-writes of service id %u is off: its write service is gone",
+			svc.id);
+		svc.opts &= ~HL_SVC_O_RYW;
+		bpf_map_update_elem(st->fds[MAP_SERVICES], &k, &svc, BPF_EXIST);
+		percpu_zero(st->fds[MAP_RYW], svc.id, sizeof(struct hl_ryw), false);
+	}
+	return ryw_sync_sources(st);
+}
+
+int svc_set_ryw(struct store *st, const struct hl_svc_key *key,
+		const struct hl_svc_key *src, __u32 window_ms)
+{
+	char name[SVC_STRLEN], sname[SVC_STRLEN];
+	struct hl_service svc, ssvc;
+	struct hl_ryw r = { .primary_id = HL_NODE_NONE };
+	int err;
+
+	format_svc(key, name, sizeof(name));
+	err = store_lock(st, true);
+	if (err)
+		return err;
+	err = svc_find(st, key, &svc);
+	if (err) {
+		hl_err("no service %s", name);
+		goto out;
+	}
+	if (src) {
+		format_svc(src, sname, sizeof(sname));
+		if (svc_find(st, src, &ssvc)) {
+			hl_err("ryw-of: no service %s", sname);
+			err = -ENOENT;
+		} else if (ssvc.id == svc.id) {
+			hl_err("ryw-of: service %s cannot follow itself", name);
+			err = -EINVAL;
+		} else if (src->proto != IPPROTO_TCP || src->family != key->family) {
+			hl_err("ryw-of: %s must be a TCP service of %s's family",
+			       sname, name);
+			err = -EINVAL;
+		}
+		if (err)
+			goto out;
+		r.src_id = ssvc.id;
+	} else if (window_ms) {
+		hl_err("ryw-window needs ryw-of (the write service)");
+		err = -EINVAL;
+		goto out;
+	}
+	r.window_ms = window_ms;
+	err = st->nodes ? 0 : nodes_load(st);
+	if (err)
+		goto out;
+	r.primary_id = ryw_primary(st, svc.id);
+	/* The settings first: a packet that sees the bit finds them. */
+	if (bpf_map_update_elem(st->fds[MAP_RYW], &svc.id, &r, BPF_ANY)) {
+		err = -errno;
+		goto out;
+	}
+	/* Named, with the window off: the data path reads the entry and
+	 * stops there; `ryw-window S` alone turns it on again. */
+	svc.opts = src ? svc.opts | HL_SVC_O_RYW : svc.opts & ~HL_SVC_O_RYW;
+	if (bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc, BPF_EXIST))
+		err = -errno;
+	if (!err)
+		err = ryw_sync_sources(st);
+out:
+	store_unlock(st);
+	return err;
+}
+
+int svc_apply_ryw(struct store *st, const struct hl_svc_key *key,
+		  const struct svc_admin *in, opt_seen_t seen)
+{
+	const struct opt *o = svc_admin_opts;
+	struct hl_svc_key src, *srcp = NULL;
+	struct hl_service svc, ssvc;
+	struct hl_ryw r;
+	__u32 window;
+
+	if (!(seen & (OPT_SEEN(o, "ryw-of") | OPT_SEEN(o, "ryw-window"))))
+		return 0;
+	if (svc_find(st, key, &svc))
+		return -ENOENT;
+	svc_ryw_get(st, svc.id, &r);
+	window = seen & OPT_SEEN(o, "ryw-window") ? in->ryw_window_ms :
+		 r.window_ms;
+	if (seen & OPT_SEEN(o, "ryw-of")) {
+		if (parse_svc(in->ryw_of, &src))
+			return -EINVAL;
+		srcp = &src;
+	} else if ((svc.opts & HL_SVC_O_RYW) &&
+		   !svc_find_id(st, r.src_id, &src, &ssvc)) {
+		srcp = &src;
+	}
+	return svc_set_ryw(st, key, srcp, window);
+}
+
+int svc_set_gen(struct store *st, const struct hl_svc_key *key, __u32 gen,
+		__u32 node_id, __u32 tli, __u64 gen_ns)
+{
+	struct hl_service svc;
+	int err;
+
+	err = store_lock(st, true);
+	if (err)
+		return err;
+	err = svc_find(st, key, &svc);
+	if (!err && (svc.gen != gen || svc.gen_node != node_id ||
+		     svc.gen_tli != tli || svc.gen_ns != gen_ns)) {
+		svc.gen = gen;
+		svc.gen_node = node_id;
+		svc.gen_tli = tli;
+		svc.gen_ns = gen_ns;
+		if (bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc,
+					BPF_EXIST))
+			err = -errno;
+	}
 	store_unlock(st);
 	return err;
 }

@@ -13,6 +13,7 @@
 #include <helios/abi.h>
 
 #include "lib/options.h"
+#include "lib/parse.h"
 #include "lib/store.h"
 
 /*
@@ -22,6 +23,8 @@
 struct svc_admin {
 	struct hl_service svc;	/* ring_size, strategy, hash, bounded_load, fwd */
 	__u8 fallback;		/* enum svc_fallback */
+	char ryw_of[SVC_STRLEN + 1];	/* read-your-writes: the write service */
+	__u32 ryw_window_ms;	/* 0 = off */
 };
 
 enum svc_fallback { SVC_FALLBACK_NONE, SVC_FALLBACK_PRIMARY };
@@ -82,6 +85,26 @@ int svc_nat_sources_check(struct store *st, const struct hl_svc_key *key,
  * bits that switch them on in the data path follow from `lim`. */
 int svc_set_limits(struct store *st, const struct hl_svc_key *key,
 		   const struct hl_limits *lim);
+/*
+ * Admin: read-your-writes of read service `key` (struct hl_ryw): `src` its
+ * write service, window_ms 0 = off. The read service gets HL_SVC_O_RYW,
+ * every write service some read service names HL_SVC_O_RYW_SRC. `src`
+ * must exist, be TCP, of the same family and not `key` itself.
+ */
+int svc_set_ryw(struct store *st, const struct hl_svc_key *key,
+		const struct hl_svc_key *src, __u32 window_ms);
+/* Read-your-writes settings of service `id` (zeroes when none). */
+int svc_ryw_get(struct store *st, __u32 id, struct hl_ryw *r);
+/* The options `seen` of `in` (ryw-of, ryw-window) over the service's
+ * current settings, then svc_set_ryw(). */
+int svc_apply_ryw(struct store *st, const struct hl_svc_key *key,
+		  const struct svc_admin *in, opt_seen_t seen);
+
+/* Effective: the fencing generation of a write service, the primary
+ * node and timeline it stands for, and since when (CLOCK_MONOTONIC_COARSE,
+ * 0 for the first generation): hl_service.gen, gen_node, gen_tli, gen_ns. */
+int svc_set_gen(struct store *st, const struct hl_svc_key *key, __u32 gen,
+		__u32 node_id, __u32 tli, __u64 gen_ns);
 /* Effective: the HL_SVC_F_* bits of `mask` become those of `flags`. */
 int svc_set_flags(struct store *st, const struct hl_svc_key *key,
 		  __u32 mask, __u32 flags);

@@ -38,7 +38,9 @@
 	X(FREE_PORTS,	free_ports)	\
 	X(HEALTH,	health)		\
 	X(NAT,		nat)		\
-	X(SNAT_ADDRS,	snat_addrs)
+	X(SNAT_ADDRS,	snat_addrs)	\
+	X(RYW,		ryw)		\
+	X(RYW_CLIENTS,	ryw_clients)
 
 enum store_map {
 #define STORE_MAP_ENUM(id, name) MAP_##id,
