@@ -22,6 +22,10 @@ CFLAGS		+= -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 LIBS		:= -lbpf -lelf -lz -ljson-c -lmnl -levent -lpq -lconfig -lm
 BPF_CFLAGS	:= -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 		   -Iinclude -I$(BUILD)/vmlinux -Ibpf
+# -D flags of a test variant build (make variants), for both compilers.
+HL_DEFS		?=
+CFLAGS		+= $(HL_DEFS)
+BPF_CFLAGS	+= $(HL_DEFS)
 
 BPF_PROGS	:= helios_xdp helios_decap
 BPF_OBJS	:= $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(BPF_PROGS))
@@ -48,7 +52,7 @@ BENCH_SKELS	:= $(patsubst bench/bpf/%.bpf.c,$(BUILD)/bench/%.skel.h,$(wildcard b
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test demo demo-lab bench clean help unit-test bpf-test e2e-test check
+.PHONY: variants FORCE all deps test demo demo-lab bench clean help unit-test bpf-test e2e-test check
 
 all: $(BUILD)/helios-agent $(UNIT_TESTS) $(BPF_TESTS) $(BENCH_PROGS)
 
@@ -145,7 +149,7 @@ $(BUILD)/bench/%.skel.h: $(BUILD)/bench/bpf/%.bpf.o
 $(BENCH_PROGS): $(BENCH_SKELS) $(wildcard bench/*.h)
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(ASAN_TESTS)
+	$(Q)$(MAKE) --no-print-directory all $(ASAN_TESTS) variants
 	$(Q)tests/run.sh $(BUILD)
 
 unit-test: $(UNIT_TESTS) $(ASAN_TESTS)
@@ -155,8 +159,22 @@ bpf-test: $(BPF_TESTS)
 	$(Q)tests/run.sh $(BUILD) $^
 
 e2e-test: deps
-	$(Q)$(MAKE) --no-print-directory $(BUILD)/helios-agent
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/helios-agent variants
 	$(Q)tests/run.sh $(BUILD) $(wildcard tests/e2e/*.bats)
+
+# Test builds of the director, each a whole build of its own under
+# $(BUILD)/variants/NAME/: another program over the same maps (next), a
+# connection entry of layout 2 (flow2), both for tests/e2e/96-upgrade.bats,
+# and a small connection table for the flood tests (ctsmall).
+VARIANTS	:= next flow2 ctsmall
+VARIANT_next	:= -DHL_BUILD_TAG=2
+VARIANT_flow2	:= -DHL_FLOW_LAYOUT2
+VARIANT_ctsmall	:= -DHL_CT_ENTRIES=4096
+variants: $(patsubst %,$(BUILD)/variants/%/helios-agent,$(VARIANTS))
+
+$(BUILD)/variants/%/helios-agent: FORCE
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/variants/$* \
+		HL_DEFS="$(VARIANT_$*)" $@
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/helios-agent

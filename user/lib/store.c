@@ -14,6 +14,7 @@
 #include "lib/log.h"
 #include "lib/services.h"
 #include "lib/store.h"
+#include "lib/upgrade.h"
 
 /* A name missing from the skeleton fails here, at compile time. */
 #define STORE_MAP_CHECK(id, name)					\
@@ -43,7 +44,7 @@ int store_pin_path(const struct store *st, const char *name, char *buf,
  * up their work item (bpf/lib/nat_sweep.h); without it the timer walks in
  * softirq, holding up that CPU's packets while it does: a warning only.
  */
-static void nat_sweep_setup(struct helios_xdp *skel)
+void store_nat_sweep_setup(struct helios_xdp *skel)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
 	int fd = bpf_program__fd(skel->progs.nat_sweep_setup);
@@ -88,12 +89,16 @@ static int store_load(struct store *st)
 		goto out;
 	}
 	err = store_pin_path(st, PROG_PIN, path, sizeof(path));
-	if (!err && access(path, F_OK))
+	if (!err && access(path, F_OK)) {
+		/* a fresh store: its maps have this build's layouts */
 		err = bpf_program__pin(skel->progs.helios_xdp, path);
+		if (!err)
+			err = layout_create(st);
+	}
 	if (err)
 		hl_err("cannot pin the XDP program at %s: %s", path, strerror(-err));
 	if (!err)
-		nat_sweep_setup(skel);
+		store_nat_sweep_setup(skel);
 out:
 	helios_xdp__destroy(skel);
 	return err;
@@ -129,7 +134,14 @@ static int store_open_pins(struct store *st)
 	return st->prog_fd < 0 ? -errno : 0;
 }
 
-int store_open(struct store *st, const char *dir, bool create)
+int store_reopen(struct store *st)
+{
+	store_close_fds(st);
+	return store_open_pins(st);
+}
+
+static int store_open_checked(struct store *st, const char *dir, bool create,
+			      bool check)
 {
 	int i, err;
 
@@ -168,7 +180,19 @@ int store_open(struct store *st, const char *dir, bool create)
 	if (err == -EACCES || err == -EPERM)
 		hl_err("cannot open Helios maps in %s: permission denied (run as root)",
 		       st->dir);
+	if (!err && check)
+		err = layout_check(st);
 	return err;
+}
+
+int store_open(struct store *st, const char *dir, bool create)
+{
+	return store_open_checked(st, dir, create, true);
+}
+
+int store_open_any(struct store *st, const char *dir)
+{
+	return store_open_checked(st, dir, true, false);
 }
 
 void store_close(struct store *st)

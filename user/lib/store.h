@@ -69,6 +69,14 @@ struct store {
  */
 int store_open(struct store *st, const char *dir, bool create);
 void store_close(struct store *st);
+/* store_open(create) without the check that the pinned maps have this
+ * build's layouts: for attach and upgrade, which bring them to it. */
+int store_open_any(struct store *st, const char *dir);
+/* Open every pin again (after an upgrade replaced some). */
+int store_reopen(struct store *st);
+struct helios_xdp;
+/* Run the program's nat_sweep_setup (bpf/lib/nat_sweep.h); warns. */
+void store_nat_sweep_setup(struct helios_xdp *skel);
 /* Every writer locks around its work; the locks nest, so a CLI command
  * that opened with create holds one lock from check to write, and the
  * agent, which unlocks after opening, locks per commit. */
