@@ -40,6 +40,8 @@ LAYER_LIBS	:= $(patsubst %,$(BUILD)/libhelios-%.a,$(LAYERS))
 UNIT_TESTS	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS	:= $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test_*.c))
 BENCH_PROGS	:= $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+# Helpers of the e2e suites (tests/e2e/*.c), not suites themselves.
+E2E_PROGS	:= $(patsubst tests/e2e/%.c,$(BUILD)/tests/%,$(filter-out %.bpf.c,$(wildcard tests/e2e/*.c)))
 
 # The unit suites once more under gcc's ASan+UBSan, against the layers
 # built again into $(BUILD)/asan/ (-O1: a modest extra build); any report,
@@ -54,7 +56,7 @@ BENCH_SKELS	:= $(patsubst bench/bpf/%.bpf.c,$(BUILD)/bench/%.skel.h,$(wildcard b
 .SECONDARY:
 .PHONY: variants FORCE all deps test demo demo-lab bench clean help unit-test bpf-test e2e-test check
 
-all: $(BUILD)/helios-agent $(UNIT_TESTS) $(BPF_TESTS) $(BENCH_PROGS)
+all: $(BUILD)/helios-agent $(UNIT_TESTS) $(BPF_TESTS) $(BENCH_PROGS) $(E2E_PROGS)
 
 help:
 	@echo 'make            build build/helios-agent, BPF objects and tests'
@@ -131,6 +133,11 @@ $(BUILD)/tests/%: tests/bpf/%.c $(LAYER_LIBS) $(SKELS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -Itests/unit $< $(LAYER_LIBS) $(LIBS) -o $@
 
+$(BUILD)/tests/%: tests/e2e/%.c $(LAYER_LIBS) $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(LAYER_LIBS) $(LIBS) -o $@
+
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libhelios-lib.a $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -159,7 +166,7 @@ bpf-test: $(BPF_TESTS)
 	$(Q)tests/run.sh $(BUILD) $^
 
 e2e-test: deps
-	$(Q)$(MAKE) --no-print-directory $(BUILD)/helios-agent variants
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/helios-agent $(E2E_PROGS) variants
 	$(Q)tests/run.sh $(BUILD) $(wildcard tests/e2e/*.bats)
 
 # Test builds of the director, each a whole build of its own under

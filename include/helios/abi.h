@@ -672,9 +672,11 @@ _Static_assert(sizeof(struct hl_class) == 48, "hl_class");
 	X(nat_scratch, 1) X(nat_sweeper, 1)
 
 /* The map `layout`: map name (NUL-padded) -> its layout number; the key
- * HL_LAYOUT_BUILD holds a hash of the BPF object the program came from. */
+ * HL_LAYOUT_BUILD holds a hash of the BPF object the program came from,
+ * HL_LAYOUT_DIRTY the writers' journal (user/lib/store.c). */
 #define HL_LAYOUT_NAME_LEN	16	/* BPF_OBJ_NAME_LEN */
 #define HL_LAYOUT_BUILD		"@build"
+#define HL_LAYOUT_DIRTY		"@dirty"	/* a writer holds, or died holding, the lock */
 #define HL_LAYOUT_MAX		64
 
 #endif /* HELIOS_ABI_H */

@@ -12,6 +12,7 @@
 #include "helios_xdp.skel.h"
 #include "lib/bpffs.h"
 #include "lib/log.h"
+#include "lib/nodes.h"
 #include "lib/services.h"
 #include "lib/store.h"
 #include "lib/upgrade.h"
@@ -104,6 +105,49 @@ out:
 	return err;
 }
 
+/*
+ * The writers' journal. A writer that takes the exclusive lock marks the
+ * store dirty (HL_LAYOUT_DIRTY in the map `layout`) and clean again when it
+ * lets go. One that died in between (SIGKILL, a crash) leaves the mark, and
+ * the next writer first rebuilds every service's tables from the nodes map:
+ * a node written without the table that follows from it, or a table swapped
+ * in without the service's slot count, is made whole before anything else
+ * is written. The data path meanwhile reads complete tables (each swapped
+ * in with one map write), just not yet the newest.
+ */
+static int repair_one(struct store *st, const struct hl_svc_key *key,
+		      const struct hl_service *svc, void *data)
+{
+	(void)key;
+	(*(unsigned int *)data)++;
+	return svc_rebuild(st, svc->id);
+}
+
+static int journal_begin(struct store *st)
+{
+	unsigned int n = 0;
+	int err;
+
+	if (st->meta_fd < 0)
+		return 0;
+	if (layout_get(st->meta_fd, HL_LAYOUT_DIRTY)) {
+		err = nodes_load(st);
+		if (!err)
+			err = svc_for_each(st, repair_one, &n);
+		if (err)
+			return err;
+		hl_warn("a writer died holding the lock: rebuilt the tables of %u services",
+			n);
+	}
+	return layout_put(st->meta_fd, HL_LAYOUT_DIRTY, 1);
+}
+
+static void journal_end(struct store *st)
+{
+	if (st->meta_fd >= 0)
+		layout_put(st->meta_fd, HL_LAYOUT_DIRTY, 0);
+}
+
 static void store_close_fds(struct store *st)
 {
 	int i;
@@ -116,6 +160,9 @@ static void store_close_fds(struct store *st)
 	if (st->prog_fd >= 0)
 		close(st->prog_fd);
 	st->prog_fd = -1;
+	if (st->meta_fd >= 0)
+		close(st->meta_fd);
+	st->meta_fd = -1;
 }
 
 static int store_open_pins(struct store *st)
@@ -131,7 +178,10 @@ static int store_open_pins(struct store *st)
 	}
 	store_pin_path(st, PROG_PIN, path, sizeof(path));
 	st->prog_fd = bpf_obj_get(path);
-	return st->prog_fd < 0 ? -errno : 0;
+	if (st->prog_fd < 0)
+		return -errno;
+	st->meta_fd = layout_open(st);	/* none in a store from before it */
+	return 0;
 }
 
 int store_reopen(struct store *st)
@@ -148,6 +198,7 @@ static int store_open_checked(struct store *st, const char *dir, bool create,
 	memset(st, 0, sizeof(*st));
 	st->dir_fd = -1;
 	st->prog_fd = -1;
+	st->meta_fd = -1;
 	for (i = 0; i < MAP_COUNT; i++)
 		st->fds[i] = -1;
 	if (strlen(dir) >= sizeof(st->dir)) {
@@ -182,6 +233,8 @@ static int store_open_checked(struct store *st, const char *dir, bool create,
 		       st->dir);
 	if (!err && check)
 		err = layout_check(st);
+	if (!err && create)
+		err = journal_begin(st);	/* the lock is exclusive */
 	return err;
 }
 
@@ -197,6 +250,8 @@ int store_open_any(struct store *st, const char *dir)
 
 void store_close(struct store *st)
 {
+	if (st->lock_depth && st->lock_excl)
+		journal_end(st);
 	store_close_fds(st);
 	if (st->dir_fd >= 0)
 		close(st->dir_fd);	/* drops the lock */
@@ -220,11 +275,22 @@ int store_lock(struct store *st, bool exclusive)
 	}
 	st->lock_depth++;
 	st->lock_excl = exclusive;
+	if (exclusive) {
+		int err = journal_begin(st);
+
+		if (err) {
+			store_unlock(st);
+			return err;
+		}
+	}
 	return 0;
 }
 
 void store_unlock(struct store *st)
 {
-	if (st->lock_depth && !--st->lock_depth)
-		flock(st->dir_fd, LOCK_UN);
+	if (!st->lock_depth || --st->lock_depth)
+		return;
+	if (st->lock_excl)
+		journal_end(st);
+	flock(st->dir_fd, LOCK_UN);
 }

@@ -56,6 +56,7 @@ struct store {
 	bool lock_excl;
 	int fds[MAP_COUNT];
 	int prog_fd;		/* the XDP program */
+	int meta_fd;		/* the map `layout` (upgrade.h), or -1 */
 	struct hl_node *nodes;	/* snapshot of the nodes array (nodes_load) */
 };
 

@@ -64,7 +64,7 @@ static void layout_key(char key[HL_LAYOUT_NAME_LEN], const char *name)
 	strncpy(key, name, HL_LAYOUT_NAME_LEN - 1);
 }
 
-static int layout_open(const struct store *st)
+int layout_open(const struct store *st)
 {
 	char path[4200];
 
@@ -75,18 +75,18 @@ static int layout_open(const struct store *st)
 
 /* A map's pinned layout number: 1 when there is no record (a store from
  * before the layout map, whose maps are all at layout 1). */
-static __u64 layout_get(int fd, const char *name)
+__u64 layout_get(int fd, const char *name)
 {
 	char key[HL_LAYOUT_NAME_LEN];
 	__u64 v;
 
 	layout_key(key, name);
 	if (fd < 0 || bpf_map_lookup_elem(fd, key, &v))
-		return strcmp(name, HL_LAYOUT_BUILD) ? 1 : 0;
+		return name[0] == '@' ? 0 : 1;
 	return v;
 }
 
-static int layout_put(int fd, const char *name, __u64 v)
+int layout_put(int fd, const char *name, __u64 v)
 {
 	char key[HL_LAYOUT_NAME_LEN];
 

@@ -57,6 +57,12 @@ int store_upgrade(struct store *st, bool force, struct upgrade_report *rep);
 /* The layout number this build gives a map; 0: not listed in HL_LAYOUTS. */
 __u32 layout_version(const char *map);
 
+/* The pinned map `layout` (-1 if there is none), and its entries: a map's
+ * number (1 if not recorded), or a key beginning with '@' (0 if not). */
+int layout_open(const struct store *st);
+__u64 layout_get(int fd, const char *name);
+int layout_put(int fd, const char *name, __u64 v);
+
 /* Pin the map `layout` with this build's numbers (a fresh store). */
 int layout_create(struct store *st);
 
