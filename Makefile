@@ -172,14 +172,17 @@ e2e-test: deps
 # Test builds of the director, each a whole build of its own under
 # $(BUILD)/variants/NAME/: another program over the same maps (next), a
 # connection entry of layout 2 (flow2), both for tests/e2e/96-upgrade.bats,
-# and a small connection table for the flood tests (ctsmall).
+# and small connection and client tables for the flood tests (ctsmall).
 VARIANTS	:= next flow2 ctsmall
 VARIANT_next	:= -DHL_BUILD_TAG=2
 VARIANT_flow2	:= -DHL_FLOW_LAYOUT2
-VARIANT_ctsmall	:= -DHL_CT_ENTRIES=4096
+VARIANT_ctsmall	:= -DHL_CT_ENTRIES=4096 -DHL_CLIENT_ENTRIES=1024
 variants: $(patsubst %,$(BUILD)/variants/%/helios-agent,$(VARIANTS))
 
+# Make does not see flags change: a variant whose flags did starts over.
 $(BUILD)/variants/%/helios-agent: FORCE
+	$(Q)if [ "$$(cat $(@D)/defs 2>/dev/null)" != "$(VARIANT_$*)" ]; then \
+		rm -rf $(@D) && mkdir -p $(@D) && echo "$(VARIANT_$*)" >$(@D)/defs; fi
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/variants/$* \
 		HL_DEFS="$(VARIANT_$*)" $@
 
