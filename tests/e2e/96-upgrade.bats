@@ -1,9 +1,10 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0
 # Upgrades without a dropped flow: the director runs this tree's build, then
-# `helios-agent upgrade eth0` of two test builds (make variants): `next`
-# (another program over the same maps) and `flow2` (a connection entry of
-# layout 2: the connection table is migrated). Across each, 200 connections
+# `helios-agent attach eth0` of a test build (make variants) of another
+# program over the same maps (`next`), and `helios-agent upgrade eth0` of
+# one whose connection entry has layout 2 (`flow2`: the connection table
+# is migrated). Across each, 200 connections
 # held open and a steady stream of new ones (40/s, each abandoned after
 # 0.8 s without an answer): 0 held flows broken, 0 new connections lost.
 #
@@ -46,11 +47,11 @@ pins() {
 	done
 }
 
-# upgrade_under_load BUILD: 200 held, b2 drained, a stream of new
-# connections, `upgrade eth0` with BUILD in the middle; sets $up (its
-# output) and checks every flow.
+# upgrade_under_load BUILD CMD: 200 held, b2 drained, a stream of new
+# connections, `CMD eth0` (upgrade, or attach) with BUILD in the middle;
+# sets $up (its output) and checks every flow.
 upgrade_under_load() {
-	local build=$1 base f0 p0 p1 n stream
+	local build=$1 cmd=$2 base f0 p0 p1 n stream
 	svc_setup "$LAB_SVC4" 100 100 100
 	hold_start "$LAB_SVC4" 200
 	hold_cmd status
@@ -70,8 +71,8 @@ upgrade_under_load() {
 	poll 200 eval '[ "$(forwarded)" -gt $((f0 + 40)) ]' || fail "the stream did not start"
 
 	p0=$(xdp_prog_id)
-	run --separate-stderr as "$build" upgrade eth0
-	echo "# upgrade ($build): status $status" >&3
+	run --separate-stderr as "$build" "$cmd" eth0
+	echo "# $cmd ($build): status $status" >&3
 	printf '# %s\n' "${lines[@]}" >&3
 	[ "$status" -eq 0 ] || fail "upgrade failed: $stderr"
 	up=$output
@@ -92,15 +93,15 @@ upgrade_under_load() {
 	[ "$(held_alive_on b2)" -eq "$on_b2" ] || fail "drained b2 lost flows: $held"
 }
 
-@test "upgrade to another program: 200 held flows and a stream of new ones, none lost" {
-	upgrade_under_load next
+@test "attach with a build of another program: 200 held flows and a stream of new ones, none lost" {
+	upgrade_under_load next attach
 	# every map reused, none migrated or created
 	[ "$(grep -c ': reused, layout' <<<"$up")" -eq "$(grep -c '^map ' <<<"$up")" ] ||
 		fail "not every map reused: $up"
 }
 
 @test "upgrade migrating the connection table (layout 1 -> 2): none lost" {
-	upgrade_under_load flow2
+	upgrade_under_load flow2 upgrade
 	local copied
 	copied=$(sed -n 's/^map conntrack: migrated, layout 2 from 1, \([0-9]*\) entries copied$/\1/p' <<<"$up")
 	[ -n "$copied" ] || fail "no migration line for conntrack: $up"

@@ -155,6 +155,30 @@ static void upgrade_print(const struct upgrade_report *rep)
 	json_print(o);
 }
 
+/* A new XDP link of the pinned program on DEV, pinned at `path`. */
+static int attach_link(struct store *st, __u32 ifindex, const char *dev,
+		       const struct bpf_link_create_opts *opts, const char *path)
+{
+	int err, link_fd;
+
+	link_fd = bpf_link_create(st->prog_fd, ifindex, BPF_XDP, opts);
+	if (link_fd < 0) {
+		err = -errno;
+		if (err == -EBUSY || err == -EEXIST)
+			p_err("%s already has an XDP program", dev);
+		else if (err == -EOPNOTSUPP && opts->flags == XDP_FLAGS_DRV_MODE)
+			p_err("%s does not support native XDP (try: mode generic)", dev);
+		else
+			p_err("cannot attach to %s: %s", dev, strerror(-err));
+		return err;
+	}
+	err = bpf_obj_pin(link_fd, path) ? -errno : 0;
+	close(link_fd);	/* the pin holds the link from now on */
+	if (err)
+		p_err("cannot pin the link at %s: %s", path, strerror(-err));
+	return err;
+}
+
 static int do_attach(int argc, char **argv);
 static int do_upgrade(int argc, char **argv);
 static int do_detach(int argc, char **argv);
@@ -196,7 +220,8 @@ static int do_attach(int argc, char **argv)
 	const char *dev;
 	char path[4200];
 	__u32 ifindex, zero = 0;
-	int err, link_fd;
+	bool attached, printed = false;
+	int err;
 
 	if (argc < 1 || !strcmp(argv[0], "help")) {
 		cli_object_usage(&attach_object, stderr, true);
@@ -239,33 +264,20 @@ static int do_attach(int argc, char **argv)
 	if (err)
 		goto out;
 	link_pin_path(&st, ifindex, path, sizeof(path));
-	if (!access(path, F_OK)) {
-		if (!rep.current) {
-			upgrade_print(&rep);
-		} else {
-			p_err("%s is already attached", dev);
-			err = -EEXIST;
-		}
+	attached = !access(path, F_OK);
+	if (attached && rep.current) {
+		p_err("%s is already attached", dev);
+		err = -EEXIST;
 		goto out;
 	}
-	if (!rep.current && rep.ndevs)
+	/* another build ran: it was an upgrade (of DEV, or of the others) */
+	printed = !rep.current && (attached || rep.ndevs);
+	if (printed)
 		upgrade_print(&rep);
-	link_fd = bpf_link_create(st.prog_fd, ifindex, BPF_XDP, &opts);
-	if (link_fd < 0) {
-		err = -errno;
-		if (err == -EBUSY || err == -EEXIST)
-			p_err("%s already has an XDP program", dev);
-		else if (err == -EOPNOTSUPP && opts.flags == XDP_FLAGS_DRV_MODE)
-			p_err("%s does not support native XDP (try: mode generic)", dev);
-		else
-			p_err("cannot attach to %s: %s", dev, strerror(-err));
-		goto out;
-	}
-	err = bpf_obj_pin(link_fd, path) ? -errno : 0;
-	close(link_fd);	/* the pin holds the link from now on */
-	if (err) {
-		p_err("cannot pin the link at %s: %s", path, strerror(-err));
-		goto out;
+	if (!attached) {
+		err = attach_link(&st, ifindex, dev, &opts, path);
+		if (err)
+			goto out;
 	}
 	if (src.family || has_zone) {
 		struct hl_settings cfg = {};
@@ -286,7 +298,7 @@ static int do_attach(int argc, char **argv)
 	}
 	refresh_nexthops(&st);
 	warn_forwarding(dev);
-	if (json_output)
+	if (json_output && !printed)
 		json_print(NULL);
 out:
 	store_close(&st);

@@ -233,8 +233,12 @@ static int store_open_checked(struct store *st, const char *dir, bool create,
 		       st->dir);
 	if (!err && check)
 		err = layout_check(st);
-	if (!err && create)
-		err = journal_begin(st);	/* the lock is exclusive */
+	/* The lock is exclusive; the repair needs this build's layouts (an
+	 * upgrade to them repairs at its next open). */
+	if (!err && create && (check || !layout_check(st)))
+		err = journal_begin(st);
+	if (!err)
+		hl_errclear();
 	return err;
 }
 
