@@ -24,15 +24,7 @@ setup_file() {
 	e2e_lab_attached || return 1
 	e2e_skipping && return 0
 	[ -x "$TABLECHECK" ] || { echo "not built: $TABLECHECK" >&2; return 1; }
-	local h
-	for h in b1 b2 b3; do
-		lab_spawn "$h" "check-$h" "$LAB_PY" "$LAB_TOOLS/tcp_server.py" --name "$h" \
-			--addr "$(lab_addr4 "$h")" --port $CHECK_PORT --lifetime 600 \
-			--pidfile "$LAB_DIR/pids/check-$h.py" || return 1
-	done
-	for h in b1 b2 b3; do
-		lab_wait_listen "$h" 5 || return 1
-	done
+	check_servers_start $CHECK_PORT || return 1
 }
 teardown_file() { e2e_lab_down; }
 teardown() { hold_stop; }
