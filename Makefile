@@ -22,6 +22,10 @@ CFLAGS		+= -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 LIBS		:= -lbpf -lelf -lz -ljson-c -lmnl -levent -lpq -lconfig -lm
 BPF_CFLAGS	:= -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 		   -Iinclude -I$(BUILD)/vmlinux -Ibpf
+# -D flags of a test variant build (make variants), for both compilers.
+HL_DEFS		?=
+CFLAGS		+= $(HL_DEFS)
+BPF_CFLAGS	+= $(HL_DEFS)
 
 BPF_PROGS	:= helios_xdp helios_decap
 BPF_OBJS	:= $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(BPF_PROGS))
@@ -36,6 +40,8 @@ LAYER_LIBS	:= $(patsubst %,$(BUILD)/libhelios-%.a,$(LAYERS))
 UNIT_TESTS	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS	:= $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test_*.c))
 BENCH_PROGS	:= $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+# Helpers of the e2e suites (tests/e2e/*.c), not suites themselves.
+E2E_PROGS	:= $(patsubst tests/e2e/%.c,$(BUILD)/tests/%,$(filter-out %.bpf.c,$(wildcard tests/e2e/*.c)))
 
 # The unit suites once more under gcc's ASan+UBSan, against the layers
 # built again into $(BUILD)/asan/ (-O1: a modest extra build); any report,
@@ -48,9 +54,9 @@ BENCH_SKELS	:= $(patsubst bench/bpf/%.bpf.c,$(BUILD)/bench/%.skel.h,$(wildcard b
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test demo demo-lab bench clean help unit-test bpf-test e2e-test check
+.PHONY: variants FORCE all deps test demo demo-lab bench clean help unit-test bpf-test e2e-test check
 
-all: $(BUILD)/helios-agent $(UNIT_TESTS) $(BPF_TESTS) $(BENCH_PROGS)
+all: $(BUILD)/helios-agent $(UNIT_TESTS) $(BPF_TESTS) $(BENCH_PROGS) $(E2E_PROGS)
 
 help:
 	@echo 'make            build build/helios-agent, BPF objects and tests'
@@ -127,6 +133,11 @@ $(BUILD)/tests/%: tests/bpf/%.c $(LAYER_LIBS) $(SKELS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -Itests/unit $< $(LAYER_LIBS) $(LIBS) -o $@
 
+$(BUILD)/tests/%: tests/e2e/%.c $(LAYER_LIBS) $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(LAYER_LIBS) $(LIBS) -o $@
+
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libhelios-lib.a $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -145,7 +156,7 @@ $(BUILD)/bench/%.skel.h: $(BUILD)/bench/bpf/%.bpf.o
 $(BENCH_PROGS): $(BENCH_SKELS) $(wildcard bench/*.h)
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(ASAN_TESTS)
+	$(Q)$(MAKE) --no-print-directory all $(ASAN_TESTS) variants
 	$(Q)tests/run.sh $(BUILD)
 
 unit-test: $(UNIT_TESTS) $(ASAN_TESTS)
@@ -155,8 +166,25 @@ bpf-test: $(BPF_TESTS)
 	$(Q)tests/run.sh $(BUILD) $^
 
 e2e-test: deps
-	$(Q)$(MAKE) --no-print-directory $(BUILD)/helios-agent
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/helios-agent $(E2E_PROGS) variants
 	$(Q)tests/run.sh $(BUILD) $(wildcard tests/e2e/*.bats)
+
+# Test builds of the director, each a whole build of its own under
+# $(BUILD)/variants/NAME/: another program over the same maps (next), a
+# connection entry of layout 3 (flow2), both for tests/e2e/96-upgrade.bats,
+# and small connection and client tables for the flood tests (ctsmall).
+VARIANTS	:= next flow2 ctsmall
+VARIANT_next	:= -DHL_BUILD_TAG=2
+VARIANT_flow2	:= -DHL_FLOW_TEST_LAYOUT
+VARIANT_ctsmall	:= -DHL_CT_ENTRIES=4096 -DHL_CLIENT_ENTRIES=1024
+variants: $(patsubst %,$(BUILD)/variants/%/helios-agent,$(VARIANTS))
+
+# Make does not see flags change: a variant whose flags did starts over.
+$(BUILD)/variants/%/helios-agent: FORCE
+	$(Q)if [ "$$(cat $(@D)/defs 2>/dev/null)" != "$(VARIANT_$*)" ]; then \
+		rm -rf $(@D) && mkdir -p $(@D) && echo "$(VARIANT_$*)" >$(@D)/defs; fi
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/variants/$* \
+		HL_DEFS="$(VARIANT_$*)" $@
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/helios-agent

@@ -20,6 +20,11 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+#ifdef HL_BUILD_TAG
+/* Test builds of the same maps with another program (make variants). */
+const volatile __u32 hl_build_tag = HL_BUILD_TAG;
+#endif
+
 SEC("xdp")
 int helios_xdp(struct xdp_md *ctx)
 {

@@ -15,8 +15,8 @@
 #include "lib/services.h"
 
 static const struct cli_object *const objects[] = {
-	&attach_object, &detach_object, &service_object, &class_object,
-	&node_object, &conn_object, &stats_object, &map_object, &decap_object,
+	&attach_object, &upgrade_object, &detach_object, &service_object,
+	&class_object, &node_object, &conn_object, &stats_object, &map_object, &decap_object,
 	&probe_object, &run_object, &health_object, NULL
 };
 

@@ -375,6 +375,10 @@ struct hl_flow {
 	__u32 flags;		/* HL_FLOW_F_*, host order */
 	__u32 created_ms;	/* bpf_ktime_get_ns() / 2^20, SYN retry only */
 	__u32 gen;		/* the service's hl_service.gen at creation */
+#ifdef HL_FLOW_TEST_LAYOUT
+	__u32 migrated;		/* a test layout (tests/e2e/96-upgrade.bats):
+				 * 1 in entries copied from the default one */
+#endif
 };
 
 /* Per-CPU SYN second-chance budget window of a service: `retry_window`. */
@@ -688,7 +692,11 @@ _Static_assert(sizeof(struct hl_nexthop) == 48, "hl_nexthop");
 _Static_assert(__builtin_offsetof(struct hl_nexthop, updated_ns) == 40,
 	       "hl_nexthop.updated_ns");
 _Static_assert(sizeof(struct hl_flow_key) == 40, "hl_flow_key");
+#ifdef HL_FLOW_TEST_LAYOUT
+_Static_assert(sizeof(struct hl_flow) == 24, "hl_flow");
+#else
 _Static_assert(sizeof(struct hl_flow) == 20, "hl_flow");
+#endif
 _Static_assert(sizeof(struct hl_retry_window) == 24, "hl_retry_window");
 _Static_assert(sizeof(struct hl_counters) == 40, "hl_counters");
 _Static_assert(sizeof(struct hl_vip_key) == 20, "hl_vip_key");
@@ -705,5 +713,44 @@ _Static_assert(sizeof(struct hl_limit_stats) == 16 * HL_LIMIT_MAX,
 	       "hl_limit_stats");
 _Static_assert(sizeof(struct hl_class_key) == 24, "hl_class_key");
 _Static_assert(sizeof(struct hl_class) == 48, "hl_class");
+
+/*
+ * Layout version of every pinned map of the director. A change to a map's
+ * type, key, value or size bumps its number here; `helios-agent upgrade`
+ * reuses a pinned map only at the same number, migrates it when
+ * user/lib/upgrade.c has a migration between the two numbers, and refuses
+ * otherwise. The numbers of the maps in use are pinned with them, in the
+ * map `layout` (HACKING.md, "Upgrades"). Never reuse a number.
+ */
+/* Layout 2: services, nodes and health grew (fencing, read-your-writes),
+ * slots holds two tables a service (hl_slots_key), conntrack entries carry
+ * the generation (migrated: gen 0, which fencing takes into the first). */
+#ifdef HL_FLOW_TEST_LAYOUT
+#define HL_LAYOUT_CONNTRACK	3	/* test build: struct hl_flow grew */
+#else
+#define HL_LAYOUT_CONNTRACK	2
+#endif
+
+#define HL_LAYOUTS(X)					\
+	X(services, 2)	X(nodes, 2)	X(nexthops, 1)		\
+	X(slots, 2)	X(conntrack, HL_LAYOUT_CONNTRACK)	\
+	X(svc_stats, 1)	X(node_stats, 1) X(reasons, 1)		\
+	X(retry_window, 1) X(free_ports, 1) X(settings, 1)	\
+	X(health, 2)	X(node_lists, 1) X(node_active, 1)	\
+	X(svc_active, 1) X(wrr_cursor, 1) X(limits, 1)		\
+	X(clients, 1)	X(class_prefixes, 1) X(classes, 1)	\
+	X(limit_stats, 1) X(class_stats, 1) X(sweeper, 1)	\
+	X(sweep_counts, 1) X(nat, 1)	X(snat_addrs, 1)	\
+	X(nat_dsts, 1)	X(nat_nexthops, 1) X(nat_active, 1)	\
+	X(nat_scratch, 1) X(nat_sweeper, 1) X(ryw, 1)	\
+	X(ryw_clients, 1)
+
+/* The map `layout`: map name (NUL-padded) -> its layout number; the key
+ * HL_LAYOUT_BUILD holds a hash of the BPF object the program came from,
+ * HL_LAYOUT_DIRTY the writers' journal (user/lib/store.c). */
+#define HL_LAYOUT_NAME_LEN	16	/* BPF_OBJ_NAME_LEN */
+#define HL_LAYOUT_BUILD		"@build"
+#define HL_LAYOUT_DIRTY		"@dirty"	/* a writer holds, or died holding, the lock */
+#define HL_LAYOUT_MAX		64
 
 #endif /* HELIOS_ABI_H */

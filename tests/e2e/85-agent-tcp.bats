@@ -13,15 +13,7 @@ CHECK_PORT=7000		# each backend's health endpoint, on its own address
 setup_file() {
 	e2e_lab_attached || return 1
 	e2e_skipping && return 0
-	local h
-	for h in b1 b2 b3; do
-		lab_spawn "$h" "check-$h" "$LAB_PY" "$LAB_TOOLS/tcp_server.py" --name "$h" \
-			--addr "$(lab_addr4 "$h")" --port $CHECK_PORT --lifetime 600 \
-			--pidfile "$LAB_DIR/pids/check-$h.py" || return 1
-	done
-	for h in b1 b2 b3; do
-		lab_wait_listen "$h" 5 || return 1
-	done
+	check_servers_start $CHECK_PORT || return 1
 	write_conf 100 || return 1
 	lab_spawn dir agent "$HELIOS" --bpffs "$LAB_DIR/bpf/dir" run config "$LAB_DIR/agent.conf"
 	poll 100 all_probed || return 1

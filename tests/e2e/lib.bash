@@ -235,3 +235,17 @@ rejects() {
 before: $before
 after:  $after"
 }
+
+# check_servers_start PORT: a tcp_server.py on each backend's own address
+# at PORT (what the agent's health checks probe), up and listening.
+check_servers_start() {
+	local h
+	for h in b1 b2 b3; do
+		lab_spawn "$h" "check-$h" "$LAB_PY" "$LAB_TOOLS/tcp_server.py" --name "$h" \
+			--addr "$(lab_addr4 "$h")" --port "$1" --lifetime 600 \
+			--pidfile "$LAB_DIR/pids/check-$h.py" || return 1
+	done
+	for h in b1 b2 b3; do
+		lab_wait_listen "$h" 5 || return 1
+	done
+}

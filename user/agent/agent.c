@@ -22,6 +22,7 @@
 #include "agent/agent.h"
 #include "agent/config.h"
 #include "agent/decide.h"
+#include "agent/resume.h"
 #include "cmd/cli.h"
 #include "lib/clock.h"
 #include "lib/conns.h"
@@ -70,6 +71,7 @@ struct agent {
 	unsigned int nsvcs;
 	struct event *sync;
 	__u64 rnd;
+	int conf_fd;		/* what the file last set (resume.h) */
 };
 
 static void log_msg(const char *level, const char *fmt, ...)
@@ -602,6 +604,31 @@ static int apply_ryw(struct agent *a, const struct svc_conf *o,
 	return err;
 }
 
+/* At start: delete the nodes of `sc` that the file set before and no
+ * longer has (removed while the agent was down); not the CLI's. */
+static void forget_removed(struct agent *a, const struct svc_conf *sc,
+			   const struct hl_service *svc)
+{
+	__u32 id;
+
+	for (id = 0; id < HL_MAX_NODES; id++) {
+		const struct hl_node *n = &a->st.nodes[id];
+		struct ip_addr addr = { .family = n->family };
+
+		if (!(n->flags & HL_NODE_F_EXISTS) || n->svc_id != svc->id ||
+		    n->port)
+			continue;
+		memcpy(addr.w, n->addr, sizeof(addr.w));
+		if (find_node_conf(sc, &addr) ||
+		    !conf_record_ours(a->conf_fd, id, &sc->key, &addr))
+			continue;
+		log_msg("info", "%s: node removed from the configuration while stopped",
+			sc->name);
+		if (!node_del(&a->st, id))
+			conf_record_del(a->conf_fd, id);
+	}
+}
+
 /* Admin writes for the difference between `old` (NULL at start) and `new`:
  * declared services and nodes are created, removed ones deleted, changed
  * settings set. Nodes the change does not name are not touched, so their
@@ -643,8 +670,8 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 				continue;
 			id = node_find_port(&a->st, svc.id, o->key.port,
 					    &o->nodes[j].addr, 0);
-			if (id >= 0)
-				node_del(&a->st, id);
+			if (id >= 0 && !node_del(&a->st, id))
+				conf_record_del(a->conf_fd, id);
 		}
 	}
 	for (i = 0; !err && i < new->nsvcs; i++) {
@@ -666,6 +693,8 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 			if (err)
 				break;
 		}
+		if (!o)
+			forget_removed(a, n, &svc);
 		for (j = 0; j < n->nnodes; j++) {
 			const struct node_conf *nc = &n->nodes[j];
 			const struct node_conf *oc = find_node_conf(o, &nc->addr);
@@ -675,8 +704,11 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 			int id = node_find_port(&a->st, svc.id, n->key.port,
 						&nc->addr, 0);
 
-			if (id >= 0 && (!oc || !memcmp(oc, nc, sizeof(*nc))))
-				continue;	/* exists, and unchanged here */
+			/* Exists, and unchanged here: since the last reload,
+			 * or at start since the file last set it. */
+			if (id >= 0 && (o ? !oc || !memcmp(oc, nc, sizeof(*nc)) :
+					conf_record_same(a->conf_fd, id, &n->key, nc)))
+				continue;
 			if (id >= 0)
 				node = a->st.nodes[id];
 			node.family = nc->addr.family;
@@ -688,12 +720,13 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 				err = node_set_admin(&a->st, id, &node);
 			} else {
 				/* One table build for all the new nodes. */
-				err = node_add(&a->st, &n->key, &node, false);
+				id = err = node_add(&a->st, &n->key, &node, false);
 				err = err < 0 ? err : 0;
 				added = true;
 			}
 			if (err)
 				break;
+			conf_record_put(a->conf_fd, id, &n->key, nc);
 		}
 		if (added && !err)
 			err = svc_rebuild(&a->st, svc.id);
@@ -802,6 +835,7 @@ static int do_run(int argc, char **argv)
 	const int signals[3] = { SIGINT, SIGTERM, SIGHUP };
 	struct agent a = {};
 	char err[512];
+	sigset_t held;
 	int i, ret = -1;
 
 	if (argc != 2 || strcmp(argv[0], "config")) {
@@ -810,6 +844,13 @@ static int do_run(int argc, char **argv)
 		return -1;
 	}
 	a.conf_path = argv[1];
+	a.conf_fd = -1;
+	/* A SIGHUP (or SIGTERM) during the start waits for the loop instead
+	 * of killing the agent with the default action. */
+	sigemptyset(&held);
+	for (i = 0; i < 3; i++)
+		sigaddset(&held, signals[i]);
+	sigprocmask(SIG_BLOCK, &held, NULL);
 	if (config_load(a.conf_path, &a.conf, err, sizeof(err))) {
 		p_err("%s", err);
 		return -1;
@@ -817,6 +858,12 @@ static int do_run(int argc, char **argv)
 	if (cli_store_open(&a.st, true))
 		goto out;
 	store_unlock(&a.st);	/* taken per commit from now on */
+	a.conf_fd = conf_record_open(&a.st);
+	if (a.conf_fd < 0) {
+		p_err("cannot open the agent's record %s: %s", CONF_RECORD_PIN,
+		      strerror(-a.conf_fd));
+		goto out;
+	}
 	if (getrandom(&a.rnd, sizeof(a.rnd), 0) != sizeof(a.rnd) || !a.rnd)
 		a.rnd = hl_now_ns() | 1;
 	if (apply_config(&a, NULL, &a.conf)) {
@@ -833,6 +880,7 @@ static int do_run(int argc, char **argv)
 		if (!sig[i] || event_add(sig[i], NULL))
 			goto out;
 	}
+	sigprocmask(SIG_UNBLOCK, &held, NULL);
 	a.sync = evtimer_new(a.base, sync_all, &a);
 	if (!a.sync)
 		goto out;
@@ -850,6 +898,8 @@ out:
 			event_free(sig[i]);
 	if (a.base)
 		event_base_free(a.base);
+	if (a.conf_fd >= 0)
+		close(a.conf_fd);
 	store_close(&a.st);
 	config_free(&a.conf);
 	return ret;

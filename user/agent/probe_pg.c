@@ -86,6 +86,44 @@ static void pg_cancel(struct probe *p)
 	p->priv = NULL;
 }
 
+/* Every copy of `secret` in buf becomes as many '*' (at most 3). */
+static void redact(char *buf, const char *secret)
+{
+	size_t sl = strlen(secret), stars = sl < 3 ? sl : 3;
+	char *at;
+
+	while ((at = strstr(buf, secret))) {
+		memset(at, '*', stars);
+		memmove(at + stars, at + sl, strlen(at + sl) + 1);
+	}
+}
+
+/*
+ * The error reaches the logs and the CLI: never with the password of the
+ * conninfo (libpq may quote conninfo words). A conninfo libpq cannot
+ * parse, with a password or a URI in it, is not quoted at all.
+ */
+static void pg_redact(struct probe *p)
+{
+	const char *ci = p->cfg->pg_conninfo;
+	PQconninfoOption *opts, *o;
+	char *perr = NULL;
+
+	if (!ci[0])
+		return;
+	opts = PQconninfoParse(ci, &perr);
+	if (!opts) {
+		PQfreemem(perr);
+		if (strstr(ci, "password") || strstr(ci, "://"))
+			probe_set_err(p, "invalid conninfo (not shown: it may hold a password)");
+		return;
+	}
+	for (o = opts; o->keyword; o++)
+		if (!strcmp(o->keyword, "password") && o->val && o->val[0])
+			redact(p->err, o->val);
+	PQconninfoFree(opts);
+}
+
 /* libpq's messages end in a newline and may span lines: keep the first. */
 static void pg_set_err(struct probe *p, const char *what, const char *msg)
 {
@@ -94,6 +132,7 @@ static void pg_set_err(struct probe *p, const char *what, const char *msg)
 	probe_set_err(p, "%s%s%s", what, msg && *msg ? ": " : "", msg ? msg : "");
 	n = strcspn(p->err, "\n");
 	p->err[n] = 0;
+	pg_redact(p);
 }
 
 static void pg_conn_err(struct probe *p, struct pg_check *c, const char *what)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* helios-agent attach DEV [mode native|generic] [src ADDR] [zone NAME] /
- * detach DEV */
+ * upgrade DEV [force] / detach DEV */
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -14,6 +14,7 @@
 #include "cmd/report.h"
 #include "lib/nodes.h"
 #include "lib/services.h"
+#include "lib/upgrade.h"
 
 static int link_pin_path(const struct store *st, __u32 ifindex, char *buf,
 			 size_t len)
@@ -82,7 +83,104 @@ static int rebuild_zoned(struct store *st, const struct hl_svc_key *key,
 	return err;
 }
 
+static const char *const upgrade_hows[] = {
+	[UPGRADE_REUSE]		= "reused",
+	[UPGRADE_MIGRATE]	= "migrated",
+	[UPGRADE_CREATE]	= "created",
+};
+
+static const char *dev_name(__u32 ifindex, char *buf)
+{
+	if (!if_indextoname(ifindex, buf))
+		snprintf(buf, IF_NAMESIZE, "ifindex %u", ifindex);
+	return buf;
+}
+
+/* What an upgrade did: a line per map, one for the program. */
+static void upgrade_print(const struct upgrade_report *rep)
+{
+	struct json_object *o, *maps, *devs;
+	char name[IF_NAMESIZE];
+	int i;
+
+	if (!json_output) {
+		if (rep->current) {
+			printf("program: id %u is already this build's, nothing done\n",
+			       rep->old_prog);
+			return;
+		}
+		for (i = 0; i < rep->nmaps; i++) {
+			const struct upgrade_map *m = &rep->maps[i];
+
+			printf("map %s: %s, layout %u", m->name,
+			       upgrade_hows[m->how], m->to);
+			if (m->how == UPGRADE_MIGRATE)
+				printf(" from %u, %llu entries copied", m->from,
+				       (unsigned long long)m->copied);
+			putchar('\n');
+		}
+		printf("program: id %u replaced by id %u on", rep->old_prog,
+		       rep->new_prog);
+		for (i = 0; i < rep->ndevs; i++)
+			printf(" %s", dev_name(rep->devs[i].ifindex, name));
+		printf("%s\n", rep->ndevs ? "" : " no device");
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "replaced", json_object_new_boolean(!rep->current));
+	json_object_object_add(o, "old_prog", json_object_new_int64(rep->old_prog));
+	json_object_object_add(o, "new_prog", json_object_new_int64(rep->new_prog));
+	maps = json_object_new_array();
+	for (i = 0; !rep->current && i < rep->nmaps; i++) {
+		const struct upgrade_map *m = &rep->maps[i];
+		struct json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "name", json_object_new_string(m->name));
+		json_object_object_add(e, "action",
+				       json_object_new_string(upgrade_hows[m->how]));
+		json_object_object_add(e, "layout", json_object_new_int64(m->to));
+		if (m->how == UPGRADE_MIGRATE) {
+			json_object_object_add(e, "from", json_object_new_int64(m->from));
+			json_object_object_add(e, "entries",
+					       json_object_new_int64((int64_t)m->copied));
+		}
+		json_object_array_add(maps, e);
+	}
+	json_object_object_add(o, "maps", maps);
+	devs = json_object_new_array();
+	for (i = 0; i < rep->ndevs; i++)
+		json_object_array_add(devs, json_object_new_string(
+				dev_name(rep->devs[i].ifindex, name)));
+	json_object_object_add(o, "devices", devs);
+	json_print(o);
+}
+
+/* A new XDP link of the pinned program on DEV, pinned at `path`. */
+static int attach_link(struct store *st, __u32 ifindex, const char *dev,
+		       const struct bpf_link_create_opts *opts, const char *path)
+{
+	int err, link_fd;
+
+	link_fd = bpf_link_create(st->prog_fd, ifindex, BPF_XDP, opts);
+	if (link_fd < 0) {
+		err = -errno;
+		if (err == -EBUSY || err == -EEXIST)
+			p_err("%s already has an XDP program", dev);
+		else if (err == -EOPNOTSUPP && opts->flags == XDP_FLAGS_DRV_MODE)
+			p_err("%s does not support native XDP (try: mode generic)", dev);
+		else
+			p_err("cannot attach to %s: %s", dev, strerror(-err));
+		return err;
+	}
+	err = bpf_obj_pin(link_fd, path) ? -errno : 0;
+	close(link_fd);	/* the pin holds the link from now on */
+	if (err)
+		p_err("cannot pin the link at %s: %s", path, strerror(-err));
+	return err;
+}
+
 static int do_attach(int argc, char **argv);
+static int do_upgrade(int argc, char **argv);
 static int do_detach(int argc, char **argv);
 
 const struct cli_object attach_object = {
@@ -94,6 +192,17 @@ const struct cli_object attach_object = {
 	.run		= do_attach,
 };
 
+const struct cli_object upgrade_object = {
+	.name		= "upgrade",
+	.usage		= "upgrade DEV [force]",
+	.details	=
+		"Replace the program on every attached device with this build's, reusing\n"
+		"every pinned map (migrating one whose layout changed, if this build can);\n"
+		"a line per map and one for the program. force: even if it runs this build.\n"
+		"attach DEV does the same when the director runs another build.\n",
+	.run		= do_upgrade,
+};
+
 const struct cli_object detach_object = {
 	.name		= "detach",
 	.usage		= "detach DEV",
@@ -103,6 +212,7 @@ const struct cli_object detach_object = {
 static int do_attach(int argc, char **argv)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = XDP_FLAGS_DRV_MODE);
+	struct upgrade_report rep;
 	struct ip_addr src = {};
 	char zone[HL_ZONE_LEN] = "";
 	bool has_zone = false;
@@ -110,7 +220,8 @@ static int do_attach(int argc, char **argv)
 	const char *dev;
 	char path[4200];
 	__u32 ifindex, zero = 0;
-	int err, link_fd;
+	bool attached, printed = false;
+	int err;
 
 	if (argc < 1 || !strcmp(argv[0], "help")) {
 		cli_object_usage(&attach_object, stderr, true);
@@ -147,31 +258,26 @@ static int do_attach(int argc, char **argv)
 	if (device_index(dev, &ifindex))
 		return -1;
 
-	err = cli_store_open(&st, true);
+	err = cli_store_open_any(&st);
+	if (!err)
+		err = store_upgrade(&st, false, &rep);
 	if (err)
 		goto out;
 	link_pin_path(&st, ifindex, path, sizeof(path));
-	if (!access(path, F_OK)) {
+	attached = !access(path, F_OK);
+	if (attached && rep.current) {
 		p_err("%s is already attached", dev);
 		err = -EEXIST;
 		goto out;
 	}
-	link_fd = bpf_link_create(st.prog_fd, ifindex, BPF_XDP, &opts);
-	if (link_fd < 0) {
-		err = -errno;
-		if (err == -EBUSY || err == -EEXIST)
-			p_err("%s already has an XDP program", dev);
-		else if (err == -EOPNOTSUPP && opts.flags == XDP_FLAGS_DRV_MODE)
-			p_err("%s does not support native XDP (try: mode generic)", dev);
-		else
-			p_err("cannot attach to %s: %s", dev, strerror(-err));
-		goto out;
-	}
-	err = bpf_obj_pin(link_fd, path) ? -errno : 0;
-	close(link_fd);	/* the pin holds the link from now on */
-	if (err) {
-		p_err("cannot pin the link at %s: %s", path, strerror(-err));
-		goto out;
+	/* another build ran: it was an upgrade (of DEV, or of the others) */
+	printed = !rep.current && (attached || rep.ndevs);
+	if (printed)
+		upgrade_print(&rep);
+	if (!attached) {
+		err = attach_link(&st, ifindex, dev, &opts, path);
+		if (err)
+			goto out;
 	}
 	if (src.family || has_zone) {
 		struct hl_settings cfg = {};
@@ -192,9 +298,47 @@ static int do_attach(int argc, char **argv)
 	}
 	refresh_nexthops(&st);
 	warn_forwarding(dev);
-	if (json_output)
+	if (json_output && !printed)
 		json_print(NULL);
 out:
+	store_close(&st);
+	return err;
+}
+
+static int do_upgrade(int argc, char **argv)
+{
+	struct upgrade_report rep;
+	bool force = false;
+	struct store st;
+	char path[4200];
+	__u32 ifindex;
+	int err;
+
+	if (argc < 1 || argc > 2 || !strcmp(argv[0], "help")) {
+		cli_object_usage(&upgrade_object, stderr, true);
+		return argc == 1 ? 0 : -1;
+	}
+	if (argc == 2) {
+		if (strcmp(argv[1], "force")) {
+			p_err("unexpected '%s' (expected: force)", argv[1]);
+			return -1;
+		}
+		force = true;
+	}
+	if (device_index(argv[0], &ifindex))
+		return -1;
+	err = cli_store_open_any(&st);
+	if (!err) {
+		link_pin_path(&st, ifindex, path, sizeof(path));
+		if (access(path, F_OK)) {
+			p_err("%s is not attached (attach it first)", argv[0]);
+			err = -ENOENT;
+		}
+	}
+	if (!err)
+		err = store_upgrade(&st, force, &rep);
+	if (!err)
+		upgrade_print(&rep);
 	store_close(&st);
 	return err;
 }

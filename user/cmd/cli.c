@@ -116,6 +116,11 @@ int cli_store_open(struct store *st, bool create)
 	return store_open(st, bpffs_dir, create);
 }
 
+int cli_store_open_any(struct store *st)
+{
+	return store_open_any(st, bpffs_dir);
+}
+
 void p_info(const char *fmt, ...)
 {
 	va_list ap;

@@ -34,7 +34,7 @@ void cli_object_usage(const struct cli_object *obj, FILE *f, bool full);
 
 extern const struct cli_object attach_object, detach_object, service_object,
 	node_object, class_object, stats_object, map_object, decap_object,
-	conn_object;
+	conn_object, upgrade_object;
 
 /* Global options, set by main(). */
 extern bool json_output;	/* -j */
@@ -62,6 +62,8 @@ bool is_prefix(const char *pfx, const char *str);
 struct store;
 /* store_open() on --bpffs. */
 int cli_store_open(struct store *st, bool create);
+/* Open (and create) without the layout check: attach and upgrade. */
+int cli_store_open_any(struct store *st);
 
 #define NEXT_ARG()	({ argc--; argv++; })
 #define REQ_ARGS(cnt)							\

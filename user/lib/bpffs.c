@@ -91,5 +91,14 @@ int bpffs_prepare(const char *dir)
 		hl_err("--bpffs %s is not a directory", dir);
 		return -ENOTDIR;
 	}
-	return on_bpffs(dir) ? 0 : mount_bpffs(dir);
+	err = on_bpffs(dir) ? 0 : mount_bpffs(dir);
+	if (err)
+		return err;
+	/* The pins (0600: the kernel's mode for pins) give whoever can
+	 * search this directory the director; root only. */
+	if (stat(dir, &sb) || ((sb.st_mode & 077) && chmod(dir, 0700))) {
+		err = -errno;
+		hl_err("cannot make %s private (0700): %s", dir, strerror(errno));
+	}
+	return err;
 }

@@ -12,8 +12,10 @@
 #include "helios_xdp.skel.h"
 #include "lib/bpffs.h"
 #include "lib/log.h"
+#include "lib/nodes.h"
 #include "lib/services.h"
 #include "lib/store.h"
+#include "lib/upgrade.h"
 
 /* A name missing from the skeleton fails here, at compile time. */
 #define STORE_MAP_CHECK(id, name)					\
@@ -43,7 +45,7 @@ int store_pin_path(const struct store *st, const char *name, char *buf,
  * up their work item (bpf/lib/nat_sweep.h); without it the timer walks in
  * softirq, holding up that CPU's packets while it does: a warning only.
  */
-static void nat_sweep_setup(struct helios_xdp *skel)
+void store_nat_sweep_setup(struct helios_xdp *skel)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
 	int fd = bpf_program__fd(skel->progs.nat_sweep_setup);
@@ -88,15 +90,62 @@ static int store_load(struct store *st)
 		goto out;
 	}
 	err = store_pin_path(st, PROG_PIN, path, sizeof(path));
-	if (!err && access(path, F_OK))
+	if (!err && access(path, F_OK)) {
+		/* a fresh store: its maps have this build's layouts */
 		err = bpf_program__pin(skel->progs.helios_xdp, path);
+		if (!err)
+			err = layout_create(st);
+	}
 	if (err)
 		hl_err("cannot pin the XDP program at %s: %s", path, strerror(-err));
 	if (!err)
-		nat_sweep_setup(skel);
+		store_nat_sweep_setup(skel);
 out:
 	helios_xdp__destroy(skel);
 	return err;
+}
+
+/*
+ * The writers' journal. A writer that takes the exclusive lock marks the
+ * store dirty (HL_LAYOUT_DIRTY in the map `layout`) and clean again when it
+ * lets go. One that died in between (SIGKILL, a crash) leaves the mark, and
+ * the next writer first rebuilds every service's tables from the nodes map:
+ * a node written without the table that follows from it, or a table swapped
+ * in without the service's slot count, is made whole before anything else
+ * is written. The data path meanwhile reads complete tables (each swapped
+ * in with one map write), just not yet the newest.
+ */
+static int repair_one(struct store *st, const struct hl_svc_key *key,
+		      const struct hl_service *svc, void *data)
+{
+	(void)key;
+	(*(unsigned int *)data)++;
+	return svc_rebuild(st, svc->id);
+}
+
+static int journal_begin(struct store *st)
+{
+	unsigned int n = 0;
+	int err;
+
+	if (st->meta_fd < 0)
+		return 0;
+	if (layout_get(st->meta_fd, HL_LAYOUT_DIRTY)) {
+		err = nodes_load(st);
+		if (!err)
+			err = svc_for_each(st, repair_one, &n);
+		if (err)
+			return err;
+		hl_warn("a writer died holding the lock: rebuilt the tables of %u services",
+			n);
+	}
+	return layout_put(st->meta_fd, HL_LAYOUT_DIRTY, 1);
+}
+
+static void journal_end(struct store *st)
+{
+	if (st->meta_fd >= 0)
+		layout_put(st->meta_fd, HL_LAYOUT_DIRTY, 0);
 }
 
 static void store_close_fds(struct store *st)
@@ -111,6 +160,9 @@ static void store_close_fds(struct store *st)
 	if (st->prog_fd >= 0)
 		close(st->prog_fd);
 	st->prog_fd = -1;
+	if (st->meta_fd >= 0)
+		close(st->meta_fd);
+	st->meta_fd = -1;
 }
 
 static int store_open_pins(struct store *st)
@@ -126,16 +178,27 @@ static int store_open_pins(struct store *st)
 	}
 	store_pin_path(st, PROG_PIN, path, sizeof(path));
 	st->prog_fd = bpf_obj_get(path);
-	return st->prog_fd < 0 ? -errno : 0;
+	if (st->prog_fd < 0)
+		return -errno;
+	st->meta_fd = layout_open(st);	/* none in a store from before it */
+	return 0;
 }
 
-int store_open(struct store *st, const char *dir, bool create)
+int store_reopen(struct store *st)
+{
+	store_close_fds(st);
+	return store_open_pins(st);
+}
+
+static int store_open_checked(struct store *st, const char *dir, bool create,
+			      bool check)
 {
 	int i, err;
 
 	memset(st, 0, sizeof(*st));
 	st->dir_fd = -1;
 	st->prog_fd = -1;
+	st->meta_fd = -1;
 	for (i = 0; i < MAP_COUNT; i++)
 		st->fds[i] = -1;
 	if (strlen(dir) >= sizeof(st->dir)) {
@@ -168,11 +231,31 @@ int store_open(struct store *st, const char *dir, bool create)
 	if (err == -EACCES || err == -EPERM)
 		hl_err("cannot open Helios maps in %s: permission denied (run as root)",
 		       st->dir);
+	if (!err && check)
+		err = layout_check(st);
+	/* The lock is exclusive; the repair needs this build's layouts (an
+	 * upgrade to them repairs at its next open). */
+	if (!err && create && (check || !layout_check(st)))
+		err = journal_begin(st);
+	if (!err)
+		hl_errclear();
 	return err;
+}
+
+int store_open(struct store *st, const char *dir, bool create)
+{
+	return store_open_checked(st, dir, create, true);
+}
+
+int store_open_any(struct store *st, const char *dir)
+{
+	return store_open_checked(st, dir, true, false);
 }
 
 void store_close(struct store *st)
 {
+	if (st->lock_depth && st->lock_excl)
+		journal_end(st);
 	store_close_fds(st);
 	if (st->dir_fd >= 0)
 		close(st->dir_fd);	/* drops the lock */
@@ -196,11 +279,22 @@ int store_lock(struct store *st, bool exclusive)
 	}
 	st->lock_depth++;
 	st->lock_excl = exclusive;
+	if (exclusive) {
+		int err = journal_begin(st);
+
+		if (err) {
+			store_unlock(st);
+			return err;
+		}
+	}
 	return 0;
 }
 
 void store_unlock(struct store *st)
 {
-	if (st->lock_depth && !--st->lock_depth)
-		flock(st->dir_fd, LOCK_UN);
+	if (!st->lock_depth || --st->lock_depth)
+		return;
+	if (st->lock_excl)
+		journal_end(st);
+	flock(st->dir_fd, LOCK_UN);
 }

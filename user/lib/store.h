@@ -58,6 +58,7 @@ struct store {
 	bool lock_excl;
 	int fds[MAP_COUNT];
 	int prog_fd;		/* the XDP program */
+	int meta_fd;		/* the map `layout` (upgrade.h), or -1 */
 	struct hl_node *nodes;	/* snapshot of the nodes array (nodes_load) */
 	/* when this process last flipped each service's table (tables.c) */
 	__u64 table_flipped_ns[HL_MAX_SERVICES];
@@ -73,6 +74,14 @@ struct store {
  */
 int store_open(struct store *st, const char *dir, bool create);
 void store_close(struct store *st);
+/* store_open(create) without the check that the pinned maps have this
+ * build's layouts: for attach and upgrade, which bring them to it. */
+int store_open_any(struct store *st, const char *dir);
+/* Open every pin again (after an upgrade replaced some). */
+int store_reopen(struct store *st);
+struct helios_xdp;
+/* Run the program's nat_sweep_setup (bpf/lib/nat_sweep.h); warns. */
+void store_nat_sweep_setup(struct helios_xdp *skel);
 /* Every writer locks around its work; the locks nest, so a CLI command
  * that opened with create holds one lock from check to write, and the
  * agent, which unlocks after opening, locks per commit. */
