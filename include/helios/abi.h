@@ -724,7 +724,7 @@ _Static_assert(sizeof(struct hl_class) == 48, "hl_class");
  */
 /* Layout 2: services, nodes and health grew (fencing, read-your-writes),
  * slots holds two tables a service (hl_slots_key), conntrack entries carry
- * the generation (migrated: gen 0, which fencing takes into the first). */
+ * the generation. No migrations from 1 (HACKING.md, "Upgrades"). */
 #ifdef HL_FLOW_TEST_LAYOUT
 #define HL_LAYOUT_CONNTRACK	3	/* test build: struct hl_flow grew */
 #else

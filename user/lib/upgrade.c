@@ -205,31 +205,14 @@ out:
 	return err;
 }
 
-/* The connection entry of layout 1 (before fencing): its flows join the
- * first generation (gen 0), as fence.h takes flows from before fencing. */
-struct hl_flow_v1 {
+#ifdef HL_FLOW_TEST_LAYOUT
+/* The connection entry of layout 2, kept for the test build's migration
+ * from it. */
+struct hl_flow_v2 {
 	__u32 node_id;
 	__u32 hash;
 	__u32 flags;
 	__u32 created_ms;
-};
-
-static void conntrack_1_to_2(const void *old, void *new)
-{
-	const struct hl_flow_v1 *o = old;
-	struct hl_flow *n = new;
-
-	n->node_id = o->node_id;
-	n->hash = o->hash;
-	n->flags = o->flags;
-	n->created_ms = o->created_ms;
-	n->gen = 0;
-}
-
-#ifdef HL_FLOW_TEST_LAYOUT
-/* Layout 2, kept for the test build's migration from it. */
-struct hl_flow_v2 {
-	struct hl_flow_v1 v1;
 	__u32 gen;
 };
 
@@ -238,10 +221,10 @@ static void conntrack_2_to_3(const void *old, void *new)
 	const struct hl_flow_v2 *o = old;
 	struct hl_flow *n = new;
 
-	n->node_id = o->v1.node_id;
-	n->hash = o->v1.hash;
-	n->flags = o->v1.flags;
-	n->created_ms = o->v1.created_ms;
+	n->node_id = o->node_id;
+	n->hash = o->hash;
+	n->flags = o->flags;
+	n->created_ms = o->created_ms;
 	n->gen = o->gen;
 	n->migrated = 1;
 }
@@ -254,8 +237,6 @@ static const struct migration {
 } migrations[] = {
 #ifdef HL_FLOW_TEST_LAYOUT
 	{ "conntrack", 2, 3, conntrack_2_to_3 },
-#else
-	{ "conntrack", 1, 2, conntrack_1_to_2 },
 #endif
 	{ NULL, 0, 0, NULL }
 };
