@@ -48,7 +48,7 @@ BENCH_SKELS	:= $(patsubst bench/bpf/%.bpf.c,$(BUILD)/bench/%.skel.h,$(wildcard b
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test demo demo-lab bench clean help unit-test bpf-test e2e-test check
+.PHONY: all deps test demo demo-lab bench clean help unit-test bpf-test e2e-test check fuzz
 
 all: $(BUILD)/helios-agent $(UNIT_TESTS) $(BPF_TESTS) $(BENCH_PROGS)
 
@@ -59,6 +59,7 @@ help:
 	@echo 'make bpf-test   tests/bpf suites (BPF_PROG_TEST_RUN, root)'
 	@echo 'make e2e-test   tests/e2e bats suites (namespaces, root)'
 	@echo 'make check      cppcheck and clang-tidy over user/ and bench/'
+	@echo 'make fuzz       hostile input: FUZZ_PACKETS packets, libFuzzer targets FUZZ_TIME s each'
 	@echo 'make demo       PostgreSQL primary + standby behind the director (< 1 min)'
 	@echo 'make demo-lab   namespace lab: director + three weighted TCP backends'
 	@echo 'make bench      benchmarks, results in BENCHMARKS.md'

@@ -48,8 +48,11 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 /* The library's warnings (the operation went through). */
 static void lib_logger(enum hl_log_level level, const char *msg)
 {
+	char safe[2048];
+
+	cli_escape(msg, safe, sizeof(safe));
 	if (level <= HL_LOG_WARN)
-		fprintf(stderr, "Warning: %s\n", msg);
+		fprintf(stderr, "Warning: %s\n", safe);
 }
 
 /* `helios-agent help markdown`: the option tables as README.md has them
@@ -90,6 +93,12 @@ static int object_main(int argc, char **argv)
 {
 	const struct cli_object *const *o, *match = NULL;
 
+	if (is_prefix(argv[0], "help") && argc > 1 &&
+	    !strcmp(argv[1], "complete")) {
+		for (o = objects; *o; o++)
+			cli_object_complete(*o, stdout);
+		return 0;
+	}
 	if (is_prefix(argv[0], "help"))
 		return argc > 1 && !strcmp(argv[1], "markdown") ? print_markdown() :
 								   do_help();

@@ -158,8 +158,7 @@ static int do_probe(int argc, char **argv)
 	if (argc >= 1 && !strcmp(argv[0], "help"))
 		return cli_object_usage(&probe_object, stderr, true), 0;
 	if (argc < 1) {
-		cli_object_usage(&probe_object, stderr, true);
-		p_err("missing probe kind");
+		p_err("missing probe kind (see 'helios-agent probe help')");
 		return -1;
 	}
 	REQ_ARGS(3);

@@ -112,9 +112,11 @@ static int do_attach(int argc, char **argv)
 	__u32 ifindex, zero = 0;
 	int err, link_fd;
 
-	if (argc < 1 || !strcmp(argv[0], "help")) {
-		cli_object_usage(&attach_object, stderr, true);
-		return argc < 1 ? -1 : 0;
+	if (argc >= 1 && !strcmp(argv[0], "help"))
+		return cli_object_usage(&attach_object, stderr, true), 0;
+	if (argc < 1) {
+		p_err("missing device (see 'helios-agent attach help')");
+		return -1;
 	}
 	dev = argv[0];
 	NEXT_ARG();
@@ -206,9 +208,12 @@ static int do_detach(int argc, char **argv)
 	__u32 ifindex;
 	int err;
 
-	if (argc != 1 || !strcmp(argv[0], "help")) {
-		cli_object_usage(&detach_object, stderr, true);
-		return argc == 1 ? 0 : -1;
+	if (argc == 1 && !strcmp(argv[0], "help"))
+		return cli_object_usage(&detach_object, stderr, true), 0;
+	if (argc != 1) {
+		p_err(argc ? "unexpected '%s' (expected: detach DEV)" :
+			     "missing device (expected: detach DEV)", argv[argc ? 1 : 0]);
+		return -1;
 	}
 	if (device_index(argv[0], &ifindex))
 		return -1;

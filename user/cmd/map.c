@@ -512,10 +512,15 @@ print:
 
 static int do_list(int argc, char **argv)
 {
-	struct json_object *arr = json_object_new_array();
+	struct json_object *arr;
 	struct dirent *de;
 	DIR *dir;
 
+	if (argc) {
+		p_err("unexpected '%s' (expected: map list)", argv[0]);
+		return -1;
+	}
+	arr = json_object_new_array();
 	dir = opendir(bpffs_dir);
 	if (!dir) {
 		p_err("cannot open %s: %s", bpffs_dir, strerror(errno));
