@@ -189,12 +189,13 @@ struct natrec {
 	uint16_t cport, vport, nport, sport;	/* host order */
 };
 
-#define NATREC_MAX	64
+#define NATREC_MAX	4096
 static struct natrec natrecs[NATREC_MAX];
+static unsigned int natrec_next;
 
 static void natrec_add(const struct natrec *n)
 {
-	natrecs[rn(NATREC_MAX)] = *n;
+	natrecs[natrec_next++ % NATREC_MAX] = *n;
 }
 
 /* ---- checks ---- */
@@ -288,8 +289,9 @@ static const char *check_xlate(const uint8_t *in, size_t len,
 	    csum16(in + ri->l3, (in[ri->l3] & 0xf) * 4, 0) !=
 	    csum16(out + ol3, (out[ol3] & 0xf) * 4, 0))
 		return "NAT: IPv4 header checksum residue changed";
-	if (ri->proto == IPPROTO_UDP && ri->family == HL_AF_INET &&
-	    !get16(in + ri->l4 + 6)) {
+	/* UDP checksum 0: none in IPv4, invalid in IPv6; either way the
+	 * translation leaves it 0 (the receiver's verdict is unchanged) */
+	if (ri->proto == IPPROTO_UDP && !get16(in + ri->l4 + 6)) {
 		if (get16(out + ro.l4 + 6))
 			return "NAT: UDP checksum 0 did not stay 0";
 	} else if (l4_residue(in, ri) != l4_residue(out, &ro)) {
@@ -378,26 +380,45 @@ static const char *check_forward(const uint8_t *in, size_t len,
 	return "forwarded by a service in an unknown mode";
 }
 
-/* A NAT reply: from a recorded flow's node to its SNAT address and port,
- * translated to VIP -> client. */
+/* The flow key of a reference-parsed packet (network order). */
+static struct hl_flow_key key_of(const struct ref *ri)
+{
+	struct hl_flow_key k = { .sport = htons(ri->sport),
+				 .dport = htons(ri->dport),
+				 .proto = ri->proto, .family = ri->family };
+
+	memcpy(k.src, ri->src, alen(ri->family));
+	memcpy(k.dst, ri->dst, alen(ri->family));
+	return k;
+}
+
+/* The NAT entry of the input's flow, read before the run. */
+static struct hl_nat reply_e;
+static bool reply_found;
+
+/* A NAT reply: on a reply entry whose forward twin is the flow the
+ * director translated from client to node, translated to VIP -> client. */
 static const char *check_nat_reply(const uint8_t *in, size_t len,
 				   const struct ref *ri,
 				   const struct result *r)
 {
-	for (int i = 0; i < NATREC_MAX; i++) {
-		const struct natrec *n = &natrecs[i];
-		size_t a = alen(n->family);
+	const struct hl_nat *e = &reply_e;
+	struct hl_flow_key fk = { .sport = e->port, .dport = e->from_port,
+				  .proto = ri->proto, .family = ri->family };
+	size_t a = alen(ri->family);
+	struct hl_nat f;
 
-		if (!n->used || n->family != ri->family ||
-		    n->proto != ri->proto || memcmp(n->node, ri->src, a) ||
-		    memcmp(n->snat, ri->dst, a) || n->nport != ri->sport ||
-		    n->sport != ri->dport)
-			continue;
-		return check_xlate(in, len, ri, r->out, r->len,
-				   r->ret == XDP_PASS, n->vip,
-				   n->client, n->vport, n->cport);
-	}
-	return "NAT reply translation of a flow the director never translated";
+	if (!reply_found || e->dir != HL_NAT_REPLY)
+		return "NAT reply translation without a reply entry";
+	memcpy(fk.src, e->addr, 16);
+	memcpy(fk.dst, e->from, 16);
+	if (bpf_map_lookup_elem(nat_fd, &fk, &f) || f.dir != HL_NAT_FORWARD ||
+	    memcmp(f.addr, ri->src, a) || memcmp(f.from, ri->dst, a) ||
+	    ntohs(f.port) != ri->sport || ntohs(f.from_port) != ri->dport)
+		return "NAT reply: the entry's forward twin is not this flow";
+	return check_xlate(in, len, ri, r->out, r->len, r->ret == XDP_PASS,
+			   (const uint8_t *)e->from, (const uint8_t *)e->addr,
+			   ntohs(e->from_port), ntohs(e->port));
 }
 
 /* An ICMP error about a recorded NAT flow, its outer header translated
@@ -476,7 +497,7 @@ static bool reason_action(int reason, uint32_t verdict)
 
 static void hexdump(const uint8_t *p, size_t n)
 {
-	for (size_t i = 0; i < n && i < 128; i++)
+	for (size_t i = 0; i < n; i++)
 		printf("%s%02x", i % 32 ? "" : "\n#     ", p[i]);
 	printf("\n");
 }
@@ -489,6 +510,12 @@ static void fuzz_one(const uint8_t *in, size_t len)
 	int moved = 0, reason = -1;
 	const char *why = NULL;
 
+	reply_found = false;
+	if (ri.reason == REF_TCP_UDP) {
+		struct hl_flow_key k = key_of(&ri);
+
+		reply_found = !bpf_map_lookup_elem(nat_fd, &k, &reply_e);
+	}
 	run_xdp(in, len, &r);
 	if (len < 14 && r.err == -EINVAL) {
 		n_runts++;	/* test runs refuse them, as NICs do */
