@@ -82,8 +82,8 @@ static void print_result(const struct probe *p, const struct probe_result *res)
 	fflush(stdout);
 }
 
-static int parse_opts(int argc, char **argv, struct probe_cfg *cfg,
-		      unsigned long *count)
+int probe_parse_opts(int argc, char **argv, struct probe_cfg *cfg,
+		     unsigned long *count)
 {
 	unsigned long v;
 
@@ -177,7 +177,7 @@ static int do_probe(int argc, char **argv)
 	cfg.port = port;
 	argc -= 3;
 	argv += 3;
-	if (parse_opts(argc, argv, &cfg, &count))
+	if (probe_parse_opts(argc, argv, &cfg, &count))
 		return -1;
 
 	p.ops = probe_ops_for(cfg.kind);
