@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 	/* Options before the object; after it only the exact flags below, so
 	 * a command's own arguments (weight -1) are never taken for options. */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+jpvh", options, NULL)) >= 0) {
+	while ((opt = getopt_long(argc, argv, "+:jpvh", options, NULL)) >= 0) {
 		switch (opt) {
 		case 'p':
 			pretty_output = true;
@@ -151,6 +151,10 @@ int main(int argc, char **argv)
 		case 'B':
 			bpffs_dir = optarg;
 			break;
+		case ':':
+			p_err("option '%s' needs a value (see 'helios-agent help')",
+			      argv[optind - 1]);
+			return 1;
 		default:
 			p_err("unknown option '%s' (see 'helios-agent help')",
 			      argv[optind - 1]);
@@ -174,7 +178,7 @@ int main(int argc, char **argv)
 	}
 	argc = j;
 	if (argc < 1) {
-		do_help();
+		p_err("missing object (see 'helios-agent help')");
 		return 1;
 	}
 	err = object_main(argc, argv);

@@ -204,7 +204,10 @@ def main():
             usage.setdefault(f[1], []).append(f[2])
         elif f[0] == "opt":
             opts.setdefault(f[1], []).append(f[2:])
+    r.check([], "no object")
     r.check(["nosuchobject"], "unknown object")
+    r.check(["--nosuchoption"], "unknown global option")
+    r.check(["--bpffs"], "global option without its value")
     for obj, lines in usage.items():
         before = r.snapshot()
         n = r.cases
