@@ -569,9 +569,7 @@ static void fuzz_one(const uint8_t *in, size_t len)
 			why = check_nat_icmp(in, len, &ri, &r);
 		else if (r.len != len || memcmp(r.out, in, len))
 			why = "XDP_PASS changed the frame";
-	} else if (!why && r.ret == XDP_DROP) {
-		/* checked below: the reason of a drop */
-	} else if (!why) {
+	} else if (!why && r.ret != XDP_DROP) {	/* TX, REDIRECT */
 		switch (reason) {
 		case HL_REASON_FORWARDED:
 		case HL_REASON_SYN_RETRY:
@@ -587,7 +585,7 @@ static void fuzz_one(const uint8_t *in, size_t len)
 			why = check_nat_icmp(in, len, &ri, &r);
 			break;
 		default:
-			why = "TX/REDIRECT with a reason that never sends";
+			why = "TX/REDIRECT with a reason that sends nothing here";
 		}
 	}
 	if (!why)
@@ -668,7 +666,7 @@ static size_t put_l4(uint8_t *b, uint8_t proto, uint16_t sport,
 static size_t gen_build(uint8_t *b, const struct gen *g)
 {
 	bool v6 = g->family == HL_AF_INET6;
-	size_t p = 12, l3, l4, hl, a = v6 ? 16 : 4, end;
+	size_t p = 12, l3, l4, hl, end;
 	uint8_t proto;
 
 	memcpy(b, director_mac, 6);
@@ -804,7 +802,6 @@ static size_t gen_build(uint8_t *b, const struct gen *g)
 			l4 + (proto == IPPROTO_TCP ? 16 : 6));
 	else if (g->l4 == L4_ICMP || g->l4 == L4_ICMP_ERR)
 		l4_csum(b, l3, l4, end, v6, proto, l4 + 2);
-	(void)a;
 	return end;
 }
 
