@@ -2,8 +2,8 @@
 /*
  * The CLI's argument parsers on any words: every object's option table
  * through opts_parse_args(), the objects' own parsers (node, conn,
- * service syn-retry/snat/rate, class add, probe options), and the escape
- * every error message goes through (one line, valid UTF-8). The first
+ * service syn-retry/snat/rate, class add, probe options, attach and
+ * decap attach), and the escape every error message goes through (one line, valid UTF-8). The first
  * byte's low nibble picks the parser, its high bits a variant (IPv6,
  * SVC required, probe kind); the rest are NUL-separated words.
  */
@@ -57,6 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct hl_class cls;
 	struct probe_cfg cfg = { .http_path = "/", .http_expect = 200 };
 	struct rate_spec r;
+	struct attach_args at;
+	struct hl_vip_key vips[4];
+	unsigned int nvips;
 	unsigned long count = 1;
 	bool on;
 
@@ -65,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_split(&a, data + 1, size - 1);
 	for (int i = 0; i < a.argc; i++)
 		escape(a.argv[i]);
-	switch ((data[0] & 0x0f) % 14) {
+	switch (data[0] & 0x0f) {
 	case 0: table(svc_admin_opts, a.argc, a.argv); break;
 	case 1: table(node_admin_opts, a.argc, a.argv); break;
 	case 2: table(nat_timeout_opts, a.argc, a.argv); break;
@@ -91,7 +94,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					   sizeof(cfg.pg_conninfo)));
 		break;
 	case 12: parse_rate(a.argc, a.argv, "rate", true, &r); break;
-	default: parse_rate(a.argc, a.argv, "client-rate", false, &r); break;
+	case 13: parse_rate(a.argc, a.argv, "client-rate", false, &r); break;
+	case 14:
+		if (!attach_parse_args(a.argc, a.argv, &at))
+			FUZZ_ASSERT(!at.has_zone || memchr(at.zone, '\0',
+							   sizeof(at.zone)));
+		break;
+	default:
+		if (!decap_parse_vips(a.argc, a.argv, vips, 4, &nvips))
+			FUZZ_ASSERT(nvips <= 4);
+		break;
 	}
 	return 0;
 }

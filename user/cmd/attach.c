@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 
+#include "cmd/args.h"
 #include "cmd/cli.h"
 #include "cmd/report.h"
 #include "lib/nodes.h"
@@ -100,12 +101,43 @@ const struct cli_object detach_object = {
 	.run		= do_detach,
 };
 
+int attach_parse_args(int argc, char **argv, struct attach_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->xdp_flags = XDP_FLAGS_DRV_MODE;
+	while (argc) {
+		if (!strcmp(argv[0], "mode") && argc > 1) {
+			if (!strcmp(argv[1], "native"))
+				a->xdp_flags = XDP_FLAGS_DRV_MODE;
+			else if (!strcmp(argv[1], "generic"))
+				a->xdp_flags = XDP_FLAGS_SKB_MODE;
+			else {
+				p_err("invalid mode '%s': expected native or generic",
+				      argv[1]);
+				return -1;
+			}
+		} else if (!strcmp(argv[0], "src") && argc > 1) {
+			if (parse_addr(argv[1], &a->src))
+				return -1;
+		} else if (!strcmp(argv[0], "zone") && argc > 1) {
+			if (parse_zone(argv[1], a->zone))
+				return -1;
+			a->has_zone = true;
+		} else {
+			p_err("unexpected '%s' (expected: mode native|generic, src ADDR, zone NAME)",
+			      argv[0]);
+			return -1;
+		}
+		NEXT_ARG();
+		NEXT_ARG();
+	}
+	return 0;
+}
+
 static int do_attach(int argc, char **argv)
 {
-	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = XDP_FLAGS_DRV_MODE);
-	struct ip_addr src = {};
-	char zone[HL_ZONE_LEN] = "";
-	bool has_zone = false;
+	LIBBPF_OPTS(bpf_link_create_opts, opts);
+	struct attach_args a;
 	struct store st;
 	const char *dev;
 	char path[4200];
@@ -119,33 +151,9 @@ static int do_attach(int argc, char **argv)
 		return -1;
 	}
 	dev = argv[0];
-	NEXT_ARG();
-	while (argc) {
-		if (!strcmp(argv[0], "mode") && argc > 1) {
-			if (!strcmp(argv[1], "native"))
-				opts.flags = XDP_FLAGS_DRV_MODE;
-			else if (!strcmp(argv[1], "generic"))
-				opts.flags = XDP_FLAGS_SKB_MODE;
-			else {
-				p_err("invalid mode '%s': expected native or generic",
-				      argv[1]);
-				return -1;
-			}
-		} else if (!strcmp(argv[0], "src") && argc > 1) {
-			if (parse_addr(argv[1], &src))
-				return -1;
-		} else if (!strcmp(argv[0], "zone") && argc > 1) {
-			if (parse_zone(argv[1], zone))
-				return -1;
-			has_zone = true;
-		} else {
-			p_err("unexpected '%s' (expected: mode native|generic, src ADDR, zone NAME)",
-			      argv[0]);
-			return -1;
-		}
-		NEXT_ARG();
-		NEXT_ARG();
-	}
+	if (attach_parse_args(argc - 1, argv + 1, &a))
+		return -1;
+	opts.flags = a.xdp_flags;
 	if (device_index(dev, &ifindex))
 		return -1;
 
@@ -175,19 +183,19 @@ static int do_attach(int argc, char **argv)
 		p_err("cannot pin the link at %s: %s", path, strerror(-err));
 		goto out;
 	}
-	if (src.family || has_zone) {
+	if (a.src.family || a.has_zone) {
 		struct hl_settings cfg = {};
 
 		bpf_map_lookup_elem(st.fds[MAP_SETTINGS], &zero, &cfg);
-		if (src.family == HL_AF_INET)
-			cfg.src4 = src.w[0];
-		else if (src.family)
-			memcpy(cfg.src6, src.w, sizeof(cfg.src6));
-		if (has_zone)
-			memcpy(cfg.zone, zone, sizeof(cfg.zone));
+		if (a.src.family == HL_AF_INET)
+			cfg.src4 = a.src.w[0];
+		else if (a.src.family)
+			memcpy(cfg.src6, a.src.w, sizeof(cfg.src6));
+		if (a.has_zone)
+			memcpy(cfg.zone, a.zone, sizeof(cfg.zone));
 		bpf_map_update_elem(st.fds[MAP_SETTINGS], &zero, &cfg, BPF_ANY);
 	}
-	if (has_zone && !nodes_load(&st)) {
+	if (a.has_zone && !nodes_load(&st)) {
 		err = svc_for_each(&st, rebuild_zoned, NULL);
 		if (err)
 			goto out;
