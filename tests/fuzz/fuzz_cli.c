@@ -3,9 +3,10 @@
  * The CLI's argument parsers on any words: every object's option table
  * through opts_parse_args(), the objects' own parsers (node, conn,
  * service syn-retry/snat/rate, class add, probe options, attach and
- * decap attach), and the escape every error message goes through (one line, valid UTF-8). The first
- * byte's low nibble picks the parser, its high bits a variant (IPv6,
- * SVC required, probe kind); the rest are NUL-separated words.
+ * decap attach), and the escape every error message goes through (one
+ * line, valid UTF-8). The first byte's low nibble picks the parser, its
+ * high bits a variant (IPv6, SVC required, probe kind); the rest are
+ * NUL-separated words.
  */
 #include "fuzz.h"
 #include "agent/config.h"
