@@ -16,8 +16,8 @@
  *    that service, the rest byte-identical, (b) an ICMP too-big answer to
  *    its sender, (c) the NAT reply/ICMP translation of a flow the
  *    director translated itself;
- *  - the parse-level verdicts of parse.h's table (the reference says
- *    malformed: the same drop reason).
+ *  - the parse-level verdicts of parse.h's table: where the reference
+ *    says malformed, the same reason; a well-formed packet never one.
  *
  * Size: HELIOS_FUZZ_PACKETS random packets (default 50000, `make fuzz`
  * runs 1000000), seed HELIOS_FUZZ_SEED. A violation prints the reason
@@ -31,10 +31,11 @@
 #define DIRECTOR6	"fd00::1"
 #define SHOW_MAX	10
 #define REF_TCP_UDP	(-1)	/* parse_ref(): a TCP/UDP packet */
-#define EXT_MAX		6	/* bpf/lib/common.h EXT_MAX */
+#define EXT_MAX		6	/* bpf/lib/common.h HL_IPV6_EXT_MAX */
 
 static int snat_fd, nat_fd;
-static uint64_t n_runts, n_packets, n_violations, n_verdict[5], n_reason[HL_REASON_MAX];
+static uint64_t n_runts, n_packets, n_violations;
+static uint64_t n_verdict[5], n_reason[HL_REASON_MAX];
 static uint64_t rng_state;
 static uint8_t round_mode[5];	/* by service id: enum hl_fwd this round */
 
