@@ -50,11 +50,20 @@ SAN_FLAGS	:= -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 		   -fno-omit-frame-pointer
 ASAN_LIBS	:= $(patsubst %,$(BUILD)/asan/libhelios-%.a,$(LAYERS))
 ASAN_TESTS	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/asan/%,$(wildcard tests/unit/test_*.c))
+# libFuzzer targets (tests/fuzz/fuzz_*.c): clang with ASan+UBSan, the
+# three layers built again into $(BUILD)/fuzz/ with coverage for them.
+FUZZ_CC		?= clang
+FUZZ_FLAGS	:= -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all \
+		   -Wno-missing-field-initializers
+FUZZ_LIBS	:= $(patsubst %,$(BUILD)/fuzz/libhelios-%.a,$(LAYERS))
+FUZZ_TARGETS	:= $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TIME	?= 600
+FUZZ_PACKETS	?= 1000000
 BENCH_SKELS	:= $(patsubst bench/bpf/%.bpf.c,$(BUILD)/bench/%.skel.h,$(wildcard bench/bpf/*.bpf.c))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: variants FORCE all deps test demo demo-lab bench clean help unit-test bpf-test e2e-test check
+.PHONY: variants FORCE all deps test demo demo-lab bench clean help unit-test bpf-test e2e-test check fuzz
 
 all: $(BUILD)/helios-agent $(UNIT_TESTS) $(BPF_TESTS) $(BENCH_PROGS) $(E2E_PROGS)
 
@@ -65,6 +74,7 @@ help:
 	@echo 'make bpf-test   tests/bpf suites (BPF_PROG_TEST_RUN, root)'
 	@echo 'make e2e-test   tests/e2e bats suites (namespaces, root)'
 	@echo 'make check      cppcheck and clang-tidy over user/ and bench/'
+	@echo 'make fuzz       hostile input: FUZZ_PACKETS packets, libFuzzer targets FUZZ_TIME s each'
 	@echo 'make demo       PostgreSQL primary + standby behind the director (< 1 min)'
 	@echo 'make demo-lab   namespace lab: director + three weighted TCP backends'
 	@echo 'make bench      benchmarks, results in BENCHMARKS.md'
@@ -100,7 +110,12 @@ $(BUILD)/asan/user/%.o: user/%.c $(SKELS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
 
--include $(shell find $(BUILD)/user $(BUILD)/asan $(BUILD)/tests -name '*.d' 2>/dev/null)
+$(BUILD)/fuzz/user/%.o: user/%.c $(SKELS)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c $< -o $@
+
+-include $(shell find $(BUILD)/user $(BUILD)/asan $(BUILD)/tests $(BUILD)/fuzz -name '*.d' 2>/dev/null)
 
 layer_objs = $(patsubst user/%.c,$(BUILD)/user/%.o,$(wildcard user/$(1)/*.c))
 $(foreach l,$(LAYERS),$(eval $(BUILD)/libhelios-$(l).a: $(call layer_objs,$(l))))
@@ -113,6 +128,16 @@ $(foreach l,$(LAYERS),$(eval $(BUILD)/asan/libhelios-$(l).a: $(call asan_objs,$(
 $(BUILD)/asan/libhelios-%.a:
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
+
+fuzz_objs = $(patsubst user/%.c,$(BUILD)/fuzz/user/%.o,$(wildcard user/$(1)/*.c))
+$(foreach l,$(LAYERS),$(eval $(BUILD)/fuzz/libhelios-$(l).a: $(call fuzz_objs,$(l))))
+$(BUILD)/fuzz/libhelios-%.a:
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIBS)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined -Itests/fuzz $< $(FUZZ_LIBS) $(LIBS) -o $@
 
 $(BUILD)/helios-agent: $(BUILD)/user/main.o $(LAYER_LIBS)
 	$(call msg,LINK,$@)
@@ -199,6 +224,15 @@ demo-lab: deps
 check: $(SKELS) $(BENCH_SKELS)
 	$(Q)scripts/install-deps.sh --check
 	$(Q)scripts/check.sh $(BUILD)
+
+# Hostile input at full size: FUZZ_PACKETS packets through the director
+# (tests/bpf/test_fuzz.c), then each libFuzzer target FUZZ_TIME seconds
+# from its corpus in tests/fuzz/corpus/ (new inputs go to build/).
+fuzz:
+	$(Q)scripts/install-deps.sh --fuzz
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/tests/test_fuzz $(FUZZ_TARGETS)
+	$(Q)HELIOS_FUZZ_PACKETS=$(FUZZ_PACKETS) $(BUILD)/tests/test_fuzz
+	$(Q)tests/fuzz/run.sh $(BUILD) $(FUZZ_TIME)
 
 bench:
 	$(Q)scripts/install-deps.sh --bench

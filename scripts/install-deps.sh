@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install every Debian package the build, tests, demo and benchmarks need.
 # Idempotent: when everything is present it only runs dpkg-query and exits.
-# --bench and --check add what `make bench` and `make check` need.
+# --bench, --check and --fuzz add what `make bench`, `make check` and
+# `make fuzz` need.
 set -euo pipefail
 
 pkgs=(
@@ -15,6 +16,7 @@ pkgs=(
 )
 [ "${1:-}" = "--bench" ] && pkgs+=(haproxy gnuplot-nox)
 [ "${1:-}" = "--check" ] && pkgs+=(cppcheck clang-tidy)
+[ "${1:-}" = "--fuzz" ] && pkgs+=(libclang-rt-14-dev)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -48,8 +48,11 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 /* The library's warnings (the operation went through). */
 static void lib_logger(enum hl_log_level level, const char *msg)
 {
+	char safe[2048];
+
+	cli_escape(msg, safe, sizeof(safe));
 	if (level <= HL_LOG_WARN)
-		fprintf(stderr, "Warning: %s\n", msg);
+		fprintf(stderr, "Warning: %s\n", safe);
 }
 
 /* `helios-agent help markdown`: the option tables as README.md has them
@@ -90,6 +93,12 @@ static int object_main(int argc, char **argv)
 {
 	const struct cli_object *const *o, *match = NULL;
 
+	if (is_prefix(argv[0], "help") && argc > 1 &&
+	    !strcmp(argv[1], "complete")) {
+		for (o = objects; *o; o++)
+			cli_object_complete(*o, stdout);
+		return 0;
+	}
 	if (is_prefix(argv[0], "help"))
 		return argc > 1 && !strcmp(argv[1], "markdown") ? print_markdown() :
 								   do_help();
@@ -126,7 +135,7 @@ int main(int argc, char **argv)
 	/* Options before the object; after it only the exact flags below, so
 	 * a command's own arguments (weight -1) are never taken for options. */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+jpvh", options, NULL)) >= 0) {
+	while ((opt = getopt_long(argc, argv, "+:jpvh", options, NULL)) >= 0) {
 		switch (opt) {
 		case 'p':
 			pretty_output = true;
@@ -142,6 +151,10 @@ int main(int argc, char **argv)
 		case 'B':
 			bpffs_dir = optarg;
 			break;
+		case ':':
+			p_err("option '%s' needs a value (see 'helios-agent help')",
+			      argv[optind - 1]);
+			return 1;
 		default:
 			p_err("unknown option '%s' (see 'helios-agent help')",
 			      argv[optind - 1]);
@@ -165,7 +178,7 @@ int main(int argc, char **argv)
 	}
 	argc = j;
 	if (argc < 1) {
-		do_help();
+		p_err("missing object (see 'helios-agent help')");
 		return 1;
 	}
 	err = object_main(argc, argv);

@@ -52,9 +52,38 @@ static void test_errors(void)
 	CHECK(dispatch("") == -1 && !called, "empty");
 }
 
+/* User input in messages: one line, valid UTF-8 (and so valid JSON). */
+static void test_escape(void)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "plain 'text'", "plain 'text'" },
+		{ "a\nb", "a\\x0ab" },
+		{ "tab\there\r", "tab\\x09here\\x0d" },
+		{ "\x7f", "\\x7f" },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
+		{ "\xff\xfe", "\\xff\\xfe" },
+		{ "\xc3", "\\xc3" },			/* cut short */
+		{ "\xc3(", "\\xc3(" },		/* bad continuation */
+		{ "\xc0\xaf", "\\xc0\\xaf" },	/* overlong '/' */
+		{ "\xed\xa0\x80", "\\xed\\xa0\\x80" },	/* surrogate */
+		{ "\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80" },	/* > U+10FFFF */
+	};
+	char out[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cli_escape(cases[i].in, out, sizeof(out));
+		CHECK(!strcmp(out, cases[i].out), "case %zu: '%s', want '%s'",
+		      i, out, cases[i].out);
+	}
+	/* a small buffer: cut at a character, always terminated */
+	cli_escape("\n\n\n", out, 9);
+	CHECK(!strcmp(out, "\\x0a"), "small buffer: '%s'", out);
+}
+
 int main(void)
 {
 	RUN(test_exact_and_prefix);
 	RUN(test_errors);
+	RUN(test_escape);
 	return unit_done();
 }

@@ -838,8 +838,9 @@ static int do_run(int argc, char **argv)
 	sigset_t held;
 	int i, ret = -1;
 
+	if (argc >= 1 && !strcmp(argv[0], "help"))
+		return cli_object_usage(&run_object, stderr, true), 0;
 	if (argc != 2 || strcmp(argv[0], "config")) {
-		cli_object_usage(&run_object, stderr, false);
 		p_err("expected: run config FILE");
 		return -1;
 	}

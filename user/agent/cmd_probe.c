@@ -93,8 +93,8 @@ static void print_result(const struct probe *p, const struct probe_result *res)
 	fflush(stdout);
 }
 
-static int parse_opts(int argc, char **argv, struct probe_cfg *cfg,
-		      unsigned long *count)
+int probe_parse_opts(int argc, char **argv, struct probe_cfg *cfg,
+		     unsigned long *count)
 {
 	unsigned long v;
 
@@ -169,8 +169,7 @@ static int do_probe(int argc, char **argv)
 	if (argc >= 1 && !strcmp(argv[0], "help"))
 		return cli_object_usage(&probe_object, stderr, true), 0;
 	if (argc < 1) {
-		cli_object_usage(&probe_object, stderr, true);
-		p_err("missing probe kind");
+		p_err("missing probe kind (see 'helios-agent probe help')");
 		return -1;
 	}
 	REQ_ARGS(3);
@@ -189,7 +188,7 @@ static int do_probe(int argc, char **argv)
 	cfg.port = port;
 	argc -= 3;
 	argv += 3;
-	if (parse_opts(argc, argv, &cfg, &count))
+	if (probe_parse_opts(argc, argv, &cfg, &count))
 		return -1;
 
 	p.ops = probe_ops_for(cfg.kind);

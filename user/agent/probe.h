@@ -59,6 +59,18 @@ extern const struct probe_ops probe_http_ops;
 extern const struct probe_ops probe_pg_ops;
 
 const struct probe_ops *probe_ops_for(enum probe_kind kind);
+
+/* The pure parts of the probes' answers (tests/fuzz runs them on any
+ * bytes). An HTTP/1.x status line: its code, 0 while more may come, -1
+ * if it is none. */
+int http_status_line(const char *s, size_t len, bool eof);
+/* The postgres probe's one row (in recovery, lag in seconds and bytes)
+ * into res; -1 if the answer has another shape. */
+struct pg_result;
+int pg_answer_parse(const struct pg_result *r, struct probe_result *res);
+/* probe KIND ADDR PORT's options after PORT, into cfg and count. */
+int probe_parse_opts(int argc, char **argv, struct probe_cfg *cfg,
+		     unsigned long *count);
 int probe_kind_parse(const char *name, enum probe_kind *kind);
 const char *probe_kind_name(enum probe_kind kind);
 

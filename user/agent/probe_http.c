@@ -61,7 +61,7 @@ static void http_fail(struct probe *p, const char *fmt, const char *what)
  * "HTTP/1.x SSS" then a space, CR, LF or the end of what the server sent:
  * the status code, 0 while more may come, or -1 if this is no status line.
  */
-static int status_line(const char *s, size_t len, bool eof)
+int http_status_line(const char *s, size_t len, bool eof)
 {
 	static const char proto[] = "HTTP/1.";
 	const size_t plen = sizeof(proto) - 1;
@@ -111,7 +111,7 @@ static void http_read(struct probe *p, struct http_check *c)
 	if (n == 0)
 		eof = true;
 	c->len += n;
-	code = status_line(c->line, c->len, eof || c->len == sizeof(c->line));
+	code = http_status_line(c->line, c->len, eof || c->len == sizeof(c->line));
 	if (code < 0) {
 		if (!c->len)
 			return http_fail(p, "%s", "connection closed before a status line");

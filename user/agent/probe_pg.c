@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <libpq-fe.h>
@@ -233,24 +234,43 @@ static int pg_poll_connect(struct probe *p, struct pg_check *c)
 	}
 }
 
-static void pg_row(struct probe *p, struct pg_check *c, const PGresult *r)
+/* A lag as the server wrote it: negative (clock skew) or empty is 0;
+ * beyond `max`, infinite or not a number is `max`, a standby that far
+ * behind (and a value a __u64 or JSON can hold). */
+static double lag_value(const char *s, double max)
+{
+	double v = strtod(s, NULL);
+
+	if (isnan(v) || v > max)
+		return max;
+	return v > 0 ? v : 0;
+}
+
+int pg_answer_parse(const PGresult *r, struct probe_result *res)
 {
 	double lag_s, lag_bytes;
 
-	if (PQntuples(r) != 1 || PQnfields(r) != 5) {
+	if (PQntuples(r) != 1 || PQnfields(r) != 5)
+		return -1;
+	lag_s = lag_value(PQgetvalue(r, 0, 1), 1e9);
+	lag_bytes = lag_value(PQgetvalue(r, 0, 2), 1e18);
+	res->role = PQgetvalue(r, 0, 0)[0] == 't' ? HL_ROLE_STANDBY :
+						  HL_ROLE_PRIMARY;
+	res->has_lag = true;
+	res->lag_s = lag_s;
+	res->lag_bytes = lag_bytes;
+	res->timeline = strtoul(PQgetvalue(r, 0, 3), NULL, 10);
+	res->sysid = strtoull(PQgetvalue(r, 0, 4), NULL, 10);
+	return 0;
+}
+
+static void pg_row(struct probe *p, struct pg_check *c, const PGresult *r)
+{
+	if (pg_answer_parse(r, &c->res)) {
 		pg_set_err(p, "unexpected answer shape", NULL);
 		c->query_err = true;
 		return;
 	}
-	lag_s = strtod(PQgetvalue(r, 0, 1), NULL);
-	lag_bytes = strtod(PQgetvalue(r, 0, 2), NULL);
-	c->res.role = PQgetvalue(r, 0, 0)[0] == 't' ? HL_ROLE_STANDBY :
-						    HL_ROLE_PRIMARY;
-	c->res.has_lag = true;
-	c->res.lag_s = lag_s > 0 ? lag_s : 0;
-	c->res.lag_bytes = lag_bytes > 0 ? (__u64)lag_bytes : 0;
-	c->res.timeline = strtoul(PQgetvalue(r, 0, 3), NULL, 10);
-	c->res.sysid = strtoull(PQgetvalue(r, 0, 4), NULL, 10);
 	c->got_row = true;
 }
 

@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 
+#include "cmd/args.h"
 #include "cmd/cli.h"
 #include "cmd/report.h"
 #include "lib/nodes.h"
@@ -209,44 +210,28 @@ const struct cli_object detach_object = {
 	.run		= do_detach,
 };
 
-static int do_attach(int argc, char **argv)
+int attach_parse_args(int argc, char **argv, struct attach_args *a)
 {
-	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = XDP_FLAGS_DRV_MODE);
-	struct upgrade_report rep;
-	struct ip_addr src = {};
-	char zone[HL_ZONE_LEN] = "";
-	bool has_zone = false;
-	struct store st;
-	const char *dev;
-	char path[4200];
-	__u32 ifindex, zero = 0;
-	bool attached, printed = false;
-	int err;
-
-	if (argc < 1 || !strcmp(argv[0], "help")) {
-		cli_object_usage(&attach_object, stderr, true);
-		return argc < 1 ? -1 : 0;
-	}
-	dev = argv[0];
-	NEXT_ARG();
+	memset(a, 0, sizeof(*a));
+	a->xdp_flags = XDP_FLAGS_DRV_MODE;
 	while (argc) {
 		if (!strcmp(argv[0], "mode") && argc > 1) {
 			if (!strcmp(argv[1], "native"))
-				opts.flags = XDP_FLAGS_DRV_MODE;
+				a->xdp_flags = XDP_FLAGS_DRV_MODE;
 			else if (!strcmp(argv[1], "generic"))
-				opts.flags = XDP_FLAGS_SKB_MODE;
+				a->xdp_flags = XDP_FLAGS_SKB_MODE;
 			else {
 				p_err("invalid mode '%s': expected native or generic",
 				      argv[1]);
 				return -1;
 			}
 		} else if (!strcmp(argv[0], "src") && argc > 1) {
-			if (parse_addr(argv[1], &src))
+			if (parse_addr(argv[1], &a->src))
 				return -1;
 		} else if (!strcmp(argv[0], "zone") && argc > 1) {
-			if (parse_zone(argv[1], zone))
+			if (parse_zone(argv[1], a->zone))
 				return -1;
-			has_zone = true;
+			a->has_zone = true;
 		} else {
 			p_err("unexpected '%s' (expected: mode native|generic, src ADDR, zone NAME)",
 			      argv[0]);
@@ -255,6 +240,31 @@ static int do_attach(int argc, char **argv)
 		NEXT_ARG();
 		NEXT_ARG();
 	}
+	return 0;
+}
+
+static int do_attach(int argc, char **argv)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts);
+	struct upgrade_report rep;
+	struct attach_args a;
+	struct store st;
+	const char *dev;
+	char path[4200];
+	__u32 ifindex, zero = 0;
+	bool attached, printed = false;
+	int err;
+
+	if (argc >= 1 && !strcmp(argv[0], "help"))
+		return cli_object_usage(&attach_object, stderr, true), 0;
+	if (argc < 1) {
+		p_err("missing device (see 'helios-agent attach help')");
+		return -1;
+	}
+	dev = argv[0];
+	if (attach_parse_args(argc - 1, argv + 1, &a))
+		return -1;
+	opts.flags = a.xdp_flags;
 	if (device_index(dev, &ifindex))
 		return -1;
 
@@ -279,19 +289,19 @@ static int do_attach(int argc, char **argv)
 		if (err)
 			goto out;
 	}
-	if (src.family || has_zone) {
+	if (a.src.family || a.has_zone) {
 		struct hl_settings cfg = {};
 
 		bpf_map_lookup_elem(st.fds[MAP_SETTINGS], &zero, &cfg);
-		if (src.family == HL_AF_INET)
-			cfg.src4 = src.w[0];
-		else if (src.family)
-			memcpy(cfg.src6, src.w, sizeof(cfg.src6));
-		if (has_zone)
-			memcpy(cfg.zone, zone, sizeof(cfg.zone));
+		if (a.src.family == HL_AF_INET)
+			cfg.src4 = a.src.w[0];
+		else if (a.src.family)
+			memcpy(cfg.src6, a.src.w, sizeof(cfg.src6));
+		if (a.has_zone)
+			memcpy(cfg.zone, a.zone, sizeof(cfg.zone));
 		bpf_map_update_elem(st.fds[MAP_SETTINGS], &zero, &cfg, BPF_ANY);
 	}
-	if (has_zone && !nodes_load(&st)) {
+	if (a.has_zone && !nodes_load(&st)) {
 		err = svc_for_each(&st, rebuild_zoned, NULL);
 		if (err)
 			goto out;
@@ -314,9 +324,13 @@ static int do_upgrade(int argc, char **argv)
 	__u32 ifindex;
 	int err;
 
-	if (argc < 1 || argc > 2 || !strcmp(argv[0], "help")) {
-		cli_object_usage(&upgrade_object, stderr, true);
-		return argc == 1 ? 0 : -1;
+	if (argc == 1 && !strcmp(argv[0], "help"))
+		return cli_object_usage(&upgrade_object, stderr, true), 0;
+	if (argc < 1 || argc > 2) {
+		p_err(argc ? "unexpected '%s' (expected: upgrade DEV [force])" :
+			     "missing device (expected: upgrade DEV [force])",
+		      argv[argc ? 2 : 0]);
+		return -1;
 	}
 	if (argc == 2) {
 		if (strcmp(argv[1], "force")) {
@@ -350,9 +364,12 @@ static int do_detach(int argc, char **argv)
 	__u32 ifindex;
 	int err;
 
-	if (argc != 1 || !strcmp(argv[0], "help")) {
-		cli_object_usage(&detach_object, stderr, true);
-		return argc == 1 ? 0 : -1;
+	if (argc == 1 && !strcmp(argv[0], "help"))
+		return cli_object_usage(&detach_object, stderr, true), 0;
+	if (argc != 1) {
+		p_err(argc ? "unexpected '%s' (expected: detach DEV)" :
+			     "missing device (expected: detach DEV)", argv[argc ? 1 : 0]);
+		return -1;
 	}
 	if (device_index(argv[0], &ifindex))
 		return -1;

@@ -12,7 +12,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cmd/args.h"
 #include "cmd/cli.h"
+#include "cmd/map_decode.h"
 #include "lib/counters.h"
 #include "lib/rate.h"
 
@@ -46,19 +48,15 @@ static int find_class(struct store *st, const char *name, struct hl_class *c)
 	return -ENOENT;
 }
 
-static int do_add(int argc, char **argv)
+int class_parse_add(int argc, char **argv, struct hl_class_key *key,
+		    struct hl_class *cls)
 {
-	struct hl_class_key key, keys[HL_MAX_CLASSES];
-	__u32 ids[HL_MAX_CLASSES], id;
-	struct hl_class cls = {}, c;
-	struct hl_limit_stats *zero;
-	char name[HL_CLASS_NAME_LEN], pbuf[64];
+	char name[HL_CLASS_NAME_LEN];
 	struct rate_spec r;
-	struct store st;
-	int err, n, i, existing;
 
+	memset(cls, 0, sizeof(*cls));
 	REQ_ARGS(1);
-	if (parse_prefix(argv[0], &key))
+	if (parse_prefix(argv[0], key))
 		return -1;
 	if (argc < 6 || strcmp(argv[1], "name") || strcmp(argv[3], "rate") ||
 	    strcmp(argv[4], "conn")) {
@@ -72,10 +70,25 @@ static int do_add(int argc, char **argv)
 		p_err("a class needs a rate (to remove it: class del NAME)");
 		return -1;
 	}
-	if (bucket_set(&cls.conn, "class", r.rate, r.leaky ? 1 : r.burst, 1))
+	if (bucket_set(&cls->conn, "class", r.rate, r.leaky ? 1 : r.burst, 1))
 		return -1;
-	memcpy(cls.name, name, sizeof(cls.name));
-	cls.flags = HL_CLASS_F_USED;
+	memcpy(cls->name, name, sizeof(cls->name));
+	cls->flags = HL_CLASS_F_USED;
+	return 0;
+}
+
+static int do_add(int argc, char **argv)
+{
+	struct hl_class_key key, keys[HL_MAX_CLASSES];
+	__u32 ids[HL_MAX_CLASSES], id;
+	struct hl_class cls, c;
+	struct hl_limit_stats *zero;
+	char pbuf[64];
+	struct store st;
+	int err, n, i, existing;
+
+	if (class_parse_add(argc, argv, &key, &cls))
+		return -1;
 
 	err = cli_store_open(&st, true);
 	if (err)
@@ -89,7 +102,7 @@ static int do_add(int argc, char **argv)
 			goto out;
 		}
 	}
-	existing = find_class(&st, name, &c);
+	existing = find_class(&st, cls.name, &c);
 	if (existing >= 0) {
 		/* Another prefix for the class; its rate is replaced. */
 		id = existing;
@@ -113,7 +126,8 @@ static int do_add(int argc, char **argv)
 	if (bpf_map_update_elem(st.fds[MAP_CLASSES], &id, &cls, BPF_ANY) ||
 	    bpf_map_update_elem(st.fds[MAP_CLASS_PREFIXES], &key, &id, BPF_NOEXIST)) {
 		err = -errno;
-		p_err("cannot add class %s: %s", name, strerror(errno));
+		p_err("cannot add class %.*s: %s", HL_CLASS_NAME_LEN, cls.name,
+		      strerror(errno));
 		goto out;
 	}
 	if (json_output)
@@ -212,7 +226,7 @@ static int do_list(int argc, char **argv)
 			continue;
 		}
 		o = json_object_new_object();
-		json_object_object_add(o, "name", json_object_new_string(c.name));
+		json_object_object_add(o, "name", json_text(c.name, sizeof(c.name)));
 		json_object_object_add(o, "prefixes", pfx);
 		json_object_object_add(o, "rate", json_object_new_int64(bucket_rate(&c.conn)));
 		json_object_object_add(o, "burst", json_object_new_int64(bucket_burst(&c.conn)));

@@ -6,6 +6,7 @@
 
 #include "cmd/cli.h"
 #include "lib/log.h"
+#include "lib/options.h"
 #include "lib/tables.h"
 
 bool json_output;
@@ -79,22 +80,97 @@ int cli_object_main(const struct cli_object *obj, int argc, char **argv)
 		cli_object_usage(obj, stderr, true);
 		return 0;
 	}
-	if (argc < 1)
-		cli_object_usage(obj, stderr, true);
+	if (argc < 1) {
+		p_err("missing command (see 'helios-agent %s help')", obj->name);
+		return -1;
+	}
 	return cmd_select(obj->cmds, argc, argv, NULL);
+}
+
+/* `helios-agent help complete`: the grammar as tab-separated records for
+ * tools (completion, tests/e2e/cli_table.py): "usage OBJECT LINE" (a
+ * continued line joined), "opt OBJECT KEY ARG" per CLI option, with its
+ * choices after ARG for an enum. */
+void cli_object_complete(const struct cli_object *obj, FILE *f)
+{
+	const char *line = obj->usage, *end;
+	const struct opt *o;
+
+	for (; *line; line = end) {
+		end = strchrnul(line, '\n');
+		fprintf(f, "usage\t%s\t%.*s", obj->name, (int)(end - line), line);
+		while (*end && end[1] == ' ') {	/* continuation lines */
+			line = end + 1;
+			while (*line == ' ')
+				line++;
+			end = strchrnul(line, '\n');
+			fprintf(f, " %.*s", (int)(end - line), line);
+		}
+		fputc('\n', f);
+		if (*end)
+			end++;
+	}
+	for (o = obj->opts; o && o->name; o++) {
+		if (!(o->where & OPT_CLI))
+			continue;
+		fprintf(f, "opt\t%s\t%s\t%s", obj->name, o->name, o->arg);
+		for (const struct opt_choice *c = o->choices; c && c->name; c++)
+			fprintf(f, "\t%s", c->name);
+		fputc('\n', f);
+	}
+}
+
+/*
+ * `in` made safe for a one-line message and a JSON string: control
+ * bytes and bytes that are not valid UTF-8 become \xNN, so user input
+ * can neither break the line nor the JSON.
+ */
+void cli_escape(const char *in, char *out, size_t size)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t n = 0;
+
+	while (*p && n + 5 < size) {
+		int len = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 :
+			  (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+		int i;
+
+		for (i = 1; i < len && (p[i] & 0xc0) == 0x80; i++)
+			;
+		/* overlong 2-byte forms and surrogates are not UTF-8 either */
+		if (len == 2 && *p < 0xc2)
+			len = 0;
+		if (len == 3 && ((*p == 0xe0 && p[1] < 0xa0) ||
+				 (*p == 0xed && p[1] >= 0xa0)))
+			len = 0;
+		if (len == 4 && (*p > 0xf4 || (*p == 0xf0 && p[1] < 0x90) ||
+				 (*p == 0xf4 && p[1] >= 0x90)))
+			len = 0;
+		if (len && i == len && (len > 1 || (*p >= 0x20 && *p != 0x7f))) {
+			if (n + len >= size)
+				break;
+			memcpy(out + n, p, len);
+			n += len;
+			p += len;
+		} else {
+			n += snprintf(out + n, size - n, "\\x%02x", *p++);
+		}
+	}
+	out[n] = '\0';
 }
 
 void p_err(const char *fmt, ...)
 {
-	char msg[512];
+	char raw[512], msg[2048];
 	va_list ap;
 
 	if (err_printed)
 		return;		/* one line: the first, most precise one */
 	err_printed = true;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	cli_escape(raw, msg, sizeof(msg));
 	if (json_output) {
 		struct json_object *o = json_object_new_object();
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd/args.h"
 #include "cmd/cli.h"
 #include "lib/clock.h"
 #include "lib/conns.h"
@@ -17,15 +18,7 @@
 #include "lib/services.h"
 #include "lib/store.h"
 
-struct conn_args {
-	struct hl_svc_key key;
-	struct conn_filter f;
-	const char *svc_arg, *node_arg;
-};
-
-/* [SVC] [node NODE]; `need_svc` makes SVC required. */
-static int parse_conn_args(int argc, char **argv, bool need_svc,
-			   struct conn_args *a)
+int conn_parse_args(int argc, char **argv, bool need_svc, struct conn_args *a)
 {
 	memset(a, 0, sizeof(*a));
 	if (argc && strcmp(argv[0], "node")) {
@@ -227,7 +220,7 @@ static int do_list(int argc, char **argv)
 	struct store st;
 	int err;
 
-	if (parse_conn_args(argc, argv, false, &a)) {
+	if (conn_parse_args(argc, argv, false, &a)) {
 		json_object_put(ctx.arr);
 		return -1;
 	}
@@ -262,7 +255,7 @@ static int do_flush(int argc, char **argv)
 	struct store st;
 	int err, n;
 
-	if (parse_conn_args(argc, argv, true, &a))
+	if (conn_parse_args(argc, argv, true, &a))
 		return -1;
 	err = cli_store_open(&st, true);
 	if (!err)

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "helios_decap.skel.h"
+#include "cmd/args.h"
 #include "cmd/cli.h"
 #include "lib/parse.h"
 #include "lib/bpffs.h"
@@ -21,6 +22,33 @@
 #define DECAP_HANDLE	1
 #define DECAP_PRIO	1
 #define DECAP_MAX_VIPS	64
+
+int decap_parse_vips(int argc, char **argv, struct hl_vip_key *vips,
+		     unsigned int max, unsigned int *nvips)
+{
+	*nvips = 0;
+	while (argc) {
+		struct ip_addr a;
+
+		if (strcmp(argv[0], "vip") || argc < 2) {
+			p_err("unexpected '%s' (expected: vip ADDR)", argv[0]);
+			return -1;
+		}
+		if (parse_addr(argv[1], &a))
+			return -1;
+		if (*nvips == max) {
+			p_err("too many VIPs (at most %u)", max);
+			return -1;
+		}
+		memset(&vips[*nvips], 0, sizeof(vips[*nvips]));
+		vips[*nvips].family = a.family;
+		memcpy(vips[*nvips].addr, a.w, sizeof(a.w));
+		(*nvips)++;
+		NEXT_ARG();
+		NEXT_ARG();
+	}
+	return 0;
+}
 
 static int do_decap_attach(int argc, char **argv)
 {
@@ -38,27 +66,8 @@ static int do_decap_attach(int argc, char **argv)
 
 	REQ_ARGS(3);
 	dev = argv[0];
-	NEXT_ARG();
-	while (argc) {
-		struct ip_addr a;
-
-		if (strcmp(argv[0], "vip") || argc < 2) {
-			p_err("unexpected '%s' (expected: vip ADDR)", argv[0]);
-			return -1;
-		}
-		if (parse_addr(argv[1], &a))
-			return -1;
-		if (nvips == DECAP_MAX_VIPS) {
-			p_err("too many VIPs (at most %d)", DECAP_MAX_VIPS);
-			return -1;
-		}
-		memset(&vips[nvips], 0, sizeof(vips[nvips]));
-		vips[nvips].family = a.family;
-		memcpy(vips[nvips].addr, a.w, sizeof(a.w));
-		nvips++;
-		NEXT_ARG();
-		NEXT_ARG();
-	}
+	if (decap_parse_vips(argc - 1, argv + 1, vips, DECAP_MAX_VIPS, &nvips))
+		return -1;
 	hook.ifindex = if_nametoindex(dev);
 	if (!hook.ifindex) {
 		p_err("no device '%s'", dev);

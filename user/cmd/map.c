@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 
 #include "cmd/cli.h"
+#include "cmd/map_decode.h"
 #include "cmd/report.h"
 #include "lib/clock.h"
 #include "lib/conns.h"
@@ -21,68 +22,32 @@
 #define J_INT(o, k, v)	json_object_object_add(o, k, json_object_new_int64(v))
 #define J_STR(o, k, v)	json_object_object_add(o, k, json_object_new_string(v))
 
-static const char *mac_str(const __u8 mac[6], char *buf)
-{
-	sprintf(buf, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
-		mac[3], mac[4], mac[5]);
-	return buf;
-}
-
 static int dump_services(struct store *st, struct json_object *arr)
 {
 	struct hl_svc_key k, *prev = NULL;
 	struct hl_service svc;
-	char name[SVC_STRLEN];
 
 	while (!bpf_map_get_next_key(st->fds[MAP_SERVICES], prev, &k)) {
-		struct json_object *o = json_object_new_object();
-
 		prev = &k;
-		if (bpf_map_lookup_elem(st->fds[MAP_SERVICES], &k, &svc))
-			continue;
-		J_STR(o, "service", format_svc(&k, name, sizeof(name)));
-		J_INT(o, "id", svc.id);
-		J_INT(o, "ring", svc.ring_size);
-		J_INT(o, "flags", svc.flags);
-		J_STR(o, "fwd", svc_fwd_name(svc.fwd));
-		J_INT(o, "opts", svc.opts);
-		J_INT(o, "generation", svc.gen);
-		json_object_array_add(arr, o);
+		if (!bpf_map_lookup_elem(st->fds[MAP_SERVICES], &k, &svc))
+			json_object_array_add(arr, decode_service(&k, &svc));
 	}
 	return 0;
 }
 
 static int dump_nodes(struct store *st, struct json_object *arr)
 {
-	char addr[ADDR_STRLEN];
 	__u32 i;
 	int err = nodes_load(st);
 
-	for (i = 0; !err && i < HL_MAX_NODES; i++) {
-		const struct hl_node *n = &st->nodes[i];
-		struct json_object *o;
-
-		if (!(n->flags & HL_NODE_F_EXISTS))
-			continue;
-		o = json_object_new_object();
-		J_INT(o, "id", i);
-		J_INT(o, "svc_id", n->svc_id);
-		J_STR(o, "addr", format_addr(n->family, n->addr, addr, sizeof(addr)));
-		J_INT(o, "weight", n->weight);
-		J_INT(o, "eff_scale", n->eff_scale);
-		J_INT(o, "flags", n->flags);
-		J_STR(o, "role", role_name(n->role));
-		J_STR(o, "eff_role", role_name(n->eff_role));
-		J_INT(o, "synced_ms", n->synced_ms);
-		J_STR(o, "zone", n->zone);
-		json_object_array_add(arr, o);
-	}
+	for (i = 0; !err && i < HL_MAX_NODES; i++)
+		if (st->nodes[i].flags & HL_NODE_F_EXISTS)
+			json_object_array_add(arr, decode_node(i, &st->nodes[i]));
 	return err;
 }
 
 static int dump_nexthops(struct store *st, struct json_object *arr)
 {
-	char addr[ADDR_STRLEN], mac[18];
 	__u64 now_ns = hl_now_ns();
 	__u32 i;
 	int err = nodes_load(st);
@@ -90,24 +55,11 @@ static int dump_nexthops(struct store *st, struct json_object *arr)
 	for (i = 0; !err && i < HL_MAX_NODES; i++) {
 		const struct hl_node *n = &st->nodes[i];
 		struct hl_nexthop nh;
-		struct json_object *o;
 
-		if (!(n->flags & HL_NODE_F_EXISTS) ||
-		    bpf_map_lookup_elem(st->fds[MAP_NEXTHOPS], &i, &nh))
-			continue;
-		o = json_object_new_object();
-		J_INT(o, "id", i);
-		J_STR(o, "node", format_addr(n->family, n->addr, addr, sizeof(addr)));
-		J_STR(o, "src", format_addr(n->family, nh.src, addr, sizeof(addr)));
-		J_STR(o, "smac", mac_str(nh.smac, mac));
-		J_STR(o, "dmac", mac_str(nh.dmac, mac));
-		J_INT(o, "ifindex", nh.ifindex);
-		J_INT(o, "mtu", nh.mtu);
-		json_object_object_add(o, "valid",
-				       json_object_new_boolean(nh.flags & HL_NH_F_VALID));
-		J_INT(o, "age_ms", nh.updated_ns && now_ns > nh.updated_ns ?
-				   (now_ns - nh.updated_ns) / 1000000 : 0);
-		json_object_array_add(arr, o);
+		if ((n->flags & HL_NODE_F_EXISTS) &&
+		    !bpf_map_lookup_elem(st->fds[MAP_NEXTHOPS], &i, &nh))
+			json_object_array_add(arr, decode_nexthop(i, n, &nh,
+								  now_ns));
 	}
 	return err;
 }
@@ -183,41 +135,14 @@ static int dump_slots(struct store *st, struct json_object *arr)
 static int dump_conntrack(struct store *st, struct json_object *arr)
 {
 	struct hl_flow_key k, *prev = NULL;
-	char addr[ADDR_STRLEN];
 	struct hl_flow f;
 
 	while (!bpf_map_get_next_key(st->fds[MAP_CONNTRACK], prev, &k)) {
-		struct json_object *o;
-
 		prev = &k;
-		if (bpf_map_lookup_elem(st->fds[MAP_CONNTRACK], &k, &f))
-			continue;
-		o = json_object_new_object();
-		J_STR(o, "client", format_addr(k.family, k.src, addr, sizeof(addr)));
-		J_INT(o, "sport", ntohs(k.sport));
-		J_STR(o, "vip", format_addr(k.family, k.dst, addr, sizeof(addr)));
-		J_INT(o, "dport", ntohs(k.dport));
-		J_STR(o, "proto", k.proto == 6 ? "tcp" : k.proto == 17 ? "udp" : "?");
-		J_INT(o, "node", f.node_id);
-		if (f.gen)	/* a write service's fencing generation */
-			J_INT(o, "generation", f.gen);
-		json_object_array_add(arr, o);
+		if (!bpf_map_lookup_elem(st->fds[MAP_CONNTRACK], &k, &f))
+			json_object_array_add(arr, decode_conntrack(&k, &f));
 	}
 	return 0;
-}
-
-static const char *seen_str(__u8 seen, char *buf, size_t len)
-{
-	static const char *const names[] = { "syn", "ack", "fin", "rst" };
-	size_t n = 0;
-	unsigned int i;
-
-	buf[0] = '\0';
-	for (i = 0; i < 4 && n < len; i++)
-		if (seen & (1u << i))
-			n += snprintf(buf + n, len - n, "%s%s", n ? "," : "",
-				      names[i]);
-	return buf;
 }
 
 struct nat_dump {
@@ -228,33 +153,9 @@ struct nat_dump {
 /* Both directions' entries as they are; conn list pairs them into flows. */
 static int nat_one(const void *key, const void *value, void *data)
 {
-	const struct hl_flow_key *k = key;
-	const struct hl_nat *n = value;
 	struct nat_dump *d = data;
-	struct json_object *o = json_object_new_object();
-	char addr[ADDR_STRLEN], seen[24];
 
-	J_STR(o, "dir", n->dir == HL_NAT_FORWARD ? "forward" :
-			n->dir == HL_NAT_REPLY ? "reply" : "?");
-	J_STR(o, "src", format_addr(k->family, k->src, addr, sizeof(addr)));
-	J_INT(o, "sport", ntohs(k->sport));
-	J_STR(o, "dst", format_addr(k->family, k->dst, addr, sizeof(addr)));
-	J_INT(o, "dport", ntohs(k->dport));
-	J_STR(o, "proto", k->proto == 6 ? "tcp" : k->proto == 17 ? "udp" : "?");
-	J_STR(o, "to", format_addr(k->family, n->addr, addr, sizeof(addr)));
-	J_INT(o, "to_port", ntohs(n->port));
-	J_STR(o, "from", format_addr(k->family, n->from, addr, sizeof(addr)));
-	J_INT(o, "from_port", ntohs(n->from_port));
-	J_STR(o, "seen", seen_str(n->seen, seen, sizeof(seen)));
-	J_INT(o, "svc_id", n->svc_id);
-	J_INT(o, "node", n->node_id);
-	J_INT(o, "age_ms", d->now > n->created_ns ?
-			   (d->now - n->created_ns) / 1000000 : 0);
-	J_INT(o, "idle_ms", n->last_ns && d->now > n->last_ns ?
-			    (d->now - n->last_ns) / 1000000 : 0);
-	J_INT(o, "packets", n->packets);
-	J_INT(o, "bytes", n->bytes);
-	json_object_array_add(d->arr, o);
+	json_object_array_add(d->arr, decode_nat(key, value, d->now));
 	return 0;
 }
 
@@ -272,28 +173,13 @@ static int dump_snat_addrs(struct store *st, struct json_object *arr)
 	struct hl_svc_key k, *prev = NULL;
 	struct hl_service svc;
 	struct hl_snat snat;
-	char name[SVC_STRLEN], addr[ADDR_STRLEN];
-	__u32 i;
 
 	while (!bpf_map_get_next_key(st->fds[MAP_SERVICES], prev, &k)) {
-		struct json_object *o, *addrs;
-
 		prev = &k;
-		if (bpf_map_lookup_elem(st->fds[MAP_SERVICES], &k, &svc) ||
-		    bpf_map_lookup_elem(st->fds[MAP_SNAT_ADDRS], &svc.id, &snat) ||
-		    !snat.count)
-			continue;
-		o = json_object_new_object();
-		addrs = json_object_new_array();
-		J_INT(o, "id", svc.id);
-		J_STR(o, "service", format_svc(&k, name, sizeof(name)));
-		J_INT(o, "count", snat.count);
-		for (i = 0; i < snat.count && i < HL_SNAT_MAX; i++)
-			json_object_array_add(addrs, json_object_new_string(
-				format_addr(k.family, snat.addrs[i], addr,
-					    sizeof(addr))));
-		json_object_object_add(o, "addrs", addrs);
-		json_object_array_add(arr, o);
+		if (!bpf_map_lookup_elem(st->fds[MAP_SERVICES], &k, &svc) &&
+		    !bpf_map_lookup_elem(st->fds[MAP_SNAT_ADDRS], &svc.id, &snat) &&
+		    snat.count)
+			json_object_array_add(arr, decode_snat(&k, &svc, &snat));
 	}
 	return 0;
 }
@@ -338,36 +224,17 @@ static int dump_reasons(struct store *st, struct json_object *arr)
 
 static int dump_settings(struct store *st, struct json_object *arr)
 {
-	struct json_object *o = json_object_new_object();
-	char addr[ADDR_STRLEN];
 	struct hl_settings cfg = {};
-	const struct opt *t;
-	__be32 src4[4] = {};
 	__u32 zero = 0;
 
 	bpf_map_lookup_elem(st->fds[MAP_SETTINGS], &zero, &cfg);
-	src4[0] = cfg.src4;
-	J_STR(o, "src4", format_addr(HL_AF_INET, src4, addr, sizeof(addr)));
-	J_STR(o, "src6", format_addr(HL_AF_INET6, cfg.src6, addr, sizeof(addr)));
-	J_STR(o, "zone", cfg.zone);
-	/* NAT timeouts as stored: 0 is the default (conn timeout show) */
-	for (t = nat_timeout_opts; t->name; t++) {
-		char key[32], *c;
-
-		snprintf(key, sizeof(key), "nat_%s", t->name);
-		for (c = key; *c; c++)
-			if (*c == '-')
-				*c = '_';
-		J_INT(o, key, cfg.nat_timeout_s[nat_timeout_state(t)]);
-	}
-	json_object_array_add(arr, o);
+	json_object_array_add(arr, decode_settings(&cfg));
 	return 0;
 }
 
 static int dump_decap_vips(const char *path, struct json_object *arr)
 {
 	struct hl_vip_key k, *prev = NULL;
-	char addr[ADDR_STRLEN];
 	__u64 packets;
 	int fd = bpf_obj_get(path);
 
@@ -376,15 +243,9 @@ static int dump_decap_vips(const char *path, struct json_object *arr)
 		return -ENOENT;
 	}
 	while (!bpf_map_get_next_key(fd, prev, &k)) {
-		struct json_object *o;
-
 		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &packets))
-			continue;
-		o = json_object_new_object();
-		J_STR(o, "vip", format_addr(k.family, k.addr, addr, sizeof(addr)));
-		J_INT(o, "packets", packets);
-		json_object_array_add(arr, o);
+		if (!bpf_map_lookup_elem(fd, &k, &packets))
+			json_object_array_add(arr, decode_decap_vip(&k, packets));
 	}
 	close(fd);
 	return 0;
@@ -519,10 +380,15 @@ print:
 
 static int do_list(int argc, char **argv)
 {
-	struct json_object *arr = json_object_new_array();
+	struct json_object *arr;
 	struct dirent *de;
 	DIR *dir;
 
+	if (argc) {
+		p_err("unexpected '%s' (expected: map list)", argv[0]);
+		return -1;
+	}
+	arr = json_object_new_array();
 	dir = opendir(bpffs_dir);
 	if (!dir) {
 		p_err("cannot open %s: %s", bpffs_dir, strerror(errno));
@@ -550,7 +416,8 @@ static int do_list(int argc, char **argv)
 		}
 		close(fd);
 		o = json_object_new_object();
-		J_STR(o, "name", de->d_name);
+		json_object_object_add(o, "name", json_text(de->d_name,
+							    sizeof(de->d_name)));
 		J_STR(o, "type", libbpf_bpf_map_type_str(info.type) ?: "?");
 		J_INT(o, "id", info.id);
 		J_INT(o, "key", info.key_size);

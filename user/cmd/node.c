@@ -5,6 +5,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 
+#include "cmd/args.h"
 #include "cmd/cli.h"
 #include "cmd/hint.h"
 #include "cmd/report.h"
@@ -12,17 +13,7 @@
 #include "lib/services.h"
 #include "lib/tables.h"
 
-struct node_args {
-	struct hl_svc_key key;
-	struct ip_addr addr;
-	__be16 port;		/* network order, 0: none given */
-	struct hl_node admin;	/* weight, role, zone */
-	opt_seen_t seen;
-};
-
-/* SVC ADDR[:PORT] [OPTIONS]; `opts` allows the options. */
-static int parse_node_args(int argc, char **argv, bool opts,
-			   struct node_args *a)
+int node_parse_args(int argc, char **argv, bool opts, struct node_args *a)
 {
 	memset(a, 0, sizeof(*a));
 	REQ_ARGS(2);
@@ -113,7 +104,7 @@ static int do_add(int argc, char **argv)
 	unsigned int count;
 	int err, id;
 
-	if (parse_node_args(argc, argv, true, &a))
+	if (node_parse_args(argc, argv, true, &a))
 		return -1;
 	err = open_service(&st, &a, &svc, &id, false);
 	if (err)
@@ -153,7 +144,7 @@ static int do_set(int argc, char **argv)
 	struct store st;
 	int err, id;
 
-	if (parse_node_args(argc, argv, true, &a))
+	if (node_parse_args(argc, argv, true, &a))
 		return -1;
 	if (!a.seen) {
 		char buf[256];
@@ -184,7 +175,7 @@ static int do_del(int argc, char **argv)
 	struct store st;
 	int err, id;
 
-	if (parse_node_args(argc, argv, false, &a))
+	if (node_parse_args(argc, argv, false, &a))
 		return -1;
 	err = open_service(&st, &a, &svc, &id, true);
 	if (err)

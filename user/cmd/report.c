@@ -8,6 +8,7 @@
 
 #include "cmd/cli.h"
 #include "cmd/report.h"
+#include "cmd/map_decode.h"
 #include "lib/counters.h"
 #include "lib/nodes.h"
 #include "lib/services.h"
@@ -40,7 +41,7 @@ struct json_object *node_json(struct store *st, __u32 id,
 	json_object_object_add(o, "own_port", json_object_new_boolean(n->port));
 	json_object_object_add(o, "weight", json_object_new_int64(n->weight));
 	json_object_object_add(o, "role", json_object_new_string(role_name(n->role)));
-	json_object_object_add(o, "zone", json_object_new_string(n->zone));
+	json_object_object_add(o, "zone", json_text(n->zone, sizeof(n->zone)));
 	json_object_object_add(o, "state", json_object_new_string(node_state(n)));
 	json_object_object_add(o, "packets", json_object_new_int64(c.packets));
 	json_object_object_add(o, "bytes", json_object_new_int64(c.bytes));

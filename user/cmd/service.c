@@ -6,6 +6,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 
+#include "cmd/args.h"
 #include "cmd/cli.h"
 #include "cmd/report.h"
 #include "lib/counters.h"
@@ -134,8 +135,8 @@ static int set_rate(struct store *st, const struct hl_svc_key *key,
 
 /* syn-retry { off | DELAY_MS [budget PCT] [min N] }: checked whole before
  * anything is written. */
-static int parse_syn_retry(int argc, char **argv, struct hl_limits *lim,
-			   bool *on)
+int svc_parse_syn_retry(int argc, char **argv, struct hl_limits *lim,
+			bool *on)
 {
 	unsigned long v;
 
@@ -146,9 +147,11 @@ static int parse_syn_retry(int argc, char **argv, struct hl_limits *lim,
 	*on = strcmp(argv[1], "off");
 	if (!*on)
 		return argc == 2 ? 0 : (p_err("unexpected '%s'", argv[2]), -EINVAL);
-	if (parse_uint(argv[1], "syn-retry delay (ms)", 65535, &v) || !v) {
-		if (!v)
-			p_err("invalid syn-retry delay '%s': from 1 to 65535 ms", argv[1]);
+	/* v is not set when parse_uint() fails: its message is the one */
+	if (parse_uint(argv[1], "syn-retry delay (ms)", 65535, &v))
+		return -EINVAL;
+	if (!v) {
+		p_err("invalid syn-retry delay '%s': from 1 to 65535 ms", argv[1]);
 		return -EINVAL;
 	}
 	lim->retry_delay_ms = v;
@@ -189,8 +192,8 @@ static int set_syn_retry(struct store *st, const struct hl_svc_key *key,
 
 /* snat { ADDR [ADDR ...] | off }: checked whole before anything is
  * written. */
-static int parse_snat(int argc, char **argv, const struct hl_svc_key *key,
-		      const char *svc_arg, struct hl_snat *snat)
+int svc_parse_snat(int argc, char **argv, const struct hl_svc_key *key,
+		   const char *svc_arg, struct hl_snat *snat)
 {
 	int i;
 
@@ -243,10 +246,10 @@ static int do_set(int argc, char **argv)
 	svc_arg = argv[0];
 	NEXT_ARG();
 	if (!strcmp(argv[0], "syn-retry")) {
-		if (parse_syn_retry(argc, argv, &retry, &retry_on))
+		if (svc_parse_syn_retry(argc, argv, &retry, &retry_on))
 			return -1;
 	} else if (!strcmp(argv[0], "snat")) {
-		if (parse_snat(argc, argv, &key, svc_arg, &snat))
+		if (svc_parse_snat(argc, argv, &key, svc_arg, &snat))
 			return -1;
 	} else if (strcmp(argv[0], "rate") && strcmp(argv[0], "client-rate")) {
 		/* Check all of the arguments before opening anything. */
