@@ -11,20 +11,32 @@
 
 #include "agent/health.h"
 #include "agent/probe.h"
+#include "cmd/attach.h"
+#include "cmd/decap.h"
 #include "lib/options.h"
 #include "lib/parse.h"
+#include "lib/services.h"
+
+#define CONF_MAX_DEVS	16	/* attach and decap groups each */
 
 struct node_conf {
 	struct ip_addr addr;
 	__u16 weight;
 	__u8 role;
 	char zone[HL_ZONE_LEN];
+	opt_seen_t seen;	/* the node_admin_opts the file gives */
 };
 
 struct svc_conf {
 	struct hl_svc_key key;
 	char name[SVC_STRLEN];
-	__u8 strategy;		/* HL_STRAT_MAGLEV, _PRIMARY or _REPLICA */
+	struct svc_admin admin;	/* svc_admin_opts the file gives: admin_seen */
+	opt_seen_t admin_seen;
+	bool has_check;		/* without one the service is not probed */
+	bool has_snat;
+	struct hl_snat snat;
+	__u8 strategy;		/* any; the agent decides roles for _PRIMARY
+				 * and _REPLICA */
 	bool fallback_primary;	/* replica: use the primary when no standby is */
 	__u8 fwd;		/* enum hl_fwd */
 	bool reset_on_down;	/* RST flows whose node goes down */
@@ -36,7 +48,18 @@ struct svc_conf {
 	struct node_conf *nodes;
 };
 
+struct decap_conf {
+	char dev[IF_NAMESIZE];
+	unsigned int nvips;
+	struct ip_addr vips[DECAP_MAX_VIPS];
+};
+
 struct agent_conf {
+	unsigned int nattach;
+	struct attach_conf attach[CONF_MAX_DEVS];
+	opt_seen_t attach_seen[CONF_MAX_DEVS];
+	unsigned int ndecap;
+	struct decap_conf decap[CONF_MAX_DEVS];
 	unsigned int nsvcs;
 	struct svc_conf *svcs;
 	/* The top-level `nat` group (keys: nat_timeout_opts): when present,

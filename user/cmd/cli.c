@@ -73,12 +73,13 @@ void cli_object_usage(const struct cli_object *obj, FILE *f, bool full)
 
 int cli_object_main(const struct cli_object *obj, int argc, char **argv)
 {
-	if (!obj->cmds)
-		return obj->run(argc, argv);
-	if (argc >= 1 && is_prefix(argv[0], "help")) {
+	if (argc >= 1 && (obj->cmds ? is_prefix(argv[0], "help") :
+			  !strcmp(argv[0], "help"))) {
 		cli_object_usage(obj, stderr, true);
 		return 0;
 	}
+	if (!obj->cmds)
+		return obj->run(argc, argv);
 	if (argc < 1)
 		cli_object_usage(obj, stderr, true);
 	return cmd_select(obj->cmds, argc, argv, NULL);
