@@ -145,18 +145,15 @@ UNITDIR		?= $(PREFIX)/lib/systemd/system
 COMPLETIONDIR	?= $(PREFIX)/share/bash-completion/completions
 DOCDIR		?= $(PREFIX)/share/doc/helios
 
-$(BUILD)/helios-agent.service: dist/helios-agent.service.in
-	$(call msg,GEN,$@)
-	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< >$@
-
-install: $(BUILD)/helios-agent $(BUILD)/man/.stamp $(BUILD)/helios-agent.service FORCE
+install: $(BUILD)/helios-agent $(BUILD)/man/.stamp FORCE
 	$(Q)install -D -m 0755 $(BUILD)/helios-agent $(DESTDIR)$(SBINDIR)/helios-agent
 	$(Q)install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	$(Q)install -m 0644 $(BUILD)/man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	$(Q)install -m 0644 $(BUILD)/man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	$(Q)install -D -m 0644 dist/helios-agent.bash $(DESTDIR)$(COMPLETIONDIR)/helios-agent
-	$(Q)install -D -m 0644 $(BUILD)/helios-agent.service \
-		$(DESTDIR)$(UNITDIR)/helios-agent.service
+	$(Q)install -d $(DESTDIR)$(UNITDIR)
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		dist/helios-agent.service.in >$(DESTDIR)$(UNITDIR)/helios-agent.service
 	$(Q)install -D -m 0644 dist/helios.conf.example $(DESTDIR)$(DOCDIR)/helios.conf.example
 	$(Q)install -D -m 0644 dist/helios.conf.example \
 		$(DESTDIR)$(SYSCONFDIR)/helios/helios.conf.example

@@ -28,7 +28,8 @@ static const struct cli_object version_object = {
 static const struct cli_object *const objects[] = {
 	&attach_object, &detach_object, &service_object, &class_object,
 	&node_object, &conn_object, &stats_object, &map_object, &decap_object,
-	&probe_object, &run_object, &health_object, &config_object, &version_object,
+	&probe_object, &run_object, &health_object, &config_object, &feature_object,
+	&version_object,
 	NULL
 };
 

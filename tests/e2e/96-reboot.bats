@@ -85,6 +85,30 @@ state() {
 		fail "SVC6 must reach b1 and b2 only: $burst"
 }
 
+# complete LINE: what bash completion offers at the end of LINE, run in the
+# director's namespace with its --bpffs.
+complete_dir() {
+	lab_exec dir bash -c 'source "$1"; COMP_LINE="$2"; COMP_POINT=${#COMP_LINE}
+		_helios_agent; printf "%s\n" "${COMPREPLY[@]}"' - \
+		"$LAB_ROOT/dist/helios-agent.bash" "$HELIOS --bpffs $LAB_DIR/bpf/dir $1"
+}
+
+@test "bash completion offers the director's devices, services and nodes" {
+	run complete_dir "attach "
+	assert_line eth0
+	run complete_dir "node set "
+	assert_line "$LAB_SVC4"
+	assert_line "$LAB_SVC6"
+	run complete_dir "node set $LAB_SVC4 "
+	assert_line "$(lab_addr4 b1)"
+	assert_line "$(lab_addr4 b3)"
+	refute_line "$(lab_addr6 b1)"
+	run complete_dir "node set $LAB_SVC4 $(lab_addr4 b1) role "
+	assert_line standby
+	run complete_dir "run config $LAB_DIR/helios.co"
+	assert_line "$LAB_DIR/helios.conf"
+}
+
 @test "config dump re-loads on an empty bpffs to the same state" {
 	hl config dump >"$LAB_DIR/dump1.conf"
 	echo "# $(cat "$LAB_DIR/dump1.conf")" >&3

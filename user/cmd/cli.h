@@ -34,7 +34,7 @@ void cli_object_usage(const struct cli_object *obj, FILE *f, bool full);
 
 extern const struct cli_object attach_object, detach_object, service_object,
 	node_object, class_object, stats_object, map_object, decap_object,
-	conn_object;
+	conn_object, feature_object;
 
 /* Global options, set by main(). */
 extern bool json_output;	/* -j */
