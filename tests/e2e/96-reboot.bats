@@ -35,6 +35,7 @@ write_conf() {
 
 agent_start() {
 	lab_kill "$LAB_DIR/pids/agent"
+	rm -f "$LAB_DIR/log/agent.log"	# the last agent's "running" is not ours
 	lab_spawn dir agent "$HELIOS" --bpffs "$LAB_DIR/bpf/dir" run config "$1"
 	poll 200 agent_ready || { cat "$LAB_DIR/log/agent.log" >&3; return 1; }
 }
@@ -157,6 +158,28 @@ complete_dir() {
 		fail "the service was re-created (counters reset): $output"
 	burst "$LAB_SVC4" 40
 	[ "$(jq .errors <<<"$burst")" -eq 0 ] || fail "$burst"
+}
+
+# notified MSG N: the agent sent MSG at least N times.
+notified() { [ "$(grep -c "$1" "$LAB_DIR/notify.log" 2>/dev/null)" -ge "$2" ]; }
+
+@test "under systemd (Type=notify): READY once applied, RELOADING then READY around SIGHUP, STOPPING" {
+	lab_kill "$LAB_DIR/pids/agent"
+	lab_spawn dir notify "$LAB_PY" "$LAB_TOOLS/notify_listen.py" \
+		--socket "$LAB_DIR/notify.sock" --out "$LAB_DIR/notify.log"
+	poll 100 test -S "$LAB_DIR/notify.sock" || fail "no notify socket"
+	rm -f "$LAB_DIR/log/agent.log"
+	NOTIFY_SOCKET=$LAB_DIR/notify.sock lab_spawn dir agent "$HELIOS" \
+		--bpffs "$LAB_DIR/bpf/dir" run config "$LAB_DIR/helios.conf"
+	poll 200 notified READY=1 1 || fail "no READY=1: $(cat "$LAB_DIR/log/agent.log")"
+	grep -q "helios-agent running" "$LAB_DIR/log/agent.log" || fail "READY before the file was applied"
+	kill -HUP "$(cat "$LAB_DIR/pids/agent")"
+	poll 200 notified READY=1 2 || fail "no READY=1 after the reload"
+	run grep -n "RELOADING=1\|READY=1" "$LAB_DIR/notify.log"
+	[[ ${lines[0]} == *READY=1* && ${lines[1]} == *RELOADING=1* && ${lines[2]} == *READY=1* ]] ||
+		fail "order: $output"
+	kill "$(cat "$LAB_DIR/pids/agent")"
+	poll 200 notified STOPPING=1 1 || fail "no STOPPING=1"
 }
 
 @test "stopping the agent leaves the data path running; detach is the off switch" {
