@@ -110,8 +110,8 @@ def complete(words):
 
 def completion_model(obj, ref):
     """What completion offers, asked the way ref's grammar says."""
-    if not ref["cmds"]:
-        return {"flat": complete([obj] + ["X"] * ref["npos"]), "cmds": {}}
+    if not ref["cmds"]:   # ("help" is every object's, never in a grammar)
+        return {"flat": complete([obj] + ["X"] * ref["npos"]) - {"help"}, "cmds": {}}
     cmds = {}
     for c in complete([obj]) - {"help"}:
         npos = ref["cmds"].get(c, {"npos": 0})["npos"]

@@ -106,6 +106,10 @@ static const struct doc_table doc_tables[] = {
 	  nat_timeout_opts, OPT_CONF },
 	{ "Configuration file: `attach` keys (a top-level list of groups, besides `dev`)",
 	  attach_opts, OPT_CONF },
+	{ "Configuration file: a service's limits (RATE: the words `service set` takes, in one string)",
+	  limit_opts, OPT_CONF },
+	{ "Configuration file: `classes` keys (a top-level list of groups, one a prefix)",
+	  class_opts, OPT_CONF },
 };
 #define N_DOC_TABLES	(sizeof(doc_tables) / sizeof(doc_tables[0]))
 

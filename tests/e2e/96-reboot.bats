@@ -22,8 +22,11 @@ write_conf() {
 	cat >"$LAB_DIR/helios.conf" <<-EOF
 	attach = ( { dev = "eth0"; mode = "native"; zone = "z1"; } );
 	nat = { established = 3600; udp = 60; };
+	classes = ( { name = "lab"; prefix = "198.18.0.0/24"; rate = "1000/s burst 100"; } );
 	services = (
 	  { service = "$LAB_SVC4"; strategy = "${2:-wrr}"; ring = 1009;
+	    rate_conn = "${3:-20000/s burst 2000}"; client_rate = "5000/s burst 500 prefix 24";
+	    syn_retry = "300 budget 20";
 	    nodes = ( { addr = "$(lab_addr4 b1)"; weight = 100; zone = "z1"; },
 	              { addr = "$(lab_addr4 b2)"; weight = 200; role = "standby"; },
 	              { addr = "$(lab_addr4 b3)"; weight = $1; } ); },
@@ -78,6 +81,10 @@ state() {
 		fail "zones: $(hl node list)"
 	run hl -j conn timeout show
 	[ "$(jq -r '.established' <<<"$output")" = 3600 ] || fail "nat timeouts: $output"
+	run hl -j class list
+	[ "$(jq -r '.[0].name' <<<"$output")" = lab ] || fail "classes: $output"
+	run hl config dump
+	assert_output --partial 'rate_conn = "20000/s burst 2000"; client_rate = "5000/s burst 500 prefix 24"; syn_retry = "300 budget 20 min 5";'
 
 	burst "$LAB_SVC4" 120
 	assert_spread 0.12 b1=100 b2=200 b3=300
@@ -146,13 +153,16 @@ complete_dir() {
 	hl node set "$LAB_SVC6" "$(lab_addr6 b2)" weight 7
 
 	lab_kill "$LAB_DIR/pids/agent"
-	write_conf 50 srchash
+	write_conf 50 srchash "10000/s burst 1000"
 	agent_start "$LAB_DIR/helios.conf"
 	[ "$(xdp_prog_on_dir)" = "$prog" ] || fail "the program was attached again"
 	[ "$(node_field "$LAB_SVC4" b3 weight)" = 50 ] || fail "b3's new weight not applied: $(hl node list)"
 	[ "$(hl -j service list | jq -r --arg s "$LAB_SVC4" '.[] | select(.service == $s) | .strategy')" = srchash ] ||
 		fail "strategy not applied"
 	[ "$(node_field "$LAB_SVC6" b2 weight)" = 7 ] || fail "the operator's weight was undone"
+	run hl config dump
+	assert_output --partial 'rate_conn = "10000/s burst 1000"'
+	assert_output --partial 'name = "lab"'	# adopted, not added twice
 	run hl -j stats "$LAB_SVC4"
 	[ "$(jq '.services[0].packets // .[0].packets // 0' <<<"$output")" -ge "$pkts" ] ||
 		fail "the service was re-created (counters reset): $output"

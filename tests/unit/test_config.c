@@ -177,7 +177,9 @@ static void test_devices(void)
 	static const char text[] =
 		"attach = ( { dev = \"eth0\"; mode = \"generic\"; zone = \"z1\"; } );\n"
 		"decap = ( { dev = \"eth1\"; vips = ( \"198.18.1.10\", \"fd00::10\" ); } );\n"
+		"classes = ( { name = \"vip\"; prefix = \"198.18.0.0/24\"; rate = \"100/s\"; } );\n"
 		"services = ( { service = \"198.18.1.10:80/tcp\"; strategy = \"wrr\";\n"
+		"  rate_conn = \"1k/s burst 50\"; client_rate = \"10/s prefix 24\";\n"
 		"  fwd = \"nat\"; snat = ( \"198.18.0.4\", \"198.18.0.5\" );\n"
 		"  nodes = ( { addr = \"198.18.0.11\"; zone = \"z1\"; } ); } );\n";
 	const struct opt *t = svc_admin_opts;
@@ -205,6 +207,11 @@ static void test_devices(void)
 	CHECK(sc->admin_seen == (OPT_SEEN(t, "strategy") | OPT_SEEN(t, "fwd")),
 	      "service keys seen: %llx", (unsigned long long)sc->admin_seen);
 	CHECK(sc->has_snat && sc->snat.count == 2, "snat: %u", sc->snat.count);
+	CHECK(sc->limits_seen == 9 && !strcmp(sc->limits.rate_conn, "1k/s burst 50"),
+	      "limits seen %llx: '%s'", (unsigned long long)sc->limits_seen,
+	      sc->limits.rate_conn);
+	CHECK(conf.nclasses == 1 && !strcmp(conf.classes[0].name, "vip"),
+	      "classes: %u", conf.nclasses);
 	CHECK(sc->nnodes == 1 && sc->nodes[0].seen == OPT_SEEN(node_admin_opts, "zone"),
 	      "node keys seen: %llx", (unsigned long long)sc->nodes[0].seen);
 	config_free(&conf);
@@ -240,6 +247,14 @@ static const struct bad_case bad_cases[] = {
 	{ "attach src not an address", "attach = ( { dev = \"eth0\"; src = \"x\"; } );\n",
 	  1, "src" },
 	{ "decap without vips", "decap = ( { dev = \"eth0\"; } );\n", 1, "'vips'" },
+	{ "a rate the CLI would refuse", SVC "    rate_conn = \"fast\";\n" NODE END,
+	  3, "rate_conn" },
+	{ "a prefix on a service rate", SVC "    rate_pkt = \"10/s prefix 24\";\n" NODE END,
+	  3, "rate_pkt" },
+	{ "a class without a rate", "classes = ( { name = \"x\";\n prefix = \"198.18.0.0/24\"; } );\n",
+	  1, "rate" },
+	{ "a class prefix with host bits", "classes = ( { name = \"x\"; rate = \"5\";\n"
+	  " prefix = \"198.18.0.1/24\"; } );\n", 2, "prefix" },
 	{ "snat of the other family", SVC "    snat = ( \"2001:db8::1\" );\n" NODE END,
 	  3, "family" },
 	{ "bounded-load without a hashed strategy",

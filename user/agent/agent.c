@@ -31,6 +31,7 @@
 #include "lib/counters.h"
 #include "lib/log.h"
 #include "lib/nodes.h"
+#include "lib/rate.h"
 #include "lib/services.h"
 
 #define SYNC_MS		1000	/* node-set refresh and time-driven changes */
@@ -565,6 +566,83 @@ static int apply_devices(struct agent *a, const struct agent_conf *old,
 	return 0;
 }
 
+/* Run a CLI command (the one writer of its state) from the file's words:
+ * `OBJECT WORD... VALUE-WORDS`. */
+static int run_cli(const struct cli_object *obj, const char *const *words,
+		   int nwords, const char *value)
+{
+	char buf[CONF_WORDS], *argv[24];
+	int n, i;
+
+	for (n = 0; n < nwords; n++)
+		argv[n] = (char *)words[n];
+	n += conf_words(value, buf, sizeof(buf), argv + n, 24 - n);
+	for (i = 0; i < n && verbose; i++)
+		fprintf(stderr, "%s%s", i ? " " : "debug: applying ", argv[i]);
+	if (verbose)
+		fputc('\n', stderr);
+	return cli_object_main(obj, n, argv);
+}
+
+/*
+ * Limits and classes go through the CLI's own writers (service set, class
+ * add/del), outside the store lock they take themselves: every limit the
+ * file gives at start, those it changed on reload; classes it adds (a
+ * prefix already pinned is adopted as it is) and, on reload, removes.
+ */
+static int apply_limits(struct agent *a, const struct agent_conf *old,
+			const struct agent_conf *new)
+{
+	static const char *const kw[][2] = {
+		{ "rate", "conn" }, { "rate", "pkt" }, { "rate", "bytes" },
+		{ "client-rate", "conn" }, { "syn-retry", NULL },
+	};
+	unsigned int i, j, k;
+	int err = 0;
+
+	for (i = 0; old && i < old->nclasses; i++) {
+		for (j = 0; j < new->nclasses; j++)
+			if (!strcmp(old->classes[i].name, new->classes[j].name))
+				break;
+		if (j == new->nclasses) {
+			const char *w[] = { "del", old->classes[i].name };
+
+			run_cli(&class_object, w, 2, "");
+		}
+	}
+	for (i = 0; i < new->nclasses && !err; i++) {
+		const struct class_conf *cc = &new->classes[i];
+		const char *w[] = { "add", cc->prefix, "name", cc->name, "rate", "conn" };
+		struct hl_class_key key;
+		__u32 id;
+
+		for (j = 0; old && j < old->nclasses; j++)
+			if (!memcmp(&old->classes[j], cc, sizeof(*cc)))
+				break;
+		if ((old && j < old->nclasses) || parse_prefix(cc->prefix, &key) ||
+		    !bpf_map_lookup_elem(a->st.fds[MAP_CLASS_PREFIXES], &key, &id))
+			continue;	/* as before, or pinned already */
+		err = run_cli(&class_object, w, 6, cc->rate);
+	}
+	for (i = 0; i < new->nsvcs && !err; i++) {
+		const struct svc_conf *n = &new->svcs[i];
+		const struct svc_conf *o = find_svc_conf(old, &n->key);
+
+		for (k = 0; k < sizeof(kw) / sizeof(kw[0]) && !err; k++) {
+			const struct opt *t = &limit_opts[k];
+			const char *val = (const char *)&n->limits + t->off;
+			const char *w[] = { "set", n->name, kw[k][0], kw[k][1] };
+
+			if (!(n->limits_seen & (1ull << k)) ||
+			    (o && (o->limits_seen & (1ull << k)) &&
+			     !strcmp(val, (const char *)&o->limits + t->off)))
+				continue;
+			err = run_cli(&service_object, w, kw[k][1] ? 4 : 3, val);
+		}
+	}
+	return err;
+}
+
 /* Admin writes for the difference between `old` (NULL at start) and `new`:
  * declared services and nodes are created, removed ones deleted, changed
  * settings set. Nodes the change does not name are not touched, so their
@@ -686,7 +764,7 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 			err = svc_rebuild(&a->st, svc.id);
 	}
 	store_unlock(&a->st);
-	return err;
+	return err ? err : apply_limits(a, old, new);
 }
 
 static void svcs_free(struct agent *a)

@@ -16,6 +16,7 @@
 #include "cmd/decap.h"
 #include "lib/conns.h"
 #include "lib/nodes.h"
+#include "lib/rate.h"
 #include "lib/services.h"
 
 /* `key = value;` of option o of obj: text quoted, numbers bare. */
@@ -130,6 +131,68 @@ static void dump_nodes(struct store *st, const struct hl_svc_key *key,
 		printf(" );");
 }
 
+static void put_bucket(const char *key, const struct hl_bucket *b,
+		       const char *more)
+{
+	if (b->cost)
+		printf(" %s = \"%llu/s burst %llu%s\";", key,
+		       (unsigned long long)bucket_rate(b),
+		       (unsigned long long)bucket_burst(b), more);
+}
+
+/* The limits as limit_opts take them: the CLI's words. */
+static void dump_limits(struct store *st, const struct hl_svc_key *key,
+			__u32 id)
+{
+	struct hl_limits lim;
+	struct hl_bucket client;
+	char more[32];
+
+	if (bpf_map_lookup_elem(st->fds[MAP_LIMITS], &id, &lim))
+		return;
+	client = (struct hl_bucket){ .cost = lim.client_cost,
+				     .tolerance = lim.client_tolerance };
+	snprintf(more, sizeof(more), " prefix %u",
+		 key->family == HL_AF_INET ? lim.client_plen4 : lim.client_plen6);
+	if (lim.conn.cost || lim.pkt.cost || lim.bytes.cost || client.cost ||
+	    lim.retry_delay_ms)
+		printf("\n   ");
+	put_bucket("rate_conn", &lim.conn, "");
+	put_bucket("rate_pkt", &lim.pkt, "");
+	put_bucket("rate_bytes", &lim.bytes, "");
+	put_bucket("client_rate", &client, more);
+	if (lim.retry_delay_ms)
+		printf(" syn_retry = \"%u budget %u min %u\";", lim.retry_delay_ms,
+		       lim.retry_pct, lim.retry_min);
+}
+
+/* classes = ( ... ): one entry a prefix, as class add takes it. */
+static void dump_classes(struct store *st)
+{
+	struct hl_class_key k, last;
+	struct hl_class c;
+	char pfx[64];
+	bool first = true;
+	__u32 id;
+
+	while (!bpf_map_get_next_key(st->fds[MAP_CLASS_PREFIXES],
+				     first ? NULL : &last, &k)) {
+		last = k;
+		if (bpf_map_lookup_elem(st->fds[MAP_CLASS_PREFIXES], &k, &id) ||
+		    bpf_map_lookup_elem(st->fds[MAP_CLASSES], &id, &c) ||
+		    !(c.flags & HL_CLASS_F_USED))
+			continue;
+		printf("%s  { name = \"%.*s\"; prefix = \"%s\"; rate = \"%llu/s burst %llu\"; }",
+		       first ? "classes = (\n" : ",\n", HL_CLASS_NAME_LEN, c.name,
+		       format_prefix(&k, pfx, sizeof(pfx)),
+		       (unsigned long long)bucket_rate(&c.conn),
+		       (unsigned long long)bucket_burst(&c.conn));
+		first = false;
+	}
+	if (!first)
+		printf("\n);\n");
+}
+
 static int dump_svc(struct store *st, const struct hl_svc_key *key,
 		    const struct hl_service *svc, void *data)
 {
@@ -156,6 +219,7 @@ static int dump_svc(struct store *st, const struct hl_svc_key *key,
 		if (o->where & OPT_CONF)
 			put_opt(o, &admin, " ");
 	}
+	dump_limits(st, key, svc->id);
 	if (!svc_snat_get(st, svc->id, &snat) && snat.count) {
 		printf("\n    snat = (");
 		for (i = 0; i < snat.count && i < HL_SNAT_MAX; i++)
@@ -193,6 +257,7 @@ static int do_dump(int argc, char **argv)
 		printf("\n);\n");
 	dump_decap();
 	dump_nat(&st);
+	dump_classes(&st);
 	first = true;
 	if (!err)
 		err = svc_for_each(&st, dump_svc, &first);
@@ -237,9 +302,9 @@ const struct cli_object config_object = {
 		"config dump\n"
 		"config check FILE",
 	.details	=
-		"dump: the pinned state (attachments, decap, NAT timeouts, services,\n"
-		"      nodes) as a configuration file `run config` accepts; the\n"
-		"      checks are not in the maps: add them to the file.\n"
+		"dump: the pinned state (attachments, decap, NAT timeouts, classes,\n"
+		"      services with limits, nodes) as a configuration file `run config`\n"
+		"      accepts; the checks are not in the maps: add them.\n"
 		"check: parse FILE as `run config` would, change nothing.\n",
 	.cmds		= cmds,
 };

@@ -11,6 +11,7 @@
 #include "lib/conns.h"
 #include "lib/log.h"
 #include "lib/nodes.h"
+#include "lib/rate.h"
 #include "lib/services.h"
 #include "lib/tables.h"
 
@@ -226,6 +227,102 @@ const struct opt check_opts[] = {
 	{ NULL }
 };
 
+int conf_words(const char *words, char *buf, size_t len, char **argv, int max)
+{
+	char *w, *save;
+	int n = 0;
+
+	snprintf(buf, len, "%s", words);
+	for (w = strtok_r(buf, " \t", &save); w && n < max;
+	     w = strtok_r(NULL, " \t", &save))
+		argv[n++] = w;
+	return n;
+}
+
+/* The library's last error, kept: opt_set() writes its own with it. */
+static const char *lib_why(void)
+{
+	static char why[256];
+
+	snprintf(why, sizeof(why), "%s", hl_errmsg());
+	return why;
+}
+
+/* RATE as the CLI takes it; with `prefix LEN` for client-rate. */
+static const char *rate_words_check(const char *words, bool prefix)
+{
+	struct rate_spec r;
+	char buf[CONF_WORDS], *argv[16];
+	int n = conf_words(words, buf, sizeof(buf), argv, 16);
+
+	return parse_rate(n, argv, "rate", prefix, &r) ? lib_why() : NULL;
+}
+
+static const char *rate_check(const void *field)
+{
+	return rate_words_check(field, false);
+}
+
+static const char *client_rate_check(const void *field)
+{
+	return rate_words_check(field, true);
+}
+
+static const char *syn_retry_check(const void *field)
+{
+	const char *w = field;
+
+	return !strcmp(w, "off") || (*w >= '1' && *w <= '9') ? NULL :
+		"expected DELAY_MS [budget PCT] [min N], or off";
+}
+
+#define LIMIT(key, chk, what)						\
+	{ .name = #key, .type = OPT_STRING, .where = OPT_CONF, .arg = "RATE", \
+	  OPT_FIELD(struct limit_conf, key), .check = (chk), .def = "off", \
+	  .help = (what) }
+
+/* A service's limits: the words `service set SVC ...` takes after the
+ * keyword, as one string (e.g. rate_conn = "1000/s burst 50";). */
+const struct opt limit_opts[] = {
+	LIMIT(rate_conn, rate_check, "as service set SVC rate conn RATE: new connections"),
+	LIMIT(rate_pkt, rate_check, "as service set SVC rate pkt RATE: packets"),
+	LIMIT(rate_bytes, rate_check, "as service set SVC rate bytes RATE: bytes"),
+	LIMIT(client_rate, client_rate_check,
+	      "as service set SVC client-rate conn RATE [prefix LEN]: per client"),
+	LIMIT(syn_retry, syn_retry_check,
+	      "as service set SVC syn-retry: DELAY_MS [budget PCT] [min N] or off"),
+	{ NULL }
+};
+
+static const char *prefix_check(const void *field)
+{
+	struct hl_class_key k;
+
+	return parse_prefix(field, &k) ? lib_why() : NULL;
+}
+
+static const char *class_name_check(const void *field)
+{
+	char name[HL_CLASS_NAME_LEN];
+
+	return parse_class_name(field, name) ? lib_why() : NULL;
+}
+
+/* An entry of the top-level classes list: as class add PREFIX name NAME
+ * rate conn RATE. */
+const struct opt class_opts[] = {
+	{ .name = "name", .type = OPT_STRING, .where = OPT_CONF, .arg = "NAME",
+	  OPT_FIELD(struct class_conf, name), .check = class_name_check,
+	  .help = "the class (entries of one name share its bucket)" },
+	{ .name = "prefix", .type = OPT_STRING, .where = OPT_CONF, .arg = "PREFIX",
+	  OPT_FIELD(struct class_conf, prefix), .check = prefix_check,
+	  .help = "its clients: ADDR/LEN, no host bits" },
+	{ .name = "rate", .type = OPT_STRING, .where = OPT_CONF, .arg = "RATE",
+	  OPT_FIELD(struct class_conf, rate), .check = rate_check,
+	  .help = "new connections: N[/s] [burst B] [leaky]" },
+	{ NULL }
+};
+
 static const struct opt_choice on_down_choices[] = {
 	{ "none", false }, { "reset", true }, { NULL }
 };
@@ -392,6 +489,35 @@ static int parse_attach(struct ctx *c, const config_setting_t *l,
 	return 0;
 }
 
+/* classes = ( { name = "vip"; prefix = "ADDR/LEN"; rate = "100/s"; }, ... ) */
+static int parse_classes(struct ctx *c, const config_setting_t *l,
+			 struct agent_conf *conf)
+{
+	static const char *const known[] = { NULL };
+	static const struct opt *const tbls[] = { class_opts, NULL };
+	unsigned int i, n = config_setting_length(l);
+
+	if (!config_setting_is_list(l))
+		return fail(c, l, "'classes' is a list: ( { name = \"...\"; ... }, ... )");
+	if (n > CONF_MAX_CLASSES)
+		return fail(c, l, "at most %d class prefixes", CONF_MAX_CLASSES);
+	for (i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(l, i);
+		struct class_conf *cc = &conf->classes[i];
+		opt_seen_t seen = 0;
+
+		if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+			return fail(c, g, "a class is a group: { name = \"...\"; ... }");
+		if (check_keys(c, g, known, tbls) ||
+		    get_opts(c, g, class_opts, cc, &seen))
+			return -1;
+		if (seen != (1ull << 3) - 1)
+			return fail(c, g, "a class needs name, prefix and rate");
+		conf->nclasses++;
+	}
+	return 0;
+}
+
 /* decap = ( { dev = "eth0"; vips = ( "ADDR", ... ); }, ... ) */
 static int parse_decap(struct ctx *c, const config_setting_t *l,
 		       struct agent_conf *conf)
@@ -429,7 +555,7 @@ static int parse_service(struct ctx *c, const config_setting_t *g,
 	static const char *const known[] = { "service", "check", "nodes", "snat",
 					     NULL };
 	static const struct opt *const tbls[] = { service_opts, svc_admin_opts,
-						  NULL };
+						  limit_opts, NULL };
 	struct svc_admin admin = { .svc.ring_size = HL_RING_DEFAULT };
 	struct hl_service tmp = {};
 	const config_setting_t *check, *nodes;
@@ -470,7 +596,8 @@ static int parse_service(struct ctx *c, const config_setting_t *g,
 	sc->admin = admin;
 	if (svc_admin_apply(&admin, sc->admin_seen, &tmp))	/* as a whole */
 		return fail(c, g, "%s", hl_errmsg());
-	if (parse_snat(c, g, sc))
+	if (parse_snat(c, g, sc) ||
+	    get_opts(c, g, limit_opts, &sc->limits, &sc->limits_seen))
 		return -1;
 
 	health_defaults(&sc->health);
@@ -537,7 +664,7 @@ int config_load(const char *path, struct agent_conf *conf, char *err,
 		size_t errlen)
 {
 	static const char *const known[] = { "services", "nat", "attach", "decap",
-					     NULL };
+					     "classes", NULL };
 	static const struct opt *const none[] = { NULL };
 	struct ctx c = { .file = path, .err = err, .errlen = errlen };
 	const config_setting_t *root, *svcs, *nat, *l;
@@ -567,6 +694,9 @@ int config_load(const char *path, struct agent_conf *conf, char *err,
 		goto out;
 	l = config_setting_get_member(root, "decap");
 	if (l && parse_decap(&c, l, conf))
+		goto out;
+	l = config_setting_get_member(root, "classes");
+	if (l && parse_classes(&c, l, conf))
 		goto out;
 	svcs = config_setting_get_member(root, "services");
 	if (!svcs && !conf->nattach && !conf->ndecap && !nat) {

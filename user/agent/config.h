@@ -27,6 +27,27 @@ struct node_conf {
 	opt_seen_t seen;	/* the node_admin_opts the file gives */
 };
 
+#define CONF_WORDS	64	/* a limit's value: the CLI's words */
+
+/* A service's limits as `service set SVC rate conn ...` takes them (the
+ * words after the keyword): limit_opts. */
+struct limit_conf {
+	char rate_conn[CONF_WORDS];
+	char rate_pkt[CONF_WORDS];
+	char rate_bytes[CONF_WORDS];
+	char client_rate[CONF_WORDS];
+	char syn_retry[CONF_WORDS];
+};
+
+/* A rate-limit class prefix: class_opts. */
+struct class_conf {
+	char name[HL_CLASS_NAME_LEN];
+	char prefix[64];
+	char rate[CONF_WORDS];
+};
+
+#define CONF_MAX_CLASSES	(HL_MAX_CLASSES * 4)
+
 struct svc_conf {
 	struct hl_svc_key key;
 	char name[SVC_STRLEN];
@@ -35,6 +56,8 @@ struct svc_conf {
 	bool has_check;		/* without one the service is not probed */
 	bool has_snat;
 	struct hl_snat snat;
+	struct limit_conf limits;
+	opt_seen_t limits_seen;
 	__u8 strategy;		/* any; the agent decides roles for _PRIMARY
 				 * and _REPLICA */
 	bool fallback_primary;	/* replica: use the primary when no standby is */
@@ -60,6 +83,8 @@ struct agent_conf {
 	opt_seen_t attach_seen[CONF_MAX_DEVS];
 	unsigned int ndecap;
 	struct decap_conf decap[CONF_MAX_DEVS];
+	unsigned int nclasses;
+	struct class_conf classes[CONF_MAX_CLASSES];
 	unsigned int nsvcs;
 	struct svc_conf *svcs;
 	/* The top-level `nat` group (keys: nat_timeout_opts): when present,
@@ -70,7 +95,10 @@ struct agent_conf {
 
 /* The keys of a service group (besides svc_admin_opts) and of its check
  * group; a node group's are node_admin_opts. */
-extern const struct opt service_opts[], check_opts[];
+extern const struct opt service_opts[], check_opts[], limit_opts[],
+	class_opts[];
+/* Split `words` (a copy in buf) into at most max argv entries. */
+int conf_words(const char *words, char *buf, size_t len, char **argv, int max);
 
 /* 0, or -1 with "FILE:LINE: reason" in err. */
 int config_load(const char *path, struct agent_conf *conf, char *err,
