@@ -214,7 +214,7 @@ demo-lab: deps
 
 # Static analysis, clean or failing (scripts/check.sh, .clang-tidy). Not
 # part of `make test`: it takes about half a minute more.
-check: $(SKELS) $(BENCH_SKELS)
+check: $(SKELS) $(BENCH_SKELS) $(BUILD)/version.h
 	$(Q)scripts/install-deps.sh --check
 	$(Q)scripts/check.sh $(BUILD)
 

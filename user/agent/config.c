@@ -433,8 +433,8 @@ static int parse_snat(struct ctx *c, const config_setting_t *g,
 		      struct svc_conf *sc)
 {
 	const config_setting_t *l = config_setting_get_member(g, "snat");
-	struct ip_addr a[HL_SNAT_MAX];
-	unsigned int i, n;
+	struct ip_addr a[HL_SNAT_MAX] = {};
+	unsigned int i, n = 0;
 
 	if (!l)
 		return 0;

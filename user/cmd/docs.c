@@ -36,6 +36,7 @@ static bool uline_next(const char **pos, struct uline *ul)
 	size_t len = 0;
 	char *c, *save;
 
+	ul->n = 0;
 	if (!*p)
 		return false;
 	ul->buf[0] = '\0';
@@ -207,7 +208,7 @@ int docs_complete(const struct cli_object *const *objs, int argc, char **argv)
 	int n, i, npos = 0;
 	char *ph[UTOK_MAX];
 
-	for (n = 0; objs[n] && n < 64; n++)
+	for (n = 0; n < 64 && objs[n]; n++)
 		names[n] = objs[n]->name;
 	if (argc == 0) {
 		for (i = 0; i < n; i++)
@@ -224,7 +225,7 @@ int docs_complete(const struct cli_object *const *objs, int argc, char **argv)
 	argc--;
 	argv++;
 	if (obj->cmds) {
-		for (n = 0; obj->cmds[n].name && n < 64; n++)
+		for (n = 0; n < 64 && obj->cmds[n].name; n++)
 			names[n] = obj->cmds[n].name;
 		if (argc == 0) {
 			for (i = 0; i < n; i++)
@@ -256,7 +257,7 @@ int docs_complete(const struct cli_object *const *objs, int argc, char **argv)
 		return 0;
 	}
 	/* An optional SVC first (conn list [SVC] [node NODE]). */
-	if (!svc_word && argc > 0 && strchr(argv[0], '/'))
+	if (!svc_word && argc > 0 && argv[0] && strchr(argv[0], '/'))
 		svc_word = argv[0];
 
 	if (argc > npos) {
