@@ -141,6 +141,20 @@ complete_dir() {
 	assert_spread 0.12 b1=100 b2=200 b3=300
 }
 
+@test "config dump FILE takes the checks, which the maps do not hold, from FILE" {
+	cat >"$LAB_DIR/checks.conf" <<-EOF
+	services = ( { service = "$LAB_SVC4"; on_down = "reset"; hold = 5;
+	  check = { kind = "http"; path = "/h"; interval = 3; timeout = 0.5; fall = 4; }; } );
+	EOF
+	hl config dump "$LAB_DIR/checks.conf" >"$LAB_DIR/dump3.conf"
+	run cat "$LAB_DIR/dump3.conf"
+	assert_output --partial 'on_down = "reset"; hold = 5;'
+	assert_output --partial 'check = { kind = "http"; path = "/h"; interval = 3; timeout = 0.5; fall = 4; };'
+	[ "$(grep -c 'check =' "$LAB_DIR/dump3.conf")" -eq 1 ] || fail "a check for SVC6 too"
+	run hl config check "$LAB_DIR/dump3.conf"
+	assert_success
+}
+
 @test "on a populated bpffs the agent adopts what is pinned and applies only the difference" {
 	local prog id_b1 pkts
 	write_conf 300

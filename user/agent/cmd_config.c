@@ -193,19 +193,46 @@ static void dump_classes(struct store *st)
 		printf("\n);\n");
 }
 
+struct dump_ctx {
+	const struct agent_conf *file;	/* config dump FILE, or empty */
+	bool first;
+};
+
+/* What is not in the maps (the check, on_down, hold) from `sc`, the file
+ * given to dump: the keys that differ from their defaults. */
+static void dump_file_keys(const struct svc_conf *sc)
+{
+	struct svc_conf def = { .key = sc->key };
+	char a[320], b[320];
+	const struct opt *o;
+
+	svc_conf_defaults(&def);
+	for (o = service_opts; o->name; o++)
+		if (strcmp(opt_format(o, sc, a, sizeof(a)), opt_format(o, &def, b, sizeof(b))))
+			put_opt(o, sc, " ");
+	if (!sc->has_check)
+		return;
+	printf("\n    check = { kind = \"%s\";", probe_kind_name(sc->probe.kind));
+	for (o = check_opts; o->name; o++)
+		if (strcmp(opt_format(o, sc, a, sizeof(a)), opt_format(o, &def, b, sizeof(b))) ||
+		    (sc->probe.kind == PROBE_HTTP && !strcmp(o->name, "path")))
+			put_opt(o, sc, " ");
+	printf(" };");
+}
+
 static int dump_svc(struct store *st, const struct hl_svc_key *key,
 		    const struct hl_service *svc, void *data)
 {
 	struct svc_admin admin = { .svc = *svc };
 	char name[SVC_STRLEN], addr[ADDR_STRLEN];
 	struct hl_snat snat = {};
-	bool *first = data;
+	struct dump_ctx *ctx = data;
 	const struct opt *o;
 	__u32 i;
 
 	admin.fallback = svc->opts & HL_SVC_O_FALLBACK_PRIMARY ?
 		SVC_FALLBACK_PRIMARY : SVC_FALLBACK_NONE;
-	printf("%s  { service = \"%s\";\n   ", *first ? "services = (\n" : ",\n",
+	printf("%s  { service = \"%s\";\n   ", ctx->first ? "services = (\n" : ",\n",
 	       format_svc(key, name, sizeof(name)));
 	for (o = svc_admin_opts; o->name; o++) {
 		/* Only what applies: what the parser would refuse, or what
@@ -227,26 +254,37 @@ static int dump_svc(struct store *st, const struct hl_svc_key *key,
 			       format_addr(key->family, snat.addrs[i], addr, sizeof(addr)));
 		printf(" );");
 	}
+	for (i = 0; i < ctx->file->nsvcs; i++)
+		if (!memcmp(&ctx->file->svcs[i].key, key, sizeof(*key)))
+			dump_file_keys(&ctx->file->svcs[i]);
 	dump_nodes(st, key, svc->id);
 	printf(" }");
-	*first = false;
+	ctx->first = false;
 	return 0;
 }
 
+/* config dump [FILE]: FILE gives what the maps do not hold (checks). */
 static int do_dump(int argc, char **argv)
 {
+	struct agent_conf file = {};
+	struct dump_ctx ctx = { .file = &file, .first = true };
 	struct store st;
 	bool first = true;
+	char why[512];
 	int err;
 
-	if (argc) {
-		p_err("config dump takes no arguments");
+	if (argc > 1) {
+		p_err("expected: config dump [FILE]");
+		return -1;
+	}
+	if (argc && config_load(argv[0], &file, why, sizeof(why))) {
+		p_err("%s", why);
 		return -1;
 	}
 	err = cli_store_open(&st, false);
 	if (err) {
 		p_err("nothing pinned under %s", bpffs_dir);
-		return err;
+		goto out_file;
 	}
 	err = nodes_load(&st);
 	if (err)
@@ -258,13 +296,14 @@ static int do_dump(int argc, char **argv)
 	dump_decap();
 	dump_nat(&st);
 	dump_classes(&st);
-	first = true;
 	if (!err)
-		err = svc_for_each(&st, dump_svc, &first);
-	if (!first)
+		err = svc_for_each(&st, dump_svc, &ctx);
+	if (!ctx.first)
 		printf("\n);\n");
 out:
 	store_close(&st);
+out_file:
+	config_free(&file);
 	return err;
 }
 
@@ -299,12 +338,13 @@ static const struct cmd cmds[] = {
 const struct cli_object config_object = {
 	.name		= "config",
 	.usage		=
-		"config dump\n"
+		"config dump [FILE]\n"
 		"config check FILE",
 	.details	=
 		"dump: the pinned state (attachments, decap, NAT timeouts, classes,\n"
 		"      services with limits, nodes) as a configuration file `run config`\n"
-		"      accepts; the checks are not in the maps: add them.\n"
+		"      accepts. The maps hold no checks: with FILE (the agent's), its\n"
+		"      services' check, on_down and hold are written too.\n"
 		"check: parse FILE as `run config` would, change nothing.\n",
 	.cmds		= cmds,
 };

@@ -549,6 +549,18 @@ static int parse_decap(struct ctx *c, const config_setting_t *l,
 	return 0;
 }
 
+void svc_conf_defaults(struct svc_conf *sc)
+{
+	sc->hold_ms = 10000;
+	sc->reset_on_down = false;
+	health_defaults(&sc->health);
+	memset(&sc->probe, 0, sizeof(sc->probe));
+	sc->probe.port = ntohs(sc->key.port);
+	sc->probe.http_expect = 200;
+	strcpy(sc->probe.http_path, "/");
+	sc->probe.timeout_ms = sc->health.timeout_ms;
+}
+
 static int parse_service(struct ctx *c, const config_setting_t *g,
 			 struct svc_conf *sc)
 {
@@ -577,7 +589,7 @@ static int parse_service(struct ctx *c, const config_setting_t *g,
 			    "bad service '%s' (expected VIP:PORT/tcp|udp)", str);
 	format_svc(&sc->key, sc->name, sizeof(sc->name));
 
-	sc->hold_ms = 10000;
+	svc_conf_defaults(sc);
 	if (get_opts(c, g, service_opts, sc, NULL) ||
 	    get_opts(c, g, svc_admin_opts, &admin, &sc->admin_seen))
 		return -1;
@@ -600,11 +612,6 @@ static int parse_service(struct ctx *c, const config_setting_t *g,
 	    get_opts(c, g, limit_opts, &sc->limits, &sc->limits_seen))
 		return -1;
 
-	health_defaults(&sc->health);
-	memset(&sc->probe, 0, sizeof(sc->probe));
-	sc->probe.port = ntohs(sc->key.port);
-	sc->probe.http_expect = 200;
-	strcpy(sc->probe.http_path, "/");
 	check = config_setting_get_member(g, "check");
 	if (check) {
 		if (config_setting_type(check) != CONFIG_TYPE_GROUP)

@@ -100,6 +100,10 @@ extern const struct opt service_opts[], check_opts[], limit_opts[],
 /* Split `words` (a copy in buf) into at most max argv entries. */
 int conf_words(const char *words, char *buf, size_t len, char **argv, int max);
 
+/* What a service group leaves out: its check's and hold's defaults (the
+ * key must be set). */
+void svc_conf_defaults(struct svc_conf *sc);
+
 /* 0, or -1 with "FILE:LINE: reason" in err. */
 int config_load(const char *path, struct agent_conf *conf, char *err,
 		size_t errlen);

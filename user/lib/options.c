@@ -321,11 +321,11 @@ const char *opt_format(const struct opt *o, const void *obj, char *buf,
 			snprintf(buf, len, "off");
 		else if (o->type == OPT_UINT)
 			snprintf(buf, len, "%llu", (unsigned long long)u);
-		else
-			snprintf(buf, len, "%.17g", u / o->scale);
+		else	/* 15 digits: 0.1, not 0.10000000000000001 */
+			snprintf(buf, len, "%.15g", u / o->scale);
 		break;
 	case OPT_DOUBLE:
-		snprintf(buf, len, "%.17g", *(const double *)field);
+		snprintf(buf, len, "%.15g", *(const double *)field);
 		break;
 	case OPT_ENUM:
 		u = get_uint(field, o->size);
