@@ -19,7 +19,7 @@ ARCH		:= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 CFLAGS		?= -O2 -g
 CFLAGS		+= -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 		   -Iinclude -I$(BUILD) -Iuser -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql) -D_GNU_SOURCE
-LIBS		:= -lbpf -lelf -lz -ljson-c -lmnl -levent -lpq -lconfig -lm
+LIBS		:= -lbpf -lelf -lz -ljson-c -lmnl -levent -lpq -lconfig -lm -lsystemd
 BPF_CFLAGS	:= -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 		   -Iinclude -I$(BUILD)/vmlinux -Ibpf
 # -D flags of a test variant build (make variants), for both compilers.
@@ -63,9 +63,10 @@ BENCH_SKELS	:= $(patsubst bench/bpf/%.bpf.c,$(BUILD)/bench/%.skel.h,$(wildcard b
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: variants FORCE all deps test demo demo-lab bench clean help unit-test bpf-test e2e-test check fuzz
+.PHONY: variants FORCE all deps test demo demo-lab bench clean help unit-test bpf-test e2e-test check \
+	fuzz man install
 
-all: $(BUILD)/helios-agent $(UNIT_TESTS) $(BPF_TESTS) $(BENCH_PROGS) $(E2E_PROGS)
+all: $(BUILD)/helios-agent $(BUILD)/man/.stamp $(UNIT_TESTS) $(BPF_TESTS) $(BENCH_PROGS) $(E2E_PROGS)
 
 help:
 	@echo 'make            build build/helios-agent, BPF objects and tests'
@@ -78,6 +79,9 @@ help:
 	@echo 'make demo       PostgreSQL primary + standby behind the director (< 1 min)'
 	@echo 'make demo-lab   namespace lab: director + three weighted TCP backends'
 	@echo 'make bench      benchmarks, results in BENCHMARKS.md'
+	@echo 'make man        man pages into build/man (scdoc)'
+	@echo 'make install    binary, man pages, completion, systemd unit, example'
+	@echo '                configuration (PREFIX=/usr/local, DESTDIR, SYSCONFDIR=/etc)'
 	@echo 'make clean      remove build/'
 	@echo 'make V=1 ...    show the commands'
 
@@ -139,9 +143,51 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIBS)
 	$(call msg,CC-FUZZ,$@)
 	$(Q)$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined -Itests/fuzz $< $(FUZZ_LIBS) $(LIBS) -o $@
 
+# The version `helios-agent version` prints: git describe, else the
+# Makefile's own. version.h is rewritten only when it changes.
+VERSION		:= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1)
+$(BUILD)/version.h: FORCE
+	$(Q)mkdir -p $(@D)
+	$(Q)echo '#define HELIOS_VERSION "$(VERSION)"' | cmp -s - $@ || \
+		echo '#define HELIOS_VERSION "$(VERSION)"' > $@
+$(BUILD)/user/main.o: $(BUILD)/version.h
+FORCE:
+
 $(BUILD)/helios-agent: $(BUILD)/user/main.o $(LAYER_LIBS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+# Man pages: synopsis, options and details from the binary's tables, prose
+# from man/*.scd (scripts/gen-man.sh; tests/drift.sh compares).
+$(BUILD)/man/.stamp: $(BUILD)/helios-agent $(wildcard man/*.scd) scripts/gen-man.sh
+	$(call msg,GEN,$(BUILD)/man)
+	$(Q)scripts/gen-man.sh $(BUILD)
+	$(Q)touch $@
+man: $(BUILD)/man/.stamp
+
+# make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc]. The
+# example configuration goes next to where the unit reads its file, never
+# over it: an installed unit starts nothing until the operator writes one.
+PREFIX		?= /usr/local
+SBINDIR		?= $(PREFIX)/sbin
+MANDIR		?= $(PREFIX)/share/man
+SYSCONFDIR	?= /etc
+UNITDIR		?= $(PREFIX)/lib/systemd/system
+COMPLETIONDIR	?= $(PREFIX)/share/bash-completion/completions
+DOCDIR		?= $(PREFIX)/share/doc/helios
+
+install: $(BUILD)/helios-agent $(BUILD)/man/.stamp FORCE
+	$(Q)install -D -m 0755 $(BUILD)/helios-agent $(DESTDIR)$(SBINDIR)/helios-agent
+	$(Q)install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	$(Q)install -m 0644 $(BUILD)/man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	$(Q)install -m 0644 $(BUILD)/man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	$(Q)install -D -m 0644 dist/helios-agent.bash $(DESTDIR)$(COMPLETIONDIR)/helios-agent
+	$(Q)install -d $(DESTDIR)$(UNITDIR)
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		dist/helios-agent.service.in >$(DESTDIR)$(UNITDIR)/helios-agent.service
+	$(Q)install -D -m 0644 dist/helios.conf.example $(DESTDIR)$(DOCDIR)/helios.conf.example
+	$(Q)install -D -m 0644 dist/helios.conf.example \
+		$(DESTDIR)$(SYSCONFDIR)/helios/helios.conf.example
 
 $(BUILD)/tests/%: tests/unit/%.c $(LAYER_LIBS)
 	$(call msg,CC,$@)
@@ -221,7 +267,7 @@ demo-lab: deps
 
 # Static analysis, clean or failing (scripts/check.sh, .clang-tidy). Not
 # part of `make test`: it takes about half a minute more.
-check: $(SKELS) $(BENCH_SKELS)
+check: $(SKELS) $(BENCH_SKELS) $(BUILD)/version.h
 	$(Q)scripts/install-deps.sh --check
 	$(Q)scripts/check.sh $(BUILD)
 

@@ -57,6 +57,7 @@ if [ $# -gt 0 ]; then
 else
 	suite tests/layers.sh
 	suite tests/docs.sh
+	suite tests/drift.sh
 	for t in "$build"/tests/test_* "$build"/tests/asan/test_*; do
 		[ -f "$t" ] && [ -x "$t" ] && suite "$t"
 	done

@@ -8,17 +8,50 @@
 
 #include "agent/agent.h"
 #include "agent/config.h"
+#include "cmd/attach.h"
 #include "cmd/cli.h"
+#include "cmd/docs.h"
 #include "lib/conns.h"
 #include "lib/log.h"
 #include "lib/nodes.h"
 #include "lib/services.h"
+#include "version.h"
+
+static int do_version(int argc, char **argv);
+
+static const struct cli_object version_object = {
+	.name		= "version",
+	.usage		= "version                  this binary's version and its libbpf's",
+	.run		= do_version,
+};
 
 static const struct cli_object *const objects[] = {
 	&attach_object, &upgrade_object, &detach_object, &service_object,
-	&class_object, &node_object, &conn_object, &stats_object, &map_object, &decap_object,
-	&probe_object, &run_object, &health_object, NULL
+	&class_object, &node_object, &conn_object, &stats_object, &map_object,
+	&decap_object, &probe_object, &run_object, &health_object,
+	&config_object, &feature_object, &version_object, NULL
 };
+
+static int do_version(int argc, char **argv)
+{
+	if (argc) {
+		p_err("version takes no arguments");
+		return -1;
+	}
+	if (json_output) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "version",
+				       json_object_new_string(HELIOS_VERSION));
+		json_object_object_add(o, "libbpf",
+				       json_object_new_string(libbpf_version_string()));
+		json_print(o);
+	} else {
+		printf("helios-agent %s (libbpf %s)\n", HELIOS_VERSION,
+		       libbpf_version_string());
+	}
+	return 0;
+}
 
 static int do_help(void)
 {
@@ -28,7 +61,8 @@ static int do_help(void)
 		"Usage: helios-agent [OPTIONS] OBJECT COMMAND [ARGS]\n"
 		"       helios-agent help\n"
 		"       helios-agent OBJECT help\n"
-		"OPTIONS := { -j|--json | -p|--pretty | -v|--verbose | --bpffs DIR }\n"
+		"OPTIONS := { -j|--json | -p|--pretty | -v|--verbose | --bpffs DIR |\n"
+		"             --version }\n"
 		"--bpffs DIR: where the program, links and maps are pinned\n"
 		"             (default /sys/fs/bpf/helios; a bpffs is mounted if needed)\n"
 		"\n");
@@ -55,37 +89,86 @@ static void lib_logger(enum hl_log_level level, const char *msg)
 		fprintf(stderr, "Warning: %s\n", safe);
 }
 
+/* The option tables as the docs show them: README.md's tables
+ * (`help markdown`) and helios.conf(5) (the OPT_CONF ones). */
+static const struct doc_table doc_tables[] = {
+	{ "`attach DEV` options", attach_opts, OPT_CLI },
+	{ "`service add` / `service set` options", svc_admin_opts, OPT_CLI },
+	{ "`node add` / `node set` options", node_admin_opts, OPT_CLI },
+	{ "`conn timeout set` options: NAT flows' timeouts, seconds without a packet, by state",
+	  nat_timeout_opts, OPT_CLI },
+	{ "Configuration file: service keys (besides `service`, `check`, `nodes`; `strategy` there: maglev, primary or replica)",
+	  service_opts, OPT_CONF },
+	{ NULL, svc_admin_opts, OPT_CONF },
+	{ "Configuration file: `check` keys (besides `kind`: tcp, http, postgres)",
+	  check_opts, OPT_CONF },
+	{ "Configuration file: node keys (besides `addr`)", node_admin_opts,
+	  OPT_CONF },
+	{ "Configuration file: `nat` keys (a top-level group; a key left out is its default)",
+	  nat_timeout_opts, OPT_CONF },
+	{ "Configuration file: `attach` keys (a top-level list of groups, besides `dev`)",
+	  attach_opts, OPT_CONF },
+	{ "Configuration file: a service's limits (RATE: the words `service set` takes, in one string)",
+	  limit_opts, OPT_CONF },
+	{ "Configuration file: `classes` keys (a top-level list of groups, one a prefix)",
+	  class_opts, OPT_CONF },
+};
+#define N_DOC_TABLES	(sizeof(doc_tables) / sizeof(doc_tables[0]))
+
 /* `helios-agent help markdown`: the option tables as README.md has them
  * (scripts/gen-docs.sh writes them there, tests/docs.sh compares). */
 static int print_markdown(void)
 {
-	static const struct {
-		const char *title;
-		const struct opt *tbl;
-		unsigned int where;
-	} docs[] = {
-		{ "`service add` / `service set` options", svc_admin_opts, OPT_CLI },
-		{ "`node add` / `node set` options", node_admin_opts, OPT_CLI },
-		{ "`conn timeout set` options: NAT flows' timeouts, seconds without a packet, by state",
-		  nat_timeout_opts, OPT_CLI },
-		{ "Configuration file: service keys (besides `service`, `check`, `nodes`; `strategy` there: maglev, primary or replica)",
-		  service_opts, OPT_CONF },
-		{ NULL, svc_admin_opts, OPT_CONF },
-		{ "Configuration file: `check` keys (besides `kind`: tcp, http, postgres)",
-		  check_opts, OPT_CONF },
-		{ "Configuration file: node keys (besides `addr`)", node_admin_opts,
-		  OPT_CONF },
-		{ "Configuration file: `nat` keys (a top-level group; a key left out is its default)",
-		  nat_timeout_opts, OPT_CONF },
-	};
 	unsigned int i;
 
-	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
-		if (docs[i].title)
-			printf("%s#### %s\n\n", i ? "\n" : "", docs[i].title);
-		opts_markdown(stdout, docs[i].tbl, docs[i].where, !docs[i].title);
+	for (i = 0; i < N_DOC_TABLES; i++) {
+		if (doc_tables[i].title)
+			printf("%s#### %s\n\n", i ? "\n" : "", doc_tables[i].title);
+		opts_markdown(stdout, doc_tables[i].tbl, doc_tables[i].where,
+			      !doc_tables[i].title);
 	}
 	return 0;
+}
+
+/* help [markdown | objects | complete WORD... | scdoc PAGE [PROSE]]: the
+ * last three are for scripts (completion, man pages, tests/drift.sh). */
+static int help_main(int argc, char **argv)
+{
+	const struct cli_object *const *o;
+	const char *prose = argc > 2 ? argv[2] : NULL;
+
+	if (argc < 1)
+		return do_help();
+	if (!strcmp(argv[0], "markdown"))
+		return print_markdown();
+	if (!strcmp(argv[0], "objects")) {
+		for (o = objects; *o; o++)
+			printf("%s\n", (*o)->name);
+		return 0;
+	}
+	if (!strcmp(argv[0], "complete"))
+		return docs_complete(objects, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "grammar")) {
+		for (o = objects; *o; o++)
+			cli_object_grammar(*o, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[0], "scdoc") && argc > 1) {
+		if (!strcmp(argv[1], "helios.conf"))
+			return docs_scdoc_conf(stdout, doc_tables, N_DOC_TABLES,
+					       prose);
+		if (!strcmp(argv[1], "helios-agent"))
+			return docs_scdoc_object(stdout, objects, NULL, prose);
+		for (o = objects; *o; o++)
+			if (is_prefix("helios-agent-", argv[1]) &&
+			    !strcmp(argv[1] + strlen("helios-agent-"), (*o)->name))
+				return docs_scdoc_object(stdout, objects, *o, prose);
+		p_err("no man page '%s'", argv[1]);
+		return -1;
+	}
+	p_err("unknown help topic '%s' (markdown, objects, complete, grammar, scdoc)",
+	      argv[0]);
+	return -1;
 }
 
 /* The object named (or uniquely prefixed) by argv[0], bpftool-style. */
@@ -93,15 +176,8 @@ static int object_main(int argc, char **argv)
 {
 	const struct cli_object *const *o, *match = NULL;
 
-	if (is_prefix(argv[0], "help") && argc > 1 &&
-	    !strcmp(argv[1], "complete")) {
-		for (o = objects; *o; o++)
-			cli_object_complete(*o, stdout);
-		return 0;
-	}
 	if (is_prefix(argv[0], "help"))
-		return argc > 1 && !strcmp(argv[1], "markdown") ? print_markdown() :
-								   do_help();
+		return help_main(argc - 1, argv + 1);
 	for (o = objects; *o; o++) {
 		if (!strcmp(argv[0], (*o)->name))
 			return cli_object_main(*o, argc - 1, argv + 1);
@@ -128,6 +204,7 @@ int main(int argc, char **argv)
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "bpffs",	required_argument,	NULL, 'B' },
+		{ "version",	no_argument,		NULL, 'V' },
 		{ 0 }
 	};
 	int opt, i, j, err;
@@ -155,6 +232,8 @@ int main(int argc, char **argv)
 			p_err("option '%s' needs a value (see 'helios-agent help')",
 			      argv[optind - 1]);
 			return 1;
+		case 'V':
+			return do_version(0, NULL);
 		default:
 			p_err("unknown option '%s' (see 'helios-agent help')",
 			      argv[optind - 1]);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0
 # Bad arguments for every object, command and keyword, derived from the
-# CLI's own tables (`help complete`) by cli_table.py, against an attached
+# CLI's own tables (`help grammar`) by cli_table.py, against an attached
 # director: one Error: line (one JSON error object with -j), a non-zero
 # exit, and the services, nodes, classes and settings unchanged.
 

@@ -4,7 +4,7 @@
 
 cli_table.py VALUES_JSON -- HELIOS_COMMAND...
 
-Reads the grammar from `HELIOS_COMMAND help complete` (every object's
+Reads the grammar from `HELIOS_COMMAND help grammar` (every object's
 usage lines and option keywords) and derives the bad commands from it,
 not from a hand-picked list: each command cut short before each required
 argument, each typed placeholder given bad values (not a number, out of
@@ -193,9 +193,9 @@ def cases_of(r, obj, lines, opts):
 def main():
     v = json.load(open(sys.argv[1]))
     r = Runner(sys.argv[sys.argv.index("--") + 1:], v)
-    rc, out, err = r.run(["help", "complete"])
+    rc, out, err = r.run(["help", "grammar"])
     if rc:
-        print(f"help complete failed: {err!r}")
+        print(f"help grammar failed: {err!r}")
         return 1
     usage, opts = {}, {}
     for rec in out.decode().splitlines():

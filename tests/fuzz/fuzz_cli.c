@@ -12,6 +12,7 @@
 #include "agent/config.h"
 #include "agent/probe.h"
 #include "cmd/args.h"
+#include "cmd/attach.h"
 #include "cmd/cli.h"
 #include "lib/conns.h"
 #include "lib/nodes.h"
@@ -58,8 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct hl_class cls;
 	struct probe_cfg cfg = { .http_path = "/", .http_expect = 200 };
 	struct rate_spec r;
-	struct attach_args at;
-	struct hl_vip_key vips[4];
+	struct ip_addr vips[4];
 	unsigned int nvips;
 	unsigned long count = 1;
 	bool on;
@@ -96,11 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 12: parse_rate(a.argc, a.argv, "rate", true, &r); break;
 	case 13: parse_rate(a.argc, a.argv, "client-rate", false, &r); break;
-	case 14:
-		if (!attach_parse_args(a.argc, a.argv, &at))
-			FUZZ_ASSERT(!at.has_zone || memchr(at.zone, '\0',
-							   sizeof(at.zone)));
-		break;
+	case 14: table(attach_opts, a.argc, a.argv); break;
 	default:
 		if (!decap_parse_vips(a.argc, a.argv, vips, 4, &nvips))
 			FUZZ_ASSERT(nvips <= 4);

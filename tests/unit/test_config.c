@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent/config.h"
+#include "lib/nodes.h"
 #include "unit.h"
 
 static char dir[] = "/tmp/helios-test-config.XXXXXX";
@@ -192,6 +193,54 @@ static void test_db_keys(void)
 	config_free(&conf);
 }
 
+/* Everything to build a director from nothing: devices, a service
+ * without a check (not probed) with any strategy, its SNAT addresses;
+ * the keys given are marked seen, the others not. */
+static void test_devices(void)
+{
+	static const char text[] =
+		"attach = ( { dev = \"eth0\"; mode = \"generic\"; zone = \"z1\"; } );\n"
+		"decap = ( { dev = \"eth1\"; vips = ( \"198.18.1.10\", \"fd00::10\" ); } );\n"
+		"classes = ( { name = \"vip\"; prefix = \"198.18.0.0/24\"; rate = \"100/s\"; } );\n"
+		"services = ( { service = \"198.18.1.10:80/tcp\"; strategy = \"wrr\";\n"
+		"  rate_conn = \"1k/s burst 50\"; client_rate = \"10/s prefix 24\";\n"
+		"  fwd = \"nat\"; snat = ( \"198.18.0.4\", \"198.18.0.5\" );\n"
+		"  nodes = ( { addr = \"198.18.0.11\"; zone = \"z1\"; } ); } );\n";
+	const struct opt *t = svc_admin_opts;
+	struct agent_conf conf;
+	struct svc_conf *sc;
+
+	if (load(text, &conf)) {
+		CHECK(0, "config_load: %s", err);
+		return;
+	}
+	CHECK(conf.nattach == 1 && !strcmp(conf.attach[0].dev, "eth0") &&
+	      conf.attach[0].mode == ATTACH_GENERIC &&
+	      !strcmp(conf.attach[0].zone, "z1") && !conf.attach[0].src[0],
+	      "attach: %u %s mode %u", conf.nattach, conf.attach[0].dev,
+	      conf.attach[0].mode);
+	CHECK(conf.attach_seen[0] == (OPT_SEEN(attach_opts, "mode") |
+				      OPT_SEEN(attach_opts, "zone")),
+	      "attach keys seen: %llx", (unsigned long long)conf.attach_seen[0]);
+	CHECK(conf.ndecap == 1 && conf.decap[0].nvips == 2 &&
+	      conf.decap[0].vips[1].family == HL_AF_INET6, "decap: %u, %u VIPs",
+	      conf.ndecap, conf.decap[0].nvips);
+	sc = &conf.svcs[0];
+	CHECK(conf.nsvcs == 1 && !sc->has_check && sc->strategy == HL_STRAT_WRR,
+	      "service without a check, strategy %u", sc->strategy);
+	CHECK(sc->admin_seen == (OPT_SEEN(t, "strategy") | OPT_SEEN(t, "fwd")),
+	      "service keys seen: %llx", (unsigned long long)sc->admin_seen);
+	CHECK(sc->has_snat && sc->snat.count == 2, "snat: %u", sc->snat.count);
+	CHECK(sc->limits_seen == 9 && !strcmp(sc->limits.rate_conn, "1k/s burst 50"),
+	      "limits seen %llx: '%s'", (unsigned long long)sc->limits_seen,
+	      sc->limits.rate_conn);
+	CHECK(conf.nclasses == 1 && !strcmp(conf.classes[0].name, "vip"),
+	      "classes: %u", conf.nclasses);
+	CHECK(sc->nnodes == 1 && sc->nodes[0].seen == OPT_SEEN(node_admin_opts, "zone"),
+	      "node keys seen: %llx", (unsigned long long)sc->nodes[0].seen);
+	config_free(&conf);
+}
+
 /* A file that must be refused, the line it must name (-1: any) and a part
  * of why. */
 struct bad_case {
@@ -220,7 +269,28 @@ static const struct bad_case bad_cases[] = {
 	{ "unknown key in check", SVC "    check = { kind = \"tcp\";\n"
 	  "              intervall = 1; };\n" NODE END,
 	  4, "unknown key 'intervall'" },
-	{ "missing check", SVC NODE END, 2, "'check'" },
+	{ "primary with a tcp check", SVC "    strategy = \"primary\";\n" TCP NODE END,
+	  4, "postgres" },
+	{ "attach mode unknown", "attach = ( { dev = \"eth0\";\n  mode = \"turbo\"; } );\n",
+	  2, "mode" },
+	{ "attach without dev", "attach = ( { mode = \"native\"; } );\n", 1, "'dev'" },
+	{ "attach twice", "attach = ( { dev = \"eth0\"; },\n { dev = \"eth0\"; } );\n",
+	  2, "twice" },
+	{ "attach src not an address", "attach = ( { dev = \"eth0\"; src = \"x\"; } );\n",
+	  1, "src" },
+	{ "decap without vips", "decap = ( { dev = \"eth0\"; } );\n", 1, "'vips'" },
+	{ "a rate the CLI would refuse", SVC "    rate_conn = \"fast\";\n" NODE END,
+	  3, "rate_conn" },
+	{ "a prefix on a service rate", SVC "    rate_pkt = \"10/s prefix 24\";\n" NODE END,
+	  3, "rate_pkt" },
+	{ "a class without a rate", "classes = ( { name = \"x\";\n prefix = \"198.18.0.0/24\"; } );\n",
+	  1, "rate" },
+	{ "a class prefix with host bits", "classes = ( { name = \"x\"; rate = \"5\";\n"
+	  " prefix = \"198.18.0.1/24\"; } );\n", 2, "prefix" },
+	{ "snat of the other family", SVC "    snat = ( \"2001:db8::1\" );\n" NODE END,
+	  3, "family" },
+	{ "bounded-load without a hashed strategy",
+	  SVC "    strategy = \"wrr\"; bounded_load = 1.25;\n" NODE END, 2, "" },
 	{ "http without path", SVC "    check = { kind = \"http\"; };\n" NODE END,
 	  3, "'path'" },
 	{ "node of the wrong family", SVC TCP
@@ -238,7 +308,7 @@ static const struct bad_case bad_cases[] = {
 	  3, "replica" },
 	{ "syntax error", SVC TCP "    nodes = ( { addr = \"198.18.0.11\"; weight = ; } );\n" END,
 	  4, "" },
-	{ "no services", "# nothing\n", -1, "'services'" },
+	{ "nothing declared", "# nothing\n", -1, "'services'" },
 	{ "unknown nat key", "nat = {\n  established = 600;\n  idle = 5; };\n"
 	  SVC TCP NODE END, 3, "unknown key 'idle'" },
 	{ "nat timeout out of range", "nat = { udp = 0; };\n" SVC TCP NODE END,
@@ -292,6 +362,7 @@ int main(void)
 	RUN(test_valid);
 	RUN(test_nat_timeouts);
 	RUN(test_db_keys);
+	RUN(test_devices);
 	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
 		snprintf(name, sizeof(name), "refused: %s", bad_cases[i].name);
 		RUN_CASE(name, bad_case(&bad_cases[i]));
@@ -299,8 +370,8 @@ int main(void)
 	RUN(test_missing_file);
 
 	/* Remove what load() wrote (test_valid one file, test_nat_timeouts
-	 * two, each bad case one), then the directory. */
-	for (i = 1; i <= sizeof(bad_cases) / sizeof(bad_cases[0]) + 3; i++) {
+	 * two, test_devices one, each bad case one), then the directory. */
+	for (i = 1; i <= sizeof(bad_cases) / sizeof(bad_cases[0]) + 4; i++) {
 		snprintf(path, sizeof(path), "%s/%u.conf", dir, i);
 		unlink(path);
 	}

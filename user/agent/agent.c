@@ -18,17 +18,21 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <event2/event.h>
+#include <systemd/sd-daemon.h>
 
 #include "agent/agent.h"
 #include "agent/config.h"
 #include "agent/decide.h"
 #include "agent/resume.h"
+#include "cmd/attach.h"
+#include "cmd/decap.h"
 #include "cmd/cli.h"
 #include "lib/clock.h"
 #include "lib/conns.h"
 #include "lib/counters.h"
 #include "lib/log.h"
 #include "lib/nodes.h"
+#include "lib/rate.h"
 #include "lib/services.h"
 
 #define SYNC_MS		1000	/* node-set refresh and time-driven changes */
@@ -262,8 +266,13 @@ static void fence_commit(struct agent_svc *as, const struct decide_svc *ds,
 static void svc_commit(struct agent_svc *as)
 {
 	struct agent *a = as->agent;
-	struct decide_svc ds = { .strategy = as->conf.strategy,
-				 .fallback_primary = as->conf.fallback_primary };
+	/* Roles are the agent's to decide for primary and replica; every
+	 * other strategy is judged by health alone, as maglev. */
+	struct decide_svc ds = {
+		.strategy = as->conf.strategy == HL_STRAT_PRIMARY ||
+			    as->conf.strategy == HL_STRAT_REPLICA ?
+			    as->conf.strategy : HL_STRAT_MAGLEV,
+		.fallback_primary = as->conf.fallback_primary };
 	struct decide_node dn[HL_MAX_NODES < 4096 ? HL_MAX_NODES : 4096];
 	struct node_effective eff[sizeof(dn) / sizeof(dn[0])];
 	struct agent_node *an;
@@ -477,8 +486,8 @@ static void svc_sync(struct agent_svc *as)
 	struct hl_service svc;
 	__u32 i;
 
-	if (svc_find(&a->st, &as->conf.key, &svc))
-		svc.id = ~0u;	/* gone: drop every node */
+	if (!as->conf.has_check || svc_find(&a->st, &as->conf.key, &svc))
+		svc.id = ~0u;	/* gone, or not probed: no nodes to probe */
 	for (an = as->nodes; an; an = an->next)
 		an->seen = false;
 	for (i = 0; svc.id != ~0u && i < HL_MAX_NODES; i++) {
@@ -521,6 +530,8 @@ static void sync_all(evutil_socket_t fd, short what, void *arg)
 	}
 	/* Time moves breakers and slow starts on, and ends holds. */
 	for (i = 0; i < a->nsvcs; i++) {
+		if (!a->svcs[i].conf.has_check)
+			continue;	/* the file's settings only */
 		for (an = a->svcs[i].nodes; an; an = an->next) {
 			health_tick(&an->h, &a->svcs[i].conf.health, now);
 			datapath_trouble(an, now);
@@ -555,29 +566,202 @@ static const struct svc_conf *find_svc_conf(const struct agent_conf *conf,
 }
 
 /*
- * A write or read service gets the matching table strategy too, so that
- * the table itself holds only nodes of the right role (the role the probes
- * found, or the operator's hint): before the first probe result, a write
- * service then has no node to send a write to, rather than all of them.
- * The file's forwarding mode (fwd) is applied here as well.
- * Returns true when `svc` changed.
+ * The admin keys of `n` to apply to a pinned service: at start every key
+ * the file gives (a write only where the pinned value differs); on reload
+ * only those whose value the file changed, so what operators set with the
+ * CLI in between stays. The ring of a live service never changes. A write
+ * or read service gets the matching table strategy from its strategy key,
+ * so that the table itself holds only nodes of the right role.
  */
-static bool role_strategy(const struct svc_conf *sc, struct hl_service *svc)
+static opt_seen_t admin_changes(const struct svc_conf *o,
+				const struct svc_conf *n)
 {
-	__u8 strategy = sc->strategy != HL_STRAT_MAGLEV ? sc->strategy :
-			svc->strategy;	/* maglev in the file: the CLI's choice */
-	__u32 opts = sc->strategy != HL_STRAT_REPLICA ? svc->opts :
-		     sc->fallback_primary ? svc->opts | HL_SVC_O_FALLBACK_PRIMARY :
-		     svc->opts & ~HL_SVC_O_FALLBACK_PRIMARY;
-	/* ipip in the file (the default): the CLI's choice, as maglev */
-	__u8 fwd = sc->fwd != HL_FWD_IPIP ? sc->fwd : svc->fwd;
-	bool changed = strategy != svc->strategy || opts != svc->opts ||
-		       fwd != svc->fwd;
+	const struct opt *t = svc_admin_opts;
+	opt_seen_t seen = n->admin_seen & ~OPT_SEEN(t, "ring");
+	char a[64], b[64];
+	int i;
 
-	svc->strategy = strategy;
-	svc->opts = opts;
-	svc->fwd = fwd;
-	return changed;
+	for (i = 0; o && t[i].name; i++)
+		if ((seen & (1ull << i)) && (o->admin_seen & (1ull << i)) &&
+		    !strcmp(opt_format(&t[i], &o->admin, a, sizeof(a)),
+			    opt_format(&t[i], &n->admin, b, sizeof(b))))
+			seen &= ~(1ull << i);
+	return seen;
+}
+
+/* A node's admin keys to apply: what the file gives at start, what it
+ * changed on reload. */
+static opt_seen_t node_changes(const struct node_conf *o,
+			       const struct node_conf *n)
+{
+	const struct opt *t = node_admin_opts;
+	opt_seen_t seen = n->seen;
+
+	if (!o)
+		return seen;
+	seen = 0;
+	if (o->weight != n->weight)
+		seen |= OPT_SEEN(t, "weight");
+	if (o->role != n->role)
+		seen |= OPT_SEEN(t, "role");
+	if (memcmp(o->zone, n->zone, sizeof(n->zone)))
+		seen |= OPT_SEEN(t, "zone");
+	return seen;
+}
+
+/* The file's SNAT addresses where they differ from the pinned ones (and,
+ * on reload, from the file's last). */
+static int apply_snat(struct agent *a, const struct svc_conf *o,
+		      const struct svc_conf *n, __u32 id)
+{
+	struct hl_snat cur = {};
+
+	if (!n->has_snat ||
+	    (o && o->has_snat && !memcmp(&o->snat, &n->snat, sizeof(n->snat))))
+		return 0;
+	svc_snat_get(&a->st, id, &cur);
+	if (cur.count == n->snat.count &&
+	    !memcmp(cur.addrs, n->snat.addrs, sizeof(cur.addrs[0]) * cur.count))
+		return 0;
+	return svc_set_snat(&a->st, &n->key, &n->snat);
+}
+
+static const struct attach_conf *find_attach(const struct agent_conf *conf,
+					     const char *dev, opt_seen_t *seen)
+{
+	unsigned int i;
+
+	for (i = 0; conf && i < conf->nattach; i++)
+		if (!strcmp(conf->attach[i].dev, dev)) {
+			*seen = conf->attach_seen[i];
+			return &conf->attach[i];
+		}
+	return NULL;
+}
+
+/* The director's devices: attach what the file adds (adopting what is
+ * already attached), detach what a reload removes, decap likewise adds. */
+static int apply_devices(struct agent *a, const struct agent_conf *old,
+			 const struct agent_conf *new)
+{
+	unsigned int i, j;
+	opt_seen_t seen = 0, oseen = 0;
+	int err;
+
+	for (i = 0; old && i < old->nattach; i++) {
+		if (find_attach(new, old->attach[i].dev, &seen))
+			continue;
+		err = detach_link(&a->st, old->attach[i].dev);
+		if (!err)
+			log_msg("info", "%s: detached (removed from the configuration)",
+				old->attach[i].dev);
+	}
+	for (i = 0; i < new->nattach; i++) {
+		const struct attach_conf *ac = &new->attach[i];
+		const struct attach_conf *oa = find_attach(old, ac->dev, &oseen);
+
+		seen = new->attach_seen[i];
+		err = attach_link(&a->st, ac);
+		if (!err)
+			log_msg("info", "%s: attached", ac->dev);
+		else if (err != -EEXIST)
+			return err;
+		if (oa && oseen == seen && !memcmp(oa, ac, sizeof(*ac)))
+			continue;
+		err = attach_settings(&a->st, ac, seen);
+		if (err)
+			return err;
+	}
+	for (i = 0; i < new->ndecap; i++) {
+		const struct decap_conf *dc = &new->decap[i];
+
+		for (j = 0; old && j < old->ndecap; j++)
+			if (!memcmp(&old->decap[j], dc, sizeof(*dc)))
+				break;
+		if (old && j < old->ndecap)
+			continue;
+		err = decap_attach(dc->dev, dc->vips, dc->nvips);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Run a CLI command (the one writer of its state) from the file's words:
+ * `OBJECT WORD... VALUE-WORDS`. */
+static int run_cli(const struct cli_object *obj, const char *const *words,
+		   int nwords, const char *value)
+{
+	char buf[CONF_WORDS], *argv[24];
+	int n, i;
+
+	for (n = 0; n < nwords; n++)
+		argv[n] = (char *)words[n];
+	n += conf_words(value, buf, sizeof(buf), argv + n, 24 - n);
+	for (i = 0; i < n && verbose; i++)
+		fprintf(stderr, "%s%s", i ? " " : "debug: applying ", argv[i]);
+	if (verbose)
+		fputc('\n', stderr);
+	return cli_object_main(obj, n, argv);
+}
+
+/*
+ * Limits and classes go through the CLI's own writers (service set, class
+ * add/del), outside the store lock they take themselves: every limit the
+ * file gives at start, those it changed on reload; classes it adds (a
+ * prefix already pinned is adopted as it is) and, on reload, removes.
+ */
+static int apply_limits(struct agent *a, const struct agent_conf *old,
+			const struct agent_conf *new)
+{
+	static const char *const kw[][2] = {
+		{ "rate", "conn" }, { "rate", "pkt" }, { "rate", "bytes" },
+		{ "client-rate", "conn" }, { "syn-retry", NULL },
+	};
+	unsigned int i, j, k;
+	int err = 0;
+
+	for (i = 0; old && i < old->nclasses; i++) {
+		for (j = 0; j < new->nclasses; j++)
+			if (!strcmp(old->classes[i].name, new->classes[j].name))
+				break;
+		if (j == new->nclasses) {
+			const char *w[] = { "del", old->classes[i].name };
+
+			run_cli(&class_object, w, 2, "");
+		}
+	}
+	for (i = 0; i < new->nclasses && !err; i++) {
+		const struct class_conf *cc = &new->classes[i];
+		const char *w[] = { "add", cc->prefix, "name", cc->name, "rate", "conn" };
+		struct hl_class_key key;
+		__u32 id;
+
+		for (j = 0; old && j < old->nclasses; j++)
+			if (!memcmp(&old->classes[j], cc, sizeof(*cc)))
+				break;
+		if ((old && j < old->nclasses) || parse_prefix(cc->prefix, &key) ||
+		    !bpf_map_lookup_elem(a->st.fds[MAP_CLASS_PREFIXES], &key, &id))
+			continue;	/* as before, or pinned already */
+		err = run_cli(&class_object, w, 6, cc->rate);
+	}
+	for (i = 0; i < new->nsvcs && !err; i++) {
+		const struct svc_conf *n = &new->svcs[i];
+		const struct svc_conf *o = find_svc_conf(old, &n->key);
+
+		for (k = 0; k < sizeof(kw) / sizeof(kw[0]) && !err; k++) {
+			const struct opt *t = &limit_opts[k];
+			const char *val = (const char *)&n->limits + t->off;
+			const char *w[] = { "set", n->name, kw[k][0], kw[k][1] };
+
+			if (!(n->limits_seen & (1ull << k)) ||
+			    (o && (o->limits_seen & (1ull << k)) &&
+			     !strcmp(val, (const char *)&o->limits + t->off)))
+				continue;
+			err = run_cli(&service_object, w, kw[k][1] ? 4 : 3, val);
+		}
+	}
+	return err;
 }
 
 /* Read-your-writes as the file says, once every service exists: when the
@@ -641,7 +825,9 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 
 	if (store_lock(&a->st, true))
 		return -errno;
-	err = nodes_load(&a->st);
+	err = apply_devices(a, old, new);
+	if (!err)
+		err = nodes_load(&a->st);
 	if (!err && new->has_nat &&
 	    (!old || !old->has_nat ||
 	     memcmp(old->nat.nat_timeout_s, new->nat.nat_timeout_s,
@@ -681,18 +867,27 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 		bool added = false;
 
 		if (svc_find(&a->st, &n->key, &svc)) {
-			struct hl_service tpl = { .ring_size = n->ring };
+			struct hl_service tpl = { .ring_size = HL_RING_DEFAULT };
 
-			role_strategy(n, &tpl);
+			svc_admin_apply(&n->admin, n->admin_seen, &tpl);
 			err = svc_add(&a->st, &n->key, &tpl);
 			if (err || svc_find(&a->st, &n->key, &svc))
 				break;
 			log_msg("info", "%s: added", n->name);
-		} else if (role_strategy(n, &svc)) {
-			err = svc_set_admin(&a->st, &n->key, &svc);
-			if (err)
-				break;
+			err = apply_snat(a, NULL, n, svc.id);
+		} else {
+			struct hl_service want = svc;
+
+			/* SNAT first: a change to fwd nat needs it. */
+			err = apply_snat(a, o, n, svc.id);
+			if (!err)
+				err = svc_admin_apply(&n->admin, admin_changes(o, n),
+						      &want);
+			if (!err && memcmp(&want, &svc, sizeof(svc)))
+				err = svc_set_admin(&a->st, &n->key, &want);
 		}
+		if (err)
+			break;
 		if (!o)
 			forget_removed(a, n, &svc);
 		for (j = 0; j < n->nnodes; j++) {
@@ -705,20 +900,34 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 						&nc->addr, 0);
 
 			/* Exists, and unchanged here: since the last reload,
-			 * or at start since the file last set it. */
-			if (id >= 0 && (o ? !oc || !memcmp(oc, nc, sizeof(*nc)) :
+			 * or at start since the file last set it (so what
+			 * the CLI changed since stays). */
+			if (id >= 0 && (o ? oc && !memcmp(oc, nc, sizeof(*nc)) :
 					conf_record_same(a->conf_fd, id, &n->key, nc)))
 				continue;
-			if (id >= 0)
-				node = a->st.nodes[id];
-			node.family = nc->addr.family;
-			memcpy(node.addr, nc->addr.w, sizeof(node.addr));
-			node.weight = nc->weight;
-			node.role = nc->role;
-			memcpy(node.zone, nc->zone, sizeof(node.zone));
 			if (id >= 0) {
+				/* The keys the file gives (at start) or
+				 * changes (on reload); the rest is the CLI's. */
+				opt_seen_t seen = node_changes(oc, nc);
+				const struct hl_node *cur = &a->st.nodes[id];
+
+				node = *cur;
+				if (seen & OPT_SEEN(node_admin_opts, "weight"))
+					node.weight = nc->weight;
+				if (seen & OPT_SEEN(node_admin_opts, "role"))
+					node.role = nc->role;
+				if (seen & OPT_SEEN(node_admin_opts, "zone"))
+					memcpy(node.zone, nc->zone, sizeof(node.zone));
+				if (node.weight == cur->weight && node.role == cur->role &&
+				    !memcmp(node.zone, cur->zone, sizeof(node.zone)))
+					continue;	/* as pinned */
 				err = node_set_admin(&a->st, id, &node);
 			} else {
+				node.family = nc->addr.family;
+				memcpy(node.addr, nc->addr.w, sizeof(node.addr));
+				node.weight = nc->weight;
+				node.role = nc->role;
+				memcpy(node.zone, nc->zone, sizeof(node.zone));
 				/* One table build for all the new nodes. */
 				id = err = node_add(&a->st, &n->key, &node, false);
 				err = err < 0 ? err : 0;
@@ -735,7 +944,7 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 		err = apply_ryw(a, find_svc_conf(old, &new->svcs[i].key),
 				&new->svcs[i]);
 	store_unlock(&a->st);
-	return err;
+	return err ? err : apply_limits(a, old, new);
 }
 
 static void svcs_free(struct agent *a)
@@ -802,19 +1011,27 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	if (sig != SIGHUP) {
 		log_msg("info", "signal %d: exiting (the data path keeps running)",
 			(int)sig);
+		sd_notify(0, "STOPPING=1");
 		event_base_loopbreak(a->base);
 		return;
 	}
+	/* systemd (Type=notify) sees the reload start and end; without
+	 * NOTIFY_SOCKET these are no-ops. */
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+		   (unsigned long long)(hl_now_ns() / 1000));
 	if (config_load(a->conf_path, &conf, err, sizeof(err))) {
 		log_msg("error", "reload refused, keeping the running configuration: %s",
 			err);
+		sd_notify(0, "READY=1\nSTATUS=reload refused, running the previous configuration");
 		return;
 	}
 	if (apply_config(a, &a->conf, &conf) || svcs_build(a, &conf)) {
 		log_msg("error", "reload: cannot apply %s", a->conf_path);
+		sd_notify(0, "READY=1\nSTATUS=reload failed, running the previous configuration");
 		config_free(&conf);
 		return;
 	}
+	sd_notifyf(0, "READY=1\nSTATUS=%u services", conf.nsvcs);
 	config_free(&a->conf);
 	a->conf = conf;		/* the services' copies point into it */
 	log_msg("info", "reloaded %s", a->conf_path);
@@ -888,6 +1105,8 @@ static int do_run(int argc, char **argv)
 	log_msg("info", "helios-agent running: %u services, maps in %s", a.nsvcs,
 		a.st.dir);
 	sync_all(-1, 0, &a);
+	/* Ready: the file's state is in the maps and the probes are set. */
+	sd_notifyf(0, "READY=1\nSTATUS=%u services, maps in %s", a.nsvcs, a.st.dir);
 	event_base_dispatch(a.base);
 	ret = 0;
 out:

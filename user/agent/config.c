@@ -11,6 +11,7 @@
 #include "lib/conns.h"
 #include "lib/log.h"
 #include "lib/nodes.h"
+#include "lib/rate.h"
 #include "lib/services.h"
 #include "lib/tables.h"
 
@@ -79,7 +80,7 @@ static int check_keys(struct ctx *c, const config_setting_t *group,
 /* Set every OPT_CONF option of `tbl` the group has, through the same
  * parser as the CLI: numbers and booleans as their text. */
 static int get_opts(struct ctx *c, const config_setting_t *g,
-		    const struct opt *tbl, void *obj)
+		    const struct opt *tbl, void *obj, opt_seen_t *seen)
 {
 	char key[64], val[64];
 	const struct opt *o;
@@ -119,6 +120,8 @@ static int get_opts(struct ctx *c, const config_setting_t *g,
 			return fail(c, s, "'%s' is true or false", key);
 		if (opt_set(o, obj, str))
 			return fail(c, s, "%s", hl_errmsg());
+		if (seen)
+			*seen |= 1ull << (o - tbl);
 	}
 	return 0;
 }
@@ -233,6 +236,102 @@ static const char *sysid_check(const void *field)
 		NULL;
 }
 
+int conf_words(const char *words, char *buf, size_t len, char **argv, int max)
+{
+	char *w, *save;
+	int n = 0;
+
+	snprintf(buf, len, "%s", words);
+	for (w = strtok_r(buf, " \t", &save); w && n < max;
+	     w = strtok_r(NULL, " \t", &save))
+		argv[n++] = w;
+	return n;
+}
+
+/* The library's last error, kept: opt_set() writes its own with it. */
+static const char *lib_why(void)
+{
+	static char why[256];
+
+	snprintf(why, sizeof(why), "%s", hl_errmsg());
+	return why;
+}
+
+/* RATE as the CLI takes it; with `prefix LEN` for client-rate. */
+static const char *rate_words_check(const char *words, bool prefix)
+{
+	struct rate_spec r;
+	char buf[CONF_WORDS], *argv[16];
+	int n = conf_words(words, buf, sizeof(buf), argv, 16);
+
+	return parse_rate(n, argv, "rate", prefix, &r) ? lib_why() : NULL;
+}
+
+static const char *rate_check(const void *field)
+{
+	return rate_words_check(field, false);
+}
+
+static const char *client_rate_check(const void *field)
+{
+	return rate_words_check(field, true);
+}
+
+static const char *syn_retry_check(const void *field)
+{
+	const char *w = field;
+
+	return !strcmp(w, "off") || (*w >= '1' && *w <= '9') ? NULL :
+		"expected DELAY_MS [budget PCT] [min N], or off";
+}
+
+#define LIMIT(key, chk, what)						\
+	{ .name = #key, .type = OPT_STRING, .where = OPT_CONF, .arg = "RATE", \
+	  OPT_FIELD(struct limit_conf, key), .check = (chk), .def = "off", \
+	  .help = (what) }
+
+/* A service's limits: the words `service set SVC ...` takes after the
+ * keyword, as one string (e.g. rate_conn = "1000/s burst 50";). */
+const struct opt limit_opts[] = {
+	LIMIT(rate_conn, rate_check, "as service set SVC rate conn RATE: new connections"),
+	LIMIT(rate_pkt, rate_check, "as service set SVC rate pkt RATE: packets"),
+	LIMIT(rate_bytes, rate_check, "as service set SVC rate bytes RATE: bytes"),
+	LIMIT(client_rate, client_rate_check,
+	      "as service set SVC client-rate conn RATE [prefix LEN]: per client"),
+	LIMIT(syn_retry, syn_retry_check,
+	      "as service set SVC syn-retry: DELAY_MS [budget PCT] [min N] or off"),
+	{ NULL }
+};
+
+static const char *prefix_check(const void *field)
+{
+	struct hl_class_key k;
+
+	return parse_prefix(field, &k) ? lib_why() : NULL;
+}
+
+static const char *class_name_check(const void *field)
+{
+	char name[HL_CLASS_NAME_LEN];
+
+	return parse_class_name(field, name) ? lib_why() : NULL;
+}
+
+/* An entry of the top-level classes list: as class add PREFIX name NAME
+ * rate conn RATE. */
+const struct opt class_opts[] = {
+	{ .name = "name", .type = OPT_STRING, .where = OPT_CONF, .arg = "NAME",
+	  OPT_FIELD(struct class_conf, name), .check = class_name_check,
+	  .help = "the class (entries of one name share its bucket)" },
+	{ .name = "prefix", .type = OPT_STRING, .where = OPT_CONF, .arg = "PREFIX",
+	  OPT_FIELD(struct class_conf, prefix), .check = prefix_check,
+	  .help = "its clients: ADDR/LEN, no host bits" },
+	{ .name = "rate", .type = OPT_STRING, .where = OPT_CONF, .arg = "RATE",
+	  OPT_FIELD(struct class_conf, rate), .check = rate_check,
+	  .help = "new connections: N[/s] [burst B] [leaky]" },
+	{ NULL }
+};
+
 static const struct opt_choice on_down_choices[] = {
 	{ "none", false }, { "reset", true }, { NULL }
 };
@@ -276,7 +375,7 @@ static int parse_check(struct ctx *c, const config_setting_t *g,
 	if (probe_kind_parse(kind, &p->kind))
 		return fail(c, config_setting_get_member(g, "kind"),
 			    "unknown check kind '%s' (tcp, http or postgres)", kind);
-	if (get_opts(c, g, check_opts, sc))
+	if (get_opts(c, g, check_opts, sc, NULL))
 		return -1;
 	if (p->kind == PROBE_HTTP && !config_setting_get_member(g, "path"))
 		return fail(c, g, "an http check needs 'path'");
@@ -312,7 +411,7 @@ static int parse_node(struct ctx *c, const config_setting_t *g,
 		return fail(c, config_setting_get_member(g, "addr"),
 			    "node %s and service %s are of different IP families",
 			    str, sc->name);
-	if (get_opts(c, g, node_admin_opts, &admin))
+	if (get_opts(c, g, node_admin_opts, &admin, &nc->seen))
 		return -1;
 	nc->weight = admin.weight;
 	nc->role = admin.role;
@@ -320,13 +419,174 @@ static int parse_node(struct ctx *c, const config_setting_t *g,
 	return 0;
 }
 
+/* A list of address strings: at most max, each of `family` (0: any). */
+static int get_addrs(struct ctx *c, const config_setting_t *l,
+		     const char *what, __u8 family, struct ip_addr *out,
+		     unsigned int max, unsigned int *n)
+{
+	unsigned int i, len;
+
+	if (!config_setting_is_list(l) && !config_setting_is_array(l))
+		return fail(c, l, "'%s' is a list: ( \"ADDR\", ... )", what);
+	len = config_setting_length(l);
+	if (len > max)
+		return fail(c, l, "at most %u addresses in '%s'", max, what);
+	for (i = 0; i < len; i++) {
+		const config_setting_t *e = config_setting_get_elem(l, i);
+		const char *str = config_setting_get_string(e);
+
+		if (!str || parse_addr(str, &out[i]))
+			return fail(c, e, "bad address in '%s'", what);
+		if (family && out[i].family != family)
+			return fail(c, e, "%s is of the other IP family", str);
+	}
+	*n = len;
+	return 0;
+}
+
+/* snat = ( "ADDR", ... ): the service's SNAT addresses (fwd nat). */
+static int parse_snat(struct ctx *c, const config_setting_t *g,
+		      struct svc_conf *sc)
+{
+	const config_setting_t *l = config_setting_get_member(g, "snat");
+	struct ip_addr a[HL_SNAT_MAX] = {};
+	unsigned int i, n = 0;
+
+	if (!l)
+		return 0;
+	if (get_addrs(c, l, "snat", sc->key.family, a, HL_SNAT_MAX, &n))
+		return -1;
+	sc->has_snat = true;
+	sc->snat.count = n;
+	for (i = 0; i < n; i++)
+		memcpy(sc->snat.addrs[i], a[i].w, sizeof(a[i].w));
+	return 0;
+}
+
+static int get_dev(struct ctx *c, const config_setting_t *g, char *dev)
+{
+	int bad = 0;
+	const char *str = get_string(c, g, "dev", &bad);
+
+	if (bad)
+		return -1;
+	if (!str || !*str || strlen(str) >= IF_NAMESIZE)
+		return fail(c, g, "needs 'dev', a device name");
+	strcpy(dev, str);
+	return 0;
+}
+
+/* attach = ( { dev = "eth0"; mode = "native"; ... }, ... ) */
+static int parse_attach(struct ctx *c, const config_setting_t *l,
+			struct agent_conf *conf)
+{
+	static const char *const known[] = { "dev", NULL };
+	static const struct opt *const tbls[] = { attach_opts, NULL };
+	unsigned int i, j;
+
+	if (!config_setting_is_list(l))
+		return fail(c, l, "'attach' is a list: ( { dev = \"eth0\"; }, ... )");
+	if (config_setting_length(l) > CONF_MAX_DEVS)
+		return fail(c, l, "at most %d devices", CONF_MAX_DEVS);
+	for (i = 0; i < (unsigned int)config_setting_length(l); i++) {
+		const config_setting_t *g = config_setting_get_elem(l, i);
+		struct attach_conf *ac = &conf->attach[i];
+
+		if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+			return fail(c, g, "an attach entry is a group: { dev = \"eth0\"; }");
+		if (check_keys(c, g, known, tbls) || get_dev(c, g, ac->dev) ||
+		    get_opts(c, g, attach_opts, ac, &conf->attach_seen[i]))
+			return -1;
+		for (j = 0; j < i; j++)
+			if (!strcmp(conf->attach[j].dev, ac->dev))
+				return fail(c, g, "device %s listed twice", ac->dev);
+		conf->nattach++;
+	}
+	return 0;
+}
+
+/* classes = ( { name = "vip"; prefix = "ADDR/LEN"; rate = "100/s"; }, ... ) */
+static int parse_classes(struct ctx *c, const config_setting_t *l,
+			 struct agent_conf *conf)
+{
+	static const char *const known[] = { NULL };
+	static const struct opt *const tbls[] = { class_opts, NULL };
+	unsigned int i, n = config_setting_length(l);
+
+	if (!config_setting_is_list(l))
+		return fail(c, l, "'classes' is a list: ( { name = \"...\"; ... }, ... )");
+	if (n > CONF_MAX_CLASSES)
+		return fail(c, l, "at most %d class prefixes", CONF_MAX_CLASSES);
+	for (i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(l, i);
+		struct class_conf *cc = &conf->classes[i];
+		opt_seen_t seen = 0;
+
+		if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+			return fail(c, g, "a class is a group: { name = \"...\"; ... }");
+		if (check_keys(c, g, known, tbls) ||
+		    get_opts(c, g, class_opts, cc, &seen))
+			return -1;
+		if (seen != (1ull << 3) - 1)
+			return fail(c, g, "a class needs name, prefix and rate");
+		conf->nclasses++;
+	}
+	return 0;
+}
+
+/* decap = ( { dev = "eth0"; vips = ( "ADDR", ... ); }, ... ) */
+static int parse_decap(struct ctx *c, const config_setting_t *l,
+		       struct agent_conf *conf)
+{
+	static const char *const known[] = { "dev", "vips", NULL };
+	static const struct opt *const none[] = { NULL };
+	unsigned int i;
+
+	if (!config_setting_is_list(l))
+		return fail(c, l, "'decap' is a list: ( { dev = \"eth0\"; vips = ( ... ); }, ... )");
+	if (config_setting_length(l) > CONF_MAX_DEVS)
+		return fail(c, l, "at most %d devices", CONF_MAX_DEVS);
+	for (i = 0; i < (unsigned int)config_setting_length(l); i++) {
+		const config_setting_t *g = config_setting_get_elem(l, i);
+		struct decap_conf *dc = &conf->decap[i];
+		const config_setting_t *v;
+
+		if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+			return fail(c, g, "a decap entry is a group: { dev = \"eth0\"; ... }");
+		if (check_keys(c, g, known, none) || get_dev(c, g, dc->dev))
+			return -1;
+		v = config_setting_get_member(g, "vips");
+		if (!v)
+			return fail(c, g, "decap needs 'vips'");
+		if (get_addrs(c, v, "vips", 0, dc->vips, DECAP_MAX_VIPS, &dc->nvips))
+			return -1;
+		conf->ndecap++;
+	}
+	return 0;
+}
+
+void svc_conf_defaults(struct svc_conf *sc)
+{
+	sc->hold_ms = 10000;
+	sc->fence = true;
+	sc->reset_on_down = false;
+	health_defaults(&sc->health);
+	memset(&sc->probe, 0, sizeof(sc->probe));
+	sc->probe.port = ntohs(sc->key.port);
+	sc->probe.http_expect = 200;
+	strcpy(sc->probe.http_path, "/");
+	sc->probe.timeout_ms = sc->health.timeout_ms;
+}
+
 static int parse_service(struct ctx *c, const config_setting_t *g,
 			 struct svc_conf *sc)
 {
-	static const char *const known[] = { "service", "check", "nodes", NULL };
+	static const char *const known[] = { "service", "check", "nodes", "snat",
+					     NULL };
 	static const struct opt *const tbls[] = { service_opts, svc_admin_opts,
-						  NULL };
+						  limit_opts, NULL };
 	struct svc_admin admin = { .svc.ring_size = HL_RING_DEFAULT };
+	struct hl_service tmp = {};
 	const config_setting_t *check, *nodes;
 	const char *str;
 	unsigned int i, j;
@@ -346,23 +606,19 @@ static int parse_service(struct ctx *c, const config_setting_t *g,
 			    "bad service '%s' (expected VIP:PORT/tcp|udp)", str);
 	format_svc(&sc->key, sc->name, sizeof(sc->name));
 
-	sc->hold_ms = 10000;
-	sc->fence = true;
-	if (get_opts(c, g, service_opts, sc) ||
-	    get_opts(c, g, svc_admin_opts, &admin))
+	svc_conf_defaults(sc);
+	if (get_opts(c, g, service_opts, sc, NULL) ||
+	    get_opts(c, g, svc_admin_opts, &admin, &sc->admin_seen))
 		return -1;
-	/* The agent decides roles for primary and replica; the other
-	 * strategies are the CLI's (maglev, the default, leaves its choice). */
 	sc->strategy = admin.svc.strategy;
-	if (sc->strategy != HL_STRAT_MAGLEV && sc->strategy != HL_STRAT_PRIMARY &&
-	    sc->strategy != HL_STRAT_REPLICA)
-		return fail(c, config_setting_get_member(g, "strategy"),
-			    "unknown strategy '%s' (maglev, primary or replica)",
-			    hl_strategy_name(sc->strategy));
 	if (config_setting_get_member(g, "fallback") &&
 	    sc->strategy != HL_STRAT_REPLICA)
 		return fail(c, config_setting_get_member(g, "fallback"),
 			    "fallback applies to strategy replica only");
+	/* A replica service's fallback is what the file says, none if
+	 * nothing (the agent decides its roles). */
+	if (sc->strategy == HL_STRAT_REPLICA)
+		sc->admin_seen |= OPT_SEEN(svc_admin_opts, "fallback");
 	sc->fallback_primary = admin.fallback == SVC_FALLBACK_PRIMARY;
 	sc->ring = admin.svc.ring_size;
 	sc->fwd = admin.svc.fwd;
@@ -371,20 +627,24 @@ static int parse_service(struct ctx *c, const config_setting_t *g,
 	sc->ryw_window_ms = admin.ryw_window_ms;
 	if (!!sc->ryw_of[0] != !!sc->ryw_window_ms)
 		return fail(c, g, "read-your-writes needs both ryw_of and ryw_window");
-
-	health_defaults(&sc->health);
-	memset(&sc->probe, 0, sizeof(sc->probe));
-	sc->probe.port = ntohs(sc->key.port);
-	sc->probe.http_expect = 200;
-	strcpy(sc->probe.http_path, "/");
-	check = config_setting_get_member(g, "check");
-	if (!check)
-		return fail(c, g, "service %s needs a 'check' group", sc->name);
-	if (config_setting_type(check) != CONFIG_TYPE_GROUP)
-		return fail(c, check, "'check' is a group: { kind = \"tcp\"; }");
-	if (parse_check(c, check, sc))
+	sc->admin = admin;
+	if (svc_admin_apply(&admin, sc->admin_seen, &tmp))	/* as a whole */
+		return fail(c, g, "%s", hl_errmsg());
+	if (parse_snat(c, g, sc) ||
+	    get_opts(c, g, limit_opts, &sc->limits, &sc->limits_seen))
 		return -1;
-	if (sc->strategy != HL_STRAT_MAGLEV && sc->probe.kind != PROBE_POSTGRES)
+
+	check = config_setting_get_member(g, "check");
+	if (check) {
+		if (config_setting_type(check) != CONFIG_TYPE_GROUP)
+			return fail(c, check, "'check' is a group: { kind = \"tcp\"; }");
+		if (parse_check(c, check, sc))
+			return -1;
+		sc->has_check = true;
+	}
+	/* Without a check the roles are the operators' hints. */
+	if ((sc->strategy == HL_STRAT_PRIMARY || sc->strategy == HL_STRAT_REPLICA) &&
+	    check && sc->probe.kind != PROBE_POSTGRES)
 		return fail(c, check, "strategy %s needs a postgres check (roles come from it)",
 			    hl_strategy_name(sc->strategy));
 
@@ -423,7 +683,7 @@ static int parse_nat(struct ctx *c, const config_setting_t *g,
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
 		return fail(c, g, "'nat' is a group: { established = 7200; ... }");
 	if (check_keys(c, g, known, tbls) ||
-	    get_opts(c, g, nat_timeout_opts, &conf->nat))
+	    get_opts(c, g, nat_timeout_opts, &conf->nat, NULL))
 		return -1;
 	conf->has_nat = true;
 	return 0;
@@ -432,10 +692,11 @@ static int parse_nat(struct ctx *c, const config_setting_t *g,
 int config_load(const char *path, struct agent_conf *conf, char *err,
 		size_t errlen)
 {
-	static const char *const known[] = { "services", "nat", NULL };
+	static const char *const known[] = { "services", "nat", "attach", "decap",
+					     "classes", NULL };
 	static const struct opt *const none[] = { NULL };
 	struct ctx c = { .file = path, .err = err, .errlen = errlen };
-	const config_setting_t *root, *svcs, *nat;
+	const config_setting_t *root, *svcs, *nat, *l;
 	config_t cf;
 	unsigned int i, j;
 	int ret = -1;
@@ -457,9 +718,22 @@ int config_load(const char *path, struct agent_conf *conf, char *err,
 	nat = config_setting_get_member(root, "nat");
 	if (nat && parse_nat(&c, nat, conf))
 		goto out;
+	l = config_setting_get_member(root, "attach");
+	if (l && parse_attach(&c, l, conf))
+		goto out;
+	l = config_setting_get_member(root, "decap");
+	if (l && parse_decap(&c, l, conf))
+		goto out;
+	l = config_setting_get_member(root, "classes");
+	if (l && parse_classes(&c, l, conf))
+		goto out;
 	svcs = config_setting_get_member(root, "services");
+	if (!svcs && !conf->nattach && !conf->ndecap && !nat) {
+		fail(&c, root, "declares nothing: no 'services', 'attach', 'decap' or 'nat'");
+		goto out;
+	}
 	if (!svcs) {
-		fail(&c, root, "no 'services' list");
+		ret = 0;
 		goto out;
 	}
 	if (!config_setting_is_list(svcs)) {

@@ -43,17 +43,8 @@ int svc_parse_snat(int argc, char **argv, const struct hl_svc_key *key,
 int class_parse_add(int argc, char **argv, struct hl_class_key *key,
 		    struct hl_class *cls);
 
-/* attach DEV's options: [mode native|generic] [src ADDR] [zone NAME]. */
-struct attach_args {
-	__u32 xdp_flags;	/* XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE */
-	struct ip_addr src;	/* family 0: none given */
-	char zone[HL_ZONE_LEN];
-	bool has_zone;
-};
-int attach_parse_args(int argc, char **argv, struct attach_args *a);
-
 /* decap attach DEV's VIPs: vip ADDR [vip ADDR ...], at most `max`. */
-int decap_parse_vips(int argc, char **argv, struct hl_vip_key *vips,
+int decap_parse_vips(int argc, char **argv, struct ip_addr *vips,
 		     unsigned int max, unsigned int *nvips);
 
 #endif /* HELIOS_CMD_ARGS_H */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* helios-agent attach DEV [mode native|generic] [src ADDR] [zone NAME] /
- * upgrade DEV [force] / detach DEV */
+/* helios-agent attach DEV [OPTIONS] / upgrade DEV [force] / detach DEV */
+#include <dirent.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 
-#include "cmd/args.h"
+#include "cmd/attach.h"
 #include "cmd/cli.h"
 #include "cmd/report.h"
 #include "lib/nodes.h"
@@ -156,29 +156,31 @@ static void upgrade_print(const struct upgrade_report *rep)
 	json_print(o);
 }
 
-/* A new XDP link of the pinned program on DEV, pinned at `path`. */
-static int attach_link(struct store *st, __u32 ifindex, const char *dev,
-		       const struct bpf_link_create_opts *opts, const char *path)
-{
-	int err, link_fd;
+static const struct opt_choice mode_choices[] = {
+	{ "native", ATTACH_NATIVE }, { "generic", ATTACH_GENERIC }, { NULL }
+};
 
-	link_fd = bpf_link_create(st->prog_fd, ifindex, BPF_XDP, opts);
-	if (link_fd < 0) {
-		err = -errno;
-		if (err == -EBUSY || err == -EEXIST)
-			p_err("%s already has an XDP program", dev);
-		else if (err == -EOPNOTSUPP && opts->flags == XDP_FLAGS_DRV_MODE)
-			p_err("%s does not support native XDP (try: mode generic)", dev);
-		else
-			p_err("cannot attach to %s: %s", dev, strerror(-err));
-		return err;
-	}
-	err = bpf_obj_pin(link_fd, path) ? -errno : 0;
-	close(link_fd);	/* the pin holds the link from now on */
-	if (err)
-		p_err("cannot pin the link at %s: %s", path, strerror(-err));
-	return err;
+static const char *addr_check(const void *field)
+{
+	struct ip_addr a;
+
+	return *(const char *)field && parse_addr(field, &a) ?
+		"not an IPv4 or IPv6 address" : NULL;
 }
+
+/* `attach DEV` keywords and the keys of the configuration's attach groups. */
+const struct opt attach_opts[] = {
+	{ .name = "mode", .type = OPT_ENUM, .where = OPT_BOTH, .arg = "MODE",
+	  OPT_FIELD(struct attach_conf, mode), .choices = mode_choices,
+	  .def = "native", .help = "XDP in the driver, or generic (slower, any device)" },
+	{ .name = "src", .type = OPT_STRING, .where = OPT_BOTH, .arg = "ADDR",
+	  OPT_FIELD(struct attach_conf, src), .check = addr_check,
+	  .def = "the egress device's", .help = "outer source address of IPIP packets" },
+	{ .name = "zone", .type = OPT_STRING, .where = OPT_BOTH, .arg = "NAME",
+	  OPT_FIELD(struct attach_conf, zone), .check = zone_check,
+	  .help = "the director's own zone, for prefer-zone services" },
+	{ NULL }
+};
 
 static int do_attach(int argc, char **argv);
 static int do_upgrade(int argc, char **argv);
@@ -186,10 +188,11 @@ static int do_detach(int argc, char **argv);
 
 const struct cli_object attach_object = {
 	.name		= "attach",
-	.usage		= "attach DEV [mode native|generic] [src ADDR] [zone NAME]",
+	.usage		= "attach DEV [OPTIONS]",
 	.details	=
-		"zone: the director's own zone; prefer-zone services send new flows to\n"
-		"      usable nodes of this zone, to the others only when none is usable.\n",
+		"zone: prefer-zone services send new flows to usable nodes of this\n"
+		"      zone, to the others only when none is usable.\n",
+	.opts		= attach_opts,
 	.run		= do_attach,
 };
 
@@ -210,73 +213,146 @@ const struct cli_object detach_object = {
 	.run		= do_detach,
 };
 
-int attach_parse_args(int argc, char **argv, struct attach_args *a)
+int attach_link(struct store *st, const struct attach_conf *ac)
 {
-	memset(a, 0, sizeof(*a));
-	a->xdp_flags = XDP_FLAGS_DRV_MODE;
-	while (argc) {
-		if (!strcmp(argv[0], "mode") && argc > 1) {
-			if (!strcmp(argv[1], "native"))
-				a->xdp_flags = XDP_FLAGS_DRV_MODE;
-			else if (!strcmp(argv[1], "generic"))
-				a->xdp_flags = XDP_FLAGS_SKB_MODE;
-			else {
-				p_err("invalid mode '%s': expected native or generic",
-				      argv[1]);
-				return -1;
-			}
-		} else if (!strcmp(argv[0], "src") && argc > 1) {
-			if (parse_addr(argv[1], &a->src))
-				return -1;
-		} else if (!strcmp(argv[0], "zone") && argc > 1) {
-			if (parse_zone(argv[1], a->zone))
-				return -1;
-			a->has_zone = true;
-		} else {
-			p_err("unexpected '%s' (expected: mode native|generic, src ADDR, zone NAME)",
-			      argv[0]);
-			return -1;
-		}
-		NEXT_ARG();
-		NEXT_ARG();
+	LIBBPF_OPTS(bpf_link_create_opts, opts,
+		    .flags = ac->mode == ATTACH_GENERIC ? XDP_FLAGS_SKB_MODE :
+							  XDP_FLAGS_DRV_MODE);
+	char path[4200];
+	__u32 ifindex;
+	int err, link_fd;
+
+	if (device_index(ac->dev, &ifindex))
+		return -ENODEV;
+	link_pin_path(st, ifindex, path, sizeof(path));
+	if (!access(path, F_OK))
+		return -EEXIST;
+	link_fd = bpf_link_create(st->prog_fd, ifindex, BPF_XDP, &opts);
+	if (link_fd < 0) {
+		err = -errno;
+		if (err == -EBUSY || err == -EEXIST)
+			p_err("%s already has an XDP program", ac->dev);
+		else if (err == -EOPNOTSUPP && ac->mode == ATTACH_NATIVE)
+			p_err("%s does not support native XDP (try: mode generic)",
+			      ac->dev);
+		else
+			p_err("cannot attach to %s: %s", ac->dev, strerror(-err));
+		return err == -EEXIST ? -EBUSY : err;
 	}
+	err = bpf_obj_pin(link_fd, path) ? -errno : 0;
+	close(link_fd);	/* the pin holds the link from now on */
+	if (err)
+		p_err("cannot pin the link at %s: %s", path, strerror(-err));
+	else
+		warn_forwarding(ac->dev);
+	return err;
+}
+
+int attach_settings(struct store *st, const struct attach_conf *ac,
+		    opt_seen_t seen)
+{
+	struct hl_settings cfg = {}, old;
+	struct ip_addr src = {};
+	__u32 zero = 0;
+	int err;
+
+	if (!(seen & (OPT_SEEN(attach_opts, "src") | OPT_SEEN(attach_opts, "zone"))))
+		return 0;
+	bpf_map_lookup_elem(st->fds[MAP_SETTINGS], &zero, &cfg);
+	old = cfg;
+	if (seen & OPT_SEEN(attach_opts, "src")) {
+		if (ac->src[0] && parse_addr(ac->src, &src))
+			return -EINVAL;
+		if (src.family == HL_AF_INET)
+			cfg.src4 = src.w[0];
+		else if (src.family)
+			memcpy(cfg.src6, src.w, sizeof(cfg.src6));
+	}
+	if (seen & OPT_SEEN(attach_opts, "zone"))
+		memcpy(cfg.zone, ac->zone, sizeof(cfg.zone));
+	if (!memcmp(&old, &cfg, sizeof(cfg)))
+		return 0;	/* as pinned: nothing to rebuild */
+	if (bpf_map_update_elem(st->fds[MAP_SETTINGS], &zero, &cfg, BPF_ANY))
+		return -errno;
+	if (memcmp(old.zone, cfg.zone, sizeof(cfg.zone)) && !nodes_load(st)) {
+		err = svc_for_each(st, rebuild_zoned, NULL);
+		if (err)
+			return err;
+	}
+	refresh_nexthops(st);
 	return 0;
+}
+
+int attach_for_each(struct store *st,
+		    int (*fn)(const struct attach_conf *ac, void *data),
+		    void *data)
+{
+	struct hl_settings cfg = {};
+	struct dirent *de;
+	__u32 zero = 0;
+	int err = 0;
+	DIR *d;
+
+	bpf_map_lookup_elem(st->fds[MAP_SETTINGS], &zero, &cfg);
+	d = opendir(st->dir);
+	if (!d)
+		return -errno;
+	while (!err && (de = readdir(d))) {
+		LIBBPF_OPTS(bpf_xdp_query_opts, q);
+		struct attach_conf ac = {};
+		unsigned int ifindex;
+
+		if (sscanf(de->d_name, "link_%u", &ifindex) != 1 ||
+		    !if_indextoname(ifindex, ac.dev))
+			continue;
+		if (!bpf_xdp_query(ifindex, 0, &q) &&
+		    q.attach_mode == XDP_ATTACHED_SKB)
+			ac.mode = ATTACH_GENERIC;
+		if (cfg.src4) {
+			__be32 w[4] = { cfg.src4 };
+
+			format_addr(HL_AF_INET, w, ac.src, sizeof(ac.src));
+		}
+		else if (cfg.src6[0] || cfg.src6[1] || cfg.src6[2] || cfg.src6[3])
+			format_addr(HL_AF_INET6, cfg.src6, ac.src, sizeof(ac.src));
+		memcpy(ac.zone, cfg.zone, sizeof(ac.zone));
+		err = fn(&ac, data);
+	}
+	closedir(d);
+	return err;
 }
 
 static int do_attach(int argc, char **argv)
 {
-	LIBBPF_OPTS(bpf_link_create_opts, opts);
 	struct upgrade_report rep;
-	struct attach_args a;
-	struct store st;
-	const char *dev;
-	char path[4200];
-	__u32 ifindex, zero = 0;
+	struct attach_conf ac = {};
 	bool attached, printed = false;
+	opt_seen_t seen = 0;
+	struct store st;
+	char path[4200];
 	int err;
 
-	if (argc >= 1 && !strcmp(argv[0], "help"))
-		return cli_object_usage(&attach_object, stderr, true), 0;
 	if (argc < 1) {
 		p_err("missing device (see 'helios-agent attach help')");
 		return -1;
 	}
-	dev = argv[0];
-	if (attach_parse_args(argc - 1, argv + 1, &a))
+	if (strlen(argv[0]) >= sizeof(ac.dev) || !if_nametoindex(argv[0])) {
+		p_err("no device '%s'", argv[0]);
 		return -1;
-	opts.flags = a.xdp_flags;
-	if (device_index(dev, &ifindex))
+	}
+	strcpy(ac.dev, argv[0]);
+	NEXT_ARG();
+	if (opts_parse_args(attach_opts, &ac, &argc, &argv, true, &seen))
 		return -1;
-
 	err = cli_store_open_any(&st);
 	if (!err)
 		err = store_upgrade(&st, false, &rep);
 	if (err)
 		goto out;
-	link_pin_path(&st, ifindex, path, sizeof(path));
+	link_pin_path(&st, if_nametoindex(ac.dev), path, sizeof(path));
 	attached = !access(path, F_OK);
 	if (attached && rep.current) {
-		p_err("%s is already attached", dev);
+		p_err("%s is already attached", ac.dev);
 		err = -EEXIST;
 		goto out;
 	}
@@ -284,32 +360,15 @@ static int do_attach(int argc, char **argv)
 	printed = !rep.current && (attached || rep.ndevs);
 	if (printed)
 		upgrade_print(&rep);
-	if (!attached) {
-		err = attach_link(&st, ifindex, dev, &opts, path);
-		if (err)
-			goto out;
+	if (!attached)
+		err = attach_link(&st, &ac);
+	if (!err)
+		err = attach_settings(&st, &ac, seen);
+	if (!err) {
+		refresh_nexthops(&st);
+		if (json_output && !printed)
+			json_print(NULL);
 	}
-	if (a.src.family || a.has_zone) {
-		struct hl_settings cfg = {};
-
-		bpf_map_lookup_elem(st.fds[MAP_SETTINGS], &zero, &cfg);
-		if (a.src.family == HL_AF_INET)
-			cfg.src4 = a.src.w[0];
-		else if (a.src.family)
-			memcpy(cfg.src6, a.src.w, sizeof(cfg.src6));
-		if (a.has_zone)
-			memcpy(cfg.zone, a.zone, sizeof(cfg.zone));
-		bpf_map_update_elem(st.fds[MAP_SETTINGS], &zero, &cfg, BPF_ANY);
-	}
-	if (a.has_zone && !nodes_load(&st)) {
-		err = svc_for_each(&st, rebuild_zoned, NULL);
-		if (err)
-			goto out;
-	}
-	refresh_nexthops(&st);
-	warn_forwarding(dev);
-	if (json_output && !printed)
-		json_print(NULL);
 out:
 	store_close(&st);
 	return err;
@@ -357,27 +416,34 @@ static int do_upgrade(int argc, char **argv)
 	return err;
 }
 
+int detach_link(struct store *st, const char *dev)
+{
+	char path[4200];
+	__u32 ifindex;
+
+	if (device_index(dev, &ifindex))
+		return -ENODEV;
+	link_pin_path(st, ifindex, path, sizeof(path));
+	return unlink(path) ? -errno : 0;
+}
+
 static int do_detach(int argc, char **argv)
 {
 	struct store st;
-	char path[4200];
-	__u32 ifindex;
 	int err;
 
-	if (argc == 1 && !strcmp(argv[0], "help"))
-		return cli_object_usage(&detach_object, stderr, true), 0;
 	if (argc != 1) {
 		p_err(argc ? "unexpected '%s' (expected: detach DEV)" :
 			     "missing device (expected: detach DEV)", argv[argc ? 1 : 0]);
 		return -1;
 	}
-	if (device_index(argv[0], &ifindex))
+	if (!if_nametoindex(argv[0])) {
+		p_err("no device '%s'", argv[0]);
 		return -1;
-	err = cli_store_open(&st, false);
-	if (!err) {
-		link_pin_path(&st, ifindex, path, sizeof(path));
-		err = unlink(path) ? -errno : 0;
 	}
+	err = cli_store_open(&st, false);
+	if (!err)
+		err = detach_link(&st, argv[0]);
 	if (err == -ENOENT)
 		p_err("%s is not attached", argv[0]);
 	else if (err)

@@ -74,12 +74,13 @@ void cli_object_usage(const struct cli_object *obj, FILE *f, bool full)
 
 int cli_object_main(const struct cli_object *obj, int argc, char **argv)
 {
-	if (!obj->cmds)
-		return obj->run(argc, argv);
-	if (argc >= 1 && is_prefix(argv[0], "help")) {
+	if (argc >= 1 && (obj->cmds ? is_prefix(argv[0], "help") :
+			  !strcmp(argv[0], "help"))) {
 		cli_object_usage(obj, stderr, true);
 		return 0;
 	}
+	if (!obj->cmds)
+		return obj->run(argc, argv);
 	if (argc < 1) {
 		p_err("missing command (see 'helios-agent %s help')", obj->name);
 		return -1;
@@ -87,11 +88,11 @@ int cli_object_main(const struct cli_object *obj, int argc, char **argv)
 	return cmd_select(obj->cmds, argc, argv, NULL);
 }
 
-/* `helios-agent help complete`: the grammar as tab-separated records for
- * tools (completion, tests/e2e/cli_table.py): "usage OBJECT LINE" (a
+/* `helios-agent help grammar`: the grammar as tab-separated records for
+ * tools (tests/e2e/cli_table.py): "usage OBJECT LINE" (a
  * continued line joined), "opt OBJECT KEY ARG" per CLI option, with its
  * choices after ARG for an enum. */
-void cli_object_complete(const struct cli_object *obj, FILE *f)
+void cli_object_grammar(const struct cli_object *obj, FILE *f)
 {
 	const char *line = obj->usage, *end;
 	const struct opt *o;

@@ -32,13 +32,13 @@ int cli_object_main(const struct cli_object *obj, int argc, char **argv);
 /* "Usage: helios-agent ..." lines; with `full`, the details and options. */
 void cli_object_usage(const struct cli_object *obj, FILE *f, bool full);
 /* Its grammar and option keywords as records for tools (`help complete`). */
-void cli_object_complete(const struct cli_object *obj, FILE *f);
+void cli_object_grammar(const struct cli_object *obj, FILE *f);
 /* `in` with control bytes and invalid UTF-8 as \xNN: one line, valid JSON. */
 void cli_escape(const char *in, char *out, size_t size);
 
 extern const struct cli_object attach_object, detach_object, service_object,
 	node_object, class_object, stats_object, map_object, decap_object,
-	conn_object, upgrade_object;
+	conn_object, upgrade_object, feature_object;
 
 /* Global options, set by main(). */
 extern bool json_output;	/* -j */

@@ -15,73 +15,39 @@
 #include "helios_decap.skel.h"
 #include "cmd/args.h"
 #include "cmd/cli.h"
+#include "cmd/decap.h"
 #include "lib/parse.h"
 #include "lib/bpffs.h"
 #include "lib/tables.h"
 
 #define DECAP_HANDLE	1
 #define DECAP_PRIO	1
-#define DECAP_MAX_VIPS	64
 
-int decap_parse_vips(int argc, char **argv, struct hl_vip_key *vips,
-		     unsigned int max, unsigned int *nvips)
+static bool decap_attached(struct bpf_tc_hook *hook)
 {
-	*nvips = 0;
-	while (argc) {
-		struct ip_addr a;
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, tc, .handle = DECAP_HANDLE,
+			    .priority = DECAP_PRIO);
 
-		if (strcmp(argv[0], "vip") || argc < 2) {
-			p_err("unexpected '%s' (expected: vip ADDR)", argv[0]);
-			return -1;
-		}
-		if (parse_addr(argv[1], &a))
-			return -1;
-		if (*nvips == max) {
-			p_err("too many VIPs (at most %u)", max);
-			return -1;
-		}
-		memset(&vips[*nvips], 0, sizeof(vips[*nvips]));
-		vips[*nvips].family = a.family;
-		memcpy(vips[*nvips].addr, a.w, sizeof(a.w));
-		(*nvips)++;
-		NEXT_ARG();
-		NEXT_ARG();
-	}
-	return 0;
+	return !bpf_tc_query(hook, &tc);
 }
 
-static int do_decap_attach(int argc, char **argv)
+int decap_attach(const char *dev, const struct ip_addr *vips, unsigned int n)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, tc, .handle = DECAP_HANDLE,
 			    .priority = DECAP_PRIO);
-	struct hl_vip_key vips[DECAP_MAX_VIPS];
 	struct helios_decap *skel = NULL;
 	struct store st = { .dir_fd = -1 };
-	unsigned int nvips = 0, i;
-	const char *dev;
 	char path[4200];
+	unsigned int i;
 	__u64 zero = 0;
 	int err;
 
-	REQ_ARGS(3);
-	dev = argv[0];
-	if (decap_parse_vips(argc - 1, argv + 1, vips, DECAP_MAX_VIPS, &nvips))
-		return -1;
 	hook.ifindex = if_nametoindex(dev);
 	if (!hook.ifindex) {
 		p_err("no device '%s'", dev);
-		return -1;
+		return -ENODEV;
 	}
-	if (!bpf_tc_query(&hook, &tc)) {
-		p_err("%s already has decap attached", dev);
-		return -1;
-	}
-	memset(&tc, 0, sizeof(tc));
-	tc.sz = sizeof(tc);
-	tc.handle = DECAP_HANDLE;
-	tc.priority = DECAP_PRIO;
-
 	strncpy(st.dir, bpffs_dir, sizeof(st.dir) - 1);
 	err = bpffs_prepare(st.dir);
 	if (err)
@@ -101,15 +67,20 @@ static int do_decap_attach(int argc, char **argv)
 		p_err("cannot load the decap program: %s", strerror(-err));
 		goto out;
 	}
-	for (i = 0; i < nvips; i++) {
+	for (i = 0; i < n; i++) {
+		struct hl_vip_key k = { .family = vips[i].family };
+
+		memcpy(k.addr, vips[i].w, sizeof(k.addr));
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.decap_vips),
-					&vips[i], &zero, BPF_NOEXIST) &&
+					&k, &zero, BPF_NOEXIST) &&
 		    errno != EEXIST) {
 			err = -errno;
 			p_err("cannot add VIP: %s", strerror(errno));
 			goto out;
 		}
 	}
+	if (decap_attached(&hook))
+		goto out;	/* the VIPs were what was missing */
 	err = bpf_tc_hook_create(&hook);
 	if (err && err != -EEXIST) {
 		p_err("cannot create clsact on %s: %s", dev, strerror(-err));
@@ -119,10 +90,87 @@ static int do_decap_attach(int argc, char **argv)
 	err = bpf_tc_attach(&hook, &tc);
 	if (err)
 		p_err("cannot attach decap to %s: %s", dev, strerror(-err));
-	else if (json_output)
-		json_print(NULL);
 out:
 	helios_decap__destroy(skel);	/* the tc filter keeps the program */
+	return err;
+}
+
+int decap_vips(struct ip_addr *vips, unsigned int max)
+{
+	struct store st = { .dir_fd = -1 };
+	struct hl_vip_key k, *prev = NULL;
+	char path[4200];
+	unsigned int n = 0;
+	int fd;
+
+	strncpy(st.dir, bpffs_dir, sizeof(st.dir) - 1);
+	if (store_pin_path(&st, "decap_vips", path, sizeof(path)))
+		return 0;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	while (n < max && !bpf_map_get_next_key(fd, prev, &k)) {
+		vips[n] = (struct ip_addr){ .family = k.family };
+		memcpy(vips[n].w, k.addr, sizeof(vips[n].w));
+		n++;
+		prev = &k;
+	}
+	close(fd);
+	return n;
+}
+
+bool decap_on(const char *dev)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
+
+	hook.ifindex = if_nametoindex(dev);
+	return hook.ifindex && decap_attached(&hook);
+}
+
+int decap_parse_vips(int argc, char **argv, struct ip_addr *vips,
+		     unsigned int max, unsigned int *nvips)
+{
+	*nvips = 0;
+	while (argc) {
+		if (strcmp(argv[0], "vip") || argc < 2) {
+			p_err("unexpected '%s' (expected: vip ADDR)", argv[0]);
+			return -1;
+		}
+		if (*nvips == max) {
+			p_err("too many VIPs (at most %u)", max);
+			return -1;
+		}
+		if (parse_addr(argv[1], &vips[*nvips]))
+			return -1;
+		(*nvips)++;
+		NEXT_ARG();
+		NEXT_ARG();
+	}
+	return 0;
+}
+
+static int do_decap_attach(int argc, char **argv)
+{
+	struct ip_addr vips[DECAP_MAX_VIPS];
+	unsigned int nvips = 0;
+	const char *dev;
+	int err;
+
+	REQ_ARGS(3);
+	dev = argv[0];
+	if (decap_parse_vips(argc - 1, argv + 1, vips, DECAP_MAX_VIPS, &nvips))
+		return -1;
+	if (!if_nametoindex(dev)) {
+		p_err("no device '%s'", dev);
+		return -1;
+	}
+	if (decap_on(dev)) {
+		p_err("%s already has decap attached", dev);
+		return -1;
+	}
+	err = decap_attach(dev, vips, nvips);
+	if (!err && json_output)
+		json_print(NULL);
 	return err;
 }
 

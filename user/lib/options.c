@@ -262,3 +262,86 @@ void opts_markdown(FILE *f, const struct opt *tbl, unsigned int where,
 				values(tbl, vals, sizeof(vals)),
 				tbl->def ? tbl->def : "-", tbl->help);
 }
+
+/* scdoc text: '*', '_' and '\' are markup there. */
+static void scdoc_esc(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '*' || *s == '_' || *s == '\\')
+			fputc('\\', f);
+		fputc(*s, f);
+	}
+}
+
+void opts_scdoc(FILE *f, const struct opt *tbl, unsigned int where)
+{
+	char key[64], vals[256];
+
+	for (; tbl->name; tbl++) {
+		if (!(tbl->where & where))
+			continue;
+		fputc('*', f);
+		scdoc_esc(f, key_name(tbl, where, key, sizeof(key)));
+		fputs("* _", f);
+		scdoc_esc(f, tbl->arg);
+		fputs("_\n\t", f);
+		scdoc_esc(f, tbl->help);
+		fputs(" (", f);
+		scdoc_esc(f, values(tbl, vals, sizeof(vals)));
+		if (tbl->def) {
+			fputs("; default ", f);
+			scdoc_esc(f, tbl->def);
+		}
+		fputs(")\n\n", f);
+	}
+}
+
+static __u64 get_uint(const void *field, size_t size)
+{
+	switch (size) {
+	case 1: return *(const __u8 *)field;
+	case 2: return *(const __u16 *)field;
+	case 4: return *(const __u32 *)field;
+	default: return *(const __u64 *)field;
+	}
+}
+
+const char *opt_format(const struct opt *o, const void *obj, char *buf,
+		       size_t len)
+{
+	const void *field = (const char *)obj + o->off;
+	const struct opt_choice *c;
+	__u64 u;
+
+	switch (o->type) {
+	case OPT_UINT:
+	case OPT_SCALED:
+		u = get_uint(field, o->size);
+		if (!u && o->takes_off)
+			snprintf(buf, len, "off");
+		else if (o->type == OPT_UINT)
+			snprintf(buf, len, "%llu", (unsigned long long)u);
+		else	/* 15 digits: 0.1, not 0.10000000000000001 */
+			snprintf(buf, len, "%.15g", u / o->scale);
+		break;
+	case OPT_DOUBLE:
+		snprintf(buf, len, "%.15g", *(const double *)field);
+		break;
+	case OPT_ENUM:
+		u = get_uint(field, o->size);
+		snprintf(buf, len, "?");
+		for (c = o->choices; c->name; c++)
+			if (c->value == u) {
+				snprintf(buf, len, "%s", c->name);
+				break;
+			}
+		break;
+	case OPT_STRING:
+		snprintf(buf, len, "%.*s", (int)o->size, (const char *)field);
+		break;
+	case OPT_BOOL:
+		snprintf(buf, len, "%s", *(const bool *)field ? "true" : "false");
+		break;
+	}
+	return buf;
+}

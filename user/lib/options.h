@@ -71,6 +71,10 @@ int opt_index(const struct opt *tbl, const char *name);
 
 /* Parse `str` into obj's field; on error, hl_err() names the option. */
 int opt_set(const struct opt *o, void *obj, const char *str);
+/* The reverse: obj's field as text opt_set() takes back (a scaled value
+ * in its unit, an enum by name, 0 as "off" where that is accepted). */
+const char *opt_format(const struct opt *o, const void *obj, char *buf,
+		       size_t len);
 
 /*
  * The CLI form: argv is "KEY VALUE" pairs, every KEY an OPT_CLI option of
@@ -89,5 +93,7 @@ void opts_help(FILE *f, const struct opt *tbl, unsigned int where);
  * above it (no header). */
 void opts_markdown(FILE *f, const struct opt *tbl, unsigned int where,
 		   bool more);
+/* The same as a man page's option list, in scdoc source. */
+void opts_scdoc(FILE *f, const struct opt *tbl, unsigned int where);
 
 #endif /* HELIOS_LIB_OPTIONS_H */
