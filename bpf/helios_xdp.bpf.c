@@ -16,6 +16,7 @@
 #include "lib/forward.h"
 #include "lib/nat.h"
 #include "lib/nat_icmp.h"
+#include "lib/events.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -35,10 +36,11 @@ int helios_xdp(struct xdp_md *ctx)
 		if (reason == HL_REASON_PASS_NOT_SERVICE) {
 			reason = stage_nat_icmp(ctx, &pkt, &t);
 			if (reason != HL_CONTINUE)
-				return hl_verdict(reason, t.action);
+				return hl_verdict_ev(reason, t.action, &pkt,
+						     &t);
 			reason = HL_REASON_PASS_NOT_SERVICE;
 		}
-		return hl_verdict(reason, hl_parse_action(reason));
+		return hl_verdict_ev(reason, hl_parse_action(reason), &pkt, &t);
 	}
 
 	/*
@@ -48,32 +50,33 @@ int helios_xdp(struct xdp_md *ctx)
 	 */
 	reason = stage_reply(ctx, &pkt, &t);
 	if (reason != HL_CONTINUE)
-		return hl_verdict(reason, t.action);
+		return hl_verdict_ev(reason, t.action, &pkt, &t);
 
 	/* service: ours, and within its packet and byte limits */
 	reason = stage_service(&pkt, &t);
 	if (reason != HL_CONTINUE)
-		return hl_verdict(reason, t.action);
+		return hl_verdict_ev(reason, t.action, &pkt, &t);
 
 	/* NAT services: their own table and translation, no IPIP (nat.h) */
 	if (t.svc->fwd == HL_FWD_NAT)
-		return hl_verdict(stage_nat(ctx, &pkt, &t), t.action);
+		return hl_verdict_ev(stage_nat(ctx, &pkt, &t), t.action, &pkt,
+				     &t);
 
 	/* established: stay on the flow's node, or reset the flow */
 	reason = stage_established(ctx, &pkt, &t);
 	if (reason != HL_CONTINUE)
-		return hl_verdict(reason, t.action);
+		return hl_verdict_ev(reason, t.action, &pkt, &t);
 
 	/* new flow (or one whose node is gone): pick a node, remember it */
 	if (!t.node) {
 		reason = stage_new_flow(&pkt, &t);
 		if (reason != HL_CONTINUE)
-			return hl_verdict(reason, t.action);
+			return hl_verdict_ev(reason, t.action, &pkt, &t);
 	}
 
 	/* forward: to the node's next hop, or answer too-big */
 	reason = stage_forward(ctx, &pkt, &t);
-	return hl_verdict(reason, t.action);
+	return hl_verdict_ev(reason, t.action, &pkt, &t);
 }
 
 /* Run once by the loader: the NAT expiry walks then run in a kworker,

@@ -43,11 +43,16 @@ struct agent_conf {
 	 * the NAT timeouts it gives, the defaults for those it leaves out. */
 	bool has_nat;
 	struct hl_settings nat;
+	/* Top-level keys (agent_opts): `metrics ADDR:PORT`, "" = none. */
+	char metrics[ADDR_PORT_STRLEN];
 };
 
 /* The keys of a service group (besides svc_admin_opts) and of its check
  * group; a node group's are node_admin_opts. */
 extern const struct opt service_opts[], check_opts[];
+/* The file's top-level keys, also `run`'s options (run config FILE
+ * [--]metrics ADDR:PORT): a struct agent_conf's fields. */
+extern const struct opt agent_opts[];
 
 /* 0, or -1 with "FILE:LINE: reason" in err. */
 int config_load(const char *path, struct agent_conf *conf, char *err,

@@ -38,7 +38,11 @@
 	X(FREE_PORTS,	free_ports)	\
 	X(HEALTH,	health)		\
 	X(NAT,		nat)		\
-	X(SNAT_ADDRS,	snat_addrs)
+	X(SNAT_ADDRS,	snat_addrs)	\
+	X(SVC_REASONS,	svc_reasons)	\
+	X(EVENTS,	events)		\
+	X(MONITOR,	monitor)	\
+	X(MON_CPU,	mon_cpu)
 
 enum store_map {
 #define STORE_MAP_ENUM(id, name) MAP_##id,
