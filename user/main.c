@@ -75,6 +75,10 @@ static int print_markdown(void)
 		  OPT_CONF },
 		{ "Configuration file: `nat` keys (a top-level group; a key left out is its default)",
 		  nat_timeout_opts, OPT_CONF },
+		{ "Configuration file: top-level keys (`run config FILE` takes them too: `metrics ADDR:PORT` or `--metrics ADDR:PORT`, which beats the file's)",
+		  agent_opts, OPT_CONF },
+		{ "`monitor` options", monitor_opts, OPT_CLI },
+		{ "`top` options", top_opts, OPT_CLI },
 	};
 	unsigned int i;
 

@@ -240,3 +240,21 @@ top_shows_rate() {
 		awk -v s="$LAB_SVC4" '$1 == s && $2 + 0 > 0 { found = 1 } END { exit !found }'
 }
 top_gone() { ! tmux -S "$LAB_DIR/tmux.sock" has-session -t top 2>/dev/null; }
+
+@test "dist/grafana/helios.json: every metric it queries is served, every query parses" {
+	local m=$LAB_DIR/g.txt dash=$BATS_TEST_DIRNAME/../../dist/grafana/helios.json name
+	scrape "$m"
+	for name in $(jq -r '.. | .expr? // empty' "$dash" | grep -o 'helios_[a-z_]*' | sort -u); do
+		grep -q "^$name[{ ]" "$m" || fail "the dashboard queries $name, not served"
+	done
+	command -v promtool >/dev/null || skip "promtool not installed: names checked only"
+	{
+		echo 'groups:'
+		echo '  - name: dashboard'
+		echo '    rules:'
+		jq -r '[.. | .expr? // empty] | to_entries[] |
+			"      - record: dashboard_\(.key)\n        expr: \(.value | gsub("\\$__rate_interval"; "1m") | gsub("\\$service"; ".*") | @json)"' "$dash"
+	} >"$LAB_DIR/dash-rules.yml"
+	run promtool check rules "$LAB_DIR/dash-rules.yml"
+	assert_success
+}

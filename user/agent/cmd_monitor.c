@@ -39,7 +39,7 @@ struct monitor_args {
 	__u32 sample, budget;
 };
 
-static const struct opt monitor_opts[] = {
+const struct opt monitor_opts[] = {
 	{ .name = "sample", .type = OPT_UINT, .where = OPT_CLI, .arg = "N",
 	  OPT_FIELD(struct monitor_args, sample), .min = 1, .max = 1000000,
 	  .def = "1", .help = "data-path events: write one in N" },

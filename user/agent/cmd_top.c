@@ -32,7 +32,7 @@ struct top_args {
 	__u32 interval_ms;
 };
 
-static const struct opt top_opts[] = {
+const struct opt top_opts[] = {
 	{ .name = "interval", .type = OPT_SCALED, .where = OPT_CLI, .arg = "S",
 	  OPT_FIELD(struct top_args, interval_ms), .min = 0.2, .max = 60,
 	  .scale = 1000, .def = "1", .help = "seconds between refreshes" },
