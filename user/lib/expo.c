@@ -29,7 +29,7 @@ static bool reserve(struct expo *e, size_t more)
 		return false;
 	while (cap < e->len + more + 1)
 		cap *= 2;
-	if (cap == e->cap)
+	if (e->buf && cap == e->cap)
 		return true;
 	p = realloc(e->buf, cap);
 	if (!p) {
