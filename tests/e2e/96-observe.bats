@@ -143,6 +143,13 @@ svc_series() { echo "$1{service=\"$LAB_SVC4\"}"; }
 	assert_success
 	[ "$(tail -n1 "$o")" = "# EOF" ]
 	grep -q '^# TYPE helios_service_packets counter$' "$o" || fail "OM counter family name"
+	# gzip when asked (Prometheus asks): the same series, fewer bytes
+	scrape "$p.gz" --gzip
+	grep -q '^encoding: gzip$' "$p.gz.type" || fail "not gzipped: $(cat "$p.gz.type")"
+	diff <("$LAB_PY" "$LAB_TOOLS/expo.py" series "$p" | jq -r 'keys[]') \
+		<("$LAB_PY" "$LAB_TOOLS/expo.py" series "$p.gz" | jq -r 'keys[]') ||
+		fail "gzipped scrape has other series"
+	grep -q '^encoding: $' "$p.type" || fail "gzipped without being asked"
 	# the checker itself refuses what breaks the rules
 	sed 's/^helios_service_packets_total/helios_service_packets/' "$p" >"$p.bad"
 	run "$LAB_PY" "$LAB_TOOLS/expo.py" check "$p.bad" --format prom

@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 """Scrape and check Prometheus / OpenMetrics text, for the e2e tests.
 
-  get URL [--om]        GET URL (Accept: OpenMetrics with --om); prints the
-                        body; the Content-Type goes to stderr as "type: ..."
+  get URL [--om] [--gzip]
+                        GET URL (Accept: OpenMetrics with --om, Accept-Encoding:
+                        gzip with --gzip); prints the body (decompressed);
+                        Content-Type and -Encoding go to stderr as
+                        "type: ..." and "encoding: ..."
   check FILE --format prom|om
                         checks the exposition rules; exit 1 with every
                         problem on stderr
@@ -21,6 +24,7 @@ The rules checked (Prometheus text format 0.0.4, OpenMetrics 1.0):
 - values parse as floats (NaN, +Inf, -Inf allowed); counters are >= 0;
 - no series (name + label set) appears twice.
 """
+import gzip
 import json
 import re
 import sys
@@ -180,9 +184,15 @@ def main():
         if "--om" in sys.argv:
             req.add_header("Accept", "application/openmetrics-text; version=1.0.0,"
                            "text/plain;version=0.0.4;q=0.5")
+        if "--gzip" in sys.argv:
+            req.add_header("Accept-Encoding", "gzip")
         with urllib.request.urlopen(req, timeout=10) as r:
+            enc = r.headers.get("Content-Encoding", "")
             print("type: " + r.headers.get("Content-Type", ""), file=sys.stderr)
-            sys.stdout.write(r.read().decode())
+            print("encoding: " + enc, file=sys.stderr)
+            body = r.read()
+            print(f"bytes: {len(body)}", file=sys.stderr)
+            sys.stdout.write((gzip.decompress(body) if enc == "gzip" else body).decode())
     elif cmd == "check":
         fmt = sys.argv[sys.argv.index("--format") + 1]
         problems = check(open(sys.argv[2]).read(), fmt)

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <event2/event.h>
 #include <microhttpd.h>
+#include <zlib.h>
 
 #include "agent/metrics_http.h"
 #include "lib/log.h"
@@ -66,17 +67,61 @@ const char *metrics_addr_check(const void *field)
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
 			     const char *type, void *body, size_t len,
-			     enum MHD_ResponseMemoryMode mode)
+			     enum MHD_ResponseMemoryMode mode, bool gzip)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
 	enum MHD_Result ret;
 
-	if (!r)
+	if (!r) {
+		if (mode == MHD_RESPMEM_MUST_FREE)
+			free(body);
 		return MHD_NO;
+	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (gzip)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+/*
+ * gzip the body when the client accepts it (Prometheus does): 1000 nodes
+ * are about 1.3 MB of text that compresses 15-20 times at level 1. NULL
+ * when it cannot (the body then goes as it is).
+ */
+static void *gzip_body(const char *in, size_t len, size_t *outlen)
+{
+	z_stream z = {};
+	size_t cap = deflateBound(&z, len) + 32;
+	unsigned char *out = malloc(cap);
+
+	if (!out || deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8,
+				 Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(out);
+		return NULL;
+	}
+	z.next_in = (unsigned char *)in;
+	z.avail_in = len;
+	z.next_out = out;
+	z.avail_out = cap;
+	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+		deflateEnd(&z);
+		free(out);
+		return NULL;
+	}
+	*outlen = z.total_out;
+	deflateEnd(&z);
+	return out;
+}
+
+static bool wants_gzip(struct MHD_Connection *c)
+{
+	const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						      MHD_HTTP_HEADER_ACCEPT_ENCODING);
+
+	return enc && strstr(enc, "gzip");
 }
 
 static enum MHD_Result serve(void *cls, struct MHD_Connection *c,
@@ -88,17 +133,17 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *c,
 	static char bad_method[] = "only GET and HEAD\n";
 	static char failed[] = "cannot read the maps\n";
 	struct metrics_http *m = cls;
-	const char *accept, *text;
+	const char *accept, *text, *type;
 	struct expo e;
 	size_t len;
 	int err;
 
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", bad_method,
-			     strlen(bad_method), MHD_RESPMEM_PERSISTENT);
+			     strlen(bad_method), MHD_RESPMEM_PERSISTENT, false);
 	if (strcmp(url, "/metrics"))
 		return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", not_found,
-			     strlen(not_found), MHD_RESPMEM_PERSISTENT);
+			     strlen(not_found), MHD_RESPMEM_PERSISTENT, false);
 	accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 					     MHD_HTTP_HEADER_ACCEPT);
 	expo_init(&e, expo_wants_openmetrics(accept));
@@ -113,11 +158,22 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *c,
 	if (!text) {
 		expo_free(&e);
 		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain",
-			     failed, strlen(failed), MHD_RESPMEM_PERSISTENT);
+			     failed, strlen(failed), MHD_RESPMEM_PERSISTENT, false);
+	}
+	type = e.openmetrics ? EXPO_TYPE_OM : EXPO_TYPE_PROM;
+	if (wants_gzip(c)) {
+		size_t zlen;
+		void *z = gzip_body(text, len, &zlen);
+
+		if (z) {
+			expo_free(&e);
+			return reply(c, MHD_HTTP_OK, type, z, zlen,
+				     MHD_RESPMEM_MUST_FREE, true);
+		}
 	}
 	/* MHD frees the buffer with free() once sent. */
-	return reply(c, MHD_HTTP_OK, e.openmetrics ? EXPO_TYPE_OM : EXPO_TYPE_PROM,
-		     e.buf, len, MHD_RESPMEM_MUST_FREE);
+	return reply(c, MHD_HTTP_OK, type, e.buf, len, MHD_RESPMEM_MUST_FREE,
+		     false);
 }
 
 /* Run MHD, then come back when it says (a connection's timeout, or work
