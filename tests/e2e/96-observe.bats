@@ -179,7 +179,7 @@ agent_state() {
 
 state_is() { [ "$(agent_state "$1")" = "$2" ]; }
 
-@test "monitor -j: a node transition, within one probe interval of the agent's judgement" {
+@test "monitor -j: a node transition, within one probe interval of the agent's judgement; a reload" {
 	local b3 sel
 	b3=$(lab_addr4 b3)
 	kill "$(cat "$LAB_DIR/pids/check-b3.py")"
@@ -192,6 +192,10 @@ state_is() { [ "$(agent_state "$1")" = "$2" ]; }
 	sel=".type == \"agent\" and .event == \"state\" and .node == \"$b3\" and .to == \"healthy\""
 	poll 6 monitor_has "$sel" || fail "no recovery event: $(cat "$LAB_DIR/log/monitor.log")"
 	monitor_has ".service == \"$LAB_SVC4\" and .from == \"healthy\"" || fail "event without service/from"
+	# a reload is an event too
+	kill -HUP "$(cat "$LAB_DIR/pids/agent")"
+	poll 100 monitor_has '.type == "agent" and .event == "reload" and .ok == true' ||
+		fail "no reload event: $(tail -3 "$LAB_DIR/log/monitor.log")"
 }
 
 @test "monitor -j: rate-limit drops as data-path events; lost and skipped are reported" {
