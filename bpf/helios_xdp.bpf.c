@@ -58,9 +58,10 @@ int helios_xdp(struct xdp_md *ctx)
 		return hl_verdict_ev(reason, t.action, &pkt, &t);
 
 	/* NAT services: their own table and translation, no IPIP (nat.h) */
-	if (t.svc->fwd == HL_FWD_NAT)
-		return hl_verdict_ev(stage_nat(ctx, &pkt, &t), t.action, &pkt,
-				     &t);
+	if (t.svc->fwd == HL_FWD_NAT) {
+		reason = stage_nat(ctx, &pkt, &t);	/* sets t.action */
+		return hl_verdict_ev(reason, t.action, &pkt, &t);
+	}
 
 	/* established: stay on the flow's node, or reset the flow */
 	reason = stage_established(ctx, &pkt, &t);

@@ -642,8 +642,9 @@ struct hl_event {
 #define HL_EVENT_RING_BYTES	(256 * 1024)	/* power of two, >= page */
 #endif
 
-/* Every reason but forwarding and passing is an event (and a per-service
- * reason count): bit r set = reason r. */
+/* Every reason but plain forwarding and passing is an event (and a
+ * per-service reason count), forwarded-syn-retry included (a SYN second
+ * chance is worth seeing): bit r set = reason r. */
 #define HL_EVENT_REASONS						\
 	(~((1ull << HL_REASON_FORWARDED) | (1ull << HL_REASON_PASS_NOT_IP) | \
 	   (1ull << HL_REASON_PASS_NOT_SERVICE) |			\
