@@ -3,11 +3,10 @@
 #
 # bench/metrics_cost.sh BUILD [NODES]: what the metrics endpoint costs with
 # NODES nodes (default 1000) probed by TCP every PROBE_INTERVAL seconds
-# (default 1; a long one keeps probes out of the scrape figures), in the shape of
-# bench/agent_cpu.sh (two namespaces: the agent's, and one holding every
-# node address on lo behind one listener). Measures
-#   - one scrape: wall time (client side) and body bytes, 20 in a row;
-#     the agent's CPU per scrape (its ticks over the 20 / 20);
+# (default 1; a long one keeps probes out of the scrape figures), on
+# bench/targets.sh's two namespaces like bench/agent_cpu.sh. Measures
+#   - one scrape: wall time (client side) and body bytes, 20 in a row,
+#     then 20 gzipped; the agent's CPU per scrape (its ticks over the 40);
 #   - the agent's CPU over WINDOW s (default 60) without scrapes, then
 #     over WINDOW s scraped every 5 s (from /proc/PID/stat), twice.
 # Prints the figures; not part of `make bench` (run it by hand, root).
@@ -21,46 +20,9 @@ INTERVAL=${PROBE_INTERVAL:-1}
 PORT=7000
 MPORT=9464
 
-ID=hlmet$$
-NS_A=$ID-agent
-NS_T=$ID-targets
-DIR=$(mktemp -d /tmp/hlmet-XXXXXXXX)
-PIDS=()
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-	umount "$DIR/fs" 2>/dev/null || true
-	ip netns del "$NS_A" 2>/dev/null || true
-	ip netns del "$NS_T" 2>/dev/null || true
-	rm -rf "$DIR"
-}
-trap cleanup EXIT
-
-ip netns add "$NS_A"
-ip netns add "$NS_T"
-ip -n "$NS_A" link set lo up
-ip -n "$NS_T" link set lo up
-ip -n "$NS_A" link add eth0 type veth peer name eth0 netns "$NS_T"
-ip -n "$NS_A" addr add 198.18.250.1/30 dev eth0
-ip -n "$NS_T" addr add 198.18.250.2/30 dev eth0
-ip -n "$NS_A" link set eth0 up
-ip -n "$NS_T" link set eth0 up
-ip -n "$NS_A" route add 198.19.0.0/16 via 198.18.250.2
-for ((i = 0; i < N; i++)); do
-	echo "addr add 198.19.$((i / 250)).$((i % 250 + 1))/32 dev lo"
-done | ip -n "$NS_T" -batch -
-ip netns exec "$NS_T" python3 -c '
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", '"$PORT"')); s.listen(4096)
-while True:
-    c, _ = s.accept(); c.close()
-' &
-PIDS+=($!)
-mkdir -p "$DIR/fs"
-mount -t bpf bpf "$DIR/fs"
+# shellcheck source-path=SCRIPTDIR source=targets.sh
+source "$(dirname "$0")/targets.sh"
+targets_up "$N"
 
 {
 	echo "services = ( { service = \"198.18.251.1:$PORT/tcp\"; ring = 100003;"
@@ -68,22 +30,16 @@ mount -t bpf bpf "$DIR/fs"
 	echo "  nodes = ("
 	for ((i = 0; i < N; i++)); do
 		[ $i -gt 0 ] && echo ","
-		echo -n "    { addr = \"198.19.$((i / 250)).$((i % 250 + 1))\"; }"
+		echo -n "    { addr = \"$(node_addr "$i")\"; }"
 	done
 	echo " ); } );"
 } >"$DIR/agent.conf"
 ip netns exec "$NS_A" "$AGENT" --bpffs "$DIR/fs" run config "$DIR/agent.conf" \
 	--metrics "$MPORT" 2>"$DIR/agent.log" &
 apid=$!
-PIDS+=($apid)
-for ((i = 0; i < 1200; i++)); do
-	probed=$(ip netns exec "$NS_A" "$AGENT" --bpffs "$DIR/fs" -j health 2>/dev/null |
-		python3 -c 'import json,sys; print(sum(1 for x in json.load(sys.stdin) if x["last_probe"] != "none"))' 2>/dev/null || echo 0)
-	[ "$probed" -ge "$N" ] && break
-	sleep 0.1
-done
+PIDS+=("$apid")
+wait_probed "$N"
 
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
 # 20 scrapes in a row, then 20 gzipped: client-side time and bytes; agent

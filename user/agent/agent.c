@@ -882,11 +882,10 @@ static int do_run(int argc, char **argv)
 	struct event *sig[3] = {};
 	const int signals[3] = { SIGINT, SIGTERM, SIGHUP };
 	struct agent a = {};
-	char err[512];
-	int i, ret = -1;
-
 	struct agent_conf cli = {};
 	opt_seen_t seen = 0;
+	char err[512];
+	int i, ret = -1;
 
 	if (argc < 2 || strcmp(argv[0], "config")) {
 		cli_object_usage(&run_object, stderr, false);

@@ -115,26 +115,6 @@ static double rate(__u64 now, __u64 before, double dt)
 	return now >= before && dt > 0 ? (now - before) / dt : 0;
 }
 
-static const struct metrics_svc *old_svc(const struct metrics_snap *o, __u32 id)
-{
-	unsigned int i;
-
-	for (i = 0; i < o->nsvcs; i++)
-		if (o->svcs[i].id == id)
-			return &o->svcs[i];
-	return NULL;
-}
-
-static const struct metrics_node *old_node(const struct metrics_snap *o, __u32 id)
-{
-	unsigned int i;
-
-	for (i = 0; i < o->nnodes; i++)
-		if (o->nodes[i].id == id)
-			return &o->nodes[i];
-	return NULL;
-}
-
 static void draw(const struct metrics_snap *o, const struct metrics_snap *n,
 		 double dt, struct store *st)
 {
@@ -166,7 +146,7 @@ static void draw(const struct metrics_snap *o, const struct metrics_snap *n,
 	line(&s, "%-28s %9s %8s %8s %7s %s", "SERVICE", "PKT/s", "NEWFL/s",
 	     "DROP/s", "ACTIVE", "HOLD");
 	for (i = 0; i < n->nsvcs; i++) {
-		const struct metrics_svc *sv = &n->svcs[i], *ov = old_svc(o, sv->id);
+		const struct metrics_svc *sv = &n->svcs[i], *ov = metrics_snap_svc(o, sv->id);
 		double d = 0;
 		int len = 0;
 
@@ -203,7 +183,7 @@ static void draw(const struct metrics_snap *o, const struct metrics_snap *n,
 
 			if (nd->svc != n->svcs[i].name)
 				continue;
-			od = old_node(o, nd->id);
+			od = metrics_snap_node(o, nd->id);
 			if (!od)
 				od = &none_node;
 			line(&s, "%-21s %-13s %-7s %5u %5u %9.0f %7.0f %6lld",

@@ -38,13 +38,25 @@ static int svc_read(struct store *st, const struct hl_svc_key *key,
 	return 0;
 }
 
-static const struct metrics_svc *svc_by_id(const struct metrics_snap *s, __u32 id)
+const struct metrics_svc *metrics_snap_svc(const struct metrics_snap *s,
+					   __u32 id)
 {
 	unsigned int i;
 
 	for (i = 0; i < s->nsvcs; i++)
 		if (s->svcs[i].id == id)
 			return &s->svcs[i];
+	return NULL;
+}
+
+const struct metrics_node *metrics_snap_node(const struct metrics_snap *s,
+					     __u32 id)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nnodes; i++)
+		if (s->nodes[i].id == id)
+			return &s->nodes[i];
 	return NULL;
 }
 
@@ -73,7 +85,7 @@ int metrics_snap_read(struct store *st, struct metrics_snap *s)
 		struct metrics_node *m;
 
 		if (!(hn->flags & HL_NODE_F_EXISTS) ||
-		    !(sm = svc_by_id(s, hn->svc_id)))
+		    !(sm = metrics_snap_svc(s, hn->svc_id)))
 			continue;
 		m = &s->nodes[s->nnodes++];
 		m->id = i;
@@ -139,7 +151,7 @@ void metrics_snap_free(struct metrics_snap *s)
 
 static void write_services(struct expo *e, const struct metrics_snap *s)
 {
-	unsigned int i, r, l;
+	unsigned int i, r, l, d;
 
 	SVC_FAMILY(e, s, "helios_service_packets", EXPO_COUNTER,
 		   "Packets of the service the data path handled.", m->c.packets);
@@ -166,24 +178,22 @@ static void write_services(struct expo *e, const struct metrics_snap *s)
 				expo_sample_u64(e, lb, 2, s->svcs[i].reasons[r]);
 		}
 	}
-	expo_family(e, "helios_service_limit_admitted", EXPO_COUNTER,
-		    "Units (connections, packets, bytes) a rate limit admitted.");
-	for (i = 0; i < s->nsvcs; i++)
-		for (l = 0; l < HL_LIMIT_MAX; l++) {
-			struct expo_label lb[] = { { "service", s->svcs[i].name },
-						   { "limit", limit_names[l] } };
+	for (d = 0; d < 2; d++) {
+		expo_family(e, d ? "helios_service_limit_dropped" :
+			    "helios_service_limit_admitted", EXPO_COUNTER, d ?
+			    "Units (connections, packets, bytes) a rate limit dropped." :
+			    "Units (connections, packets, bytes) a rate limit admitted.");
+		for (i = 0; i < s->nsvcs; i++)
+			for (l = 0; l < HL_LIMIT_MAX; l++) {
+				const struct hl_limit_stats *ls = &s->svcs[i].ls;
+				struct expo_label lb[] = {
+					{ "service", s->svcs[i].name },
+					{ "limit", limit_names[l] } };
 
-			expo_sample_u64(e, lb, 2, s->svcs[i].ls.admitted[l]);
-		}
-	expo_family(e, "helios_service_limit_dropped", EXPO_COUNTER,
-		    "Units (connections, packets, bytes) a rate limit dropped.");
-	for (i = 0; i < s->nsvcs; i++)
-		for (l = 0; l < HL_LIMIT_MAX; l++) {
-			struct expo_label lb[] = { { "service", s->svcs[i].name },
-						   { "limit", limit_names[l] } };
-
-			expo_sample_u64(e, lb, 2, s->svcs[i].ls.dropped[l]);
-		}
+				expo_sample_u64(e, lb, 2, d ? ls->dropped[l] :
+							      ls->admitted[l]);
+			}
+	}
 }
 
 static double health_code(const struct hl_health *h, double v)

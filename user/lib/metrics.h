@@ -52,6 +52,11 @@ struct metrics_snap {
 /* 0 or -errno; free with metrics_snap_free() either way. */
 int metrics_snap_read(struct store *st, struct metrics_snap *s);
 void metrics_snap_free(struct metrics_snap *s);
+/* A service or node of a snapshot by id, NULL when not in it. */
+const struct metrics_svc *metrics_snap_svc(const struct metrics_snap *s,
+					   __u32 id);
+const struct metrics_node *metrics_snap_node(const struct metrics_snap *s,
+					     __u32 id);
 
 /* Every map-derived family. Reads the nodes snapshot afresh. 0 or -errno. */
 int metrics_write(struct store *st, struct expo *e);
