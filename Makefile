@@ -19,7 +19,7 @@ ARCH		:= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 CFLAGS		?= -O2 -g
 CFLAGS		+= -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 		   -Iinclude -I$(BUILD) -Iuser -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql) -D_GNU_SOURCE
-LIBS		:= -lbpf -lelf -lz -ljson-c -lmnl -levent -lpq -lconfig -lm -lsystemd
+LIBS		:= -lbpf -lelf -lz -ljson-c -lmnl -levent -lpq -lconfig -lmicrohttpd -lm -lsystemd
 BPF_CFLAGS	:= -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 		   -Iinclude -I$(BUILD)/vmlinux -Ibpf
 # -D flags of a test variant build (make variants), for both compilers.

@@ -17,55 +17,11 @@ AGENT=$BUILD/helios-agent
 WINDOW=${AGENT_CPU_WINDOW:-20}	# seconds of measurement per count
 PORT=7000
 
-ID=hlcpu$$
-NS_A=$ID-agent
-NS_T=$ID-targets
-DIR=$(mktemp -d /tmp/hlcpu-XXXXXXXX)
-PIDS=()
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-	umount "$DIR/fs" 2>/dev/null || true
-	ip netns del "$NS_A" 2>/dev/null || true
-	ip netns del "$NS_T" 2>/dev/null || true
-	rm -rf "$DIR"
-}
-trap cleanup EXIT
-
-ip netns add "$NS_A"
-ip netns add "$NS_T"
-ip -n "$NS_A" link set lo up
-ip -n "$NS_T" link set lo up
-ip -n "$NS_A" link add eth0 type veth peer name eth0 netns "$NS_T"
-ip -n "$NS_A" addr add 198.18.250.1/30 dev eth0
-ip -n "$NS_T" addr add 198.18.250.2/30 dev eth0
-ip -n "$NS_A" link set eth0 up
-ip -n "$NS_T" link set eth0 up
-ip -n "$NS_A" route add 198.19.0.0/16 via 198.18.250.2
-
 max=0
 for n in "${COUNTS[@]}"; do [ "$n" -gt "$max" ] && max=$n; done
-for ((i = 0; i < max; i++)); do
-	echo "addr add 198.19.$((i / 250)).$((i % 250 + 1))/32 dev lo"
-done | ip -n "$NS_T" -batch -
-
-ip netns exec "$NS_T" python3 -c '
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", '"$PORT"')); s.listen(4096)
-while True:
-    c, _ = s.accept(); c.close()
-' &
-PIDS+=($!)
-
-mkdir -p "$DIR/fs"
-mount -t bpf bpf "$DIR/fs"
-
-ticks() {	# utime + stime of PID, in clock ticks
-	awk '{ print $14 + $15 }' "/proc/$1/stat"
-}
+# shellcheck source-path=SCRIPTDIR source=targets.sh
+source "$(dirname "$0")/targets.sh"
+targets_up "$max"
 
 results=()
 for n in "${COUNTS[@]}"; do
@@ -77,7 +33,7 @@ for n in "${COUNTS[@]}"; do
 		echo "  nodes = ("
 		for ((i = 0; i < n; i++)); do
 			[ $i -gt 0 ] && echo ","
-			echo -n "    { addr = \"198.19.$((i / 250)).$((i % 250 + 1))\"; }"
+			echo -n "    { addr = \"$(node_addr "$i")\"; }"
 		done
 		echo " ); } );"
 	} >"$DIR/agent-$n.conf"
@@ -85,14 +41,9 @@ for n in "${COUNTS[@]}"; do
 	ip netns exec "$NS_A" "$AGENT" --bpffs "$DIR/fs" run config "$DIR/agent-$n.conf" \
 		2>"$DIR/agent-$n.log" &
 	apid=$!
-	PIDS+=($apid)
+	PIDS+=("$apid")
 	# Started when every node has a probe result (bounded wait).
-	for ((i = 0; i < 1200; i++)); do
-		probed=$(ip netns exec "$NS_A" "$AGENT" --bpffs "$DIR/fs" -j health 2>/dev/null |
-			python3 -c 'import json,sys; print(sum(1 for x in json.load(sys.stdin) if x["last_probe"] != "none"))' 2>/dev/null || echo 0)
-		[ "$probed" -ge "$n" ] && break
-		sleep 0.1
-	done
+	wait_probed "$n"
 	start_s=$(( ($(date +%s%N) - t0) / 1000000 ))
 	c0=$(ticks "$apid")
 	w0=$(date +%s%N)

@@ -17,6 +17,7 @@
 #include "lib/forward.h"
 #include "lib/nat.h"
 #include "lib/nat_icmp.h"
+#include "lib/events.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -41,10 +42,11 @@ int helios_xdp(struct xdp_md *ctx)
 		if (reason == HL_REASON_PASS_NOT_SERVICE) {
 			reason = stage_nat_icmp(ctx, &pkt, &t);
 			if (reason != HL_CONTINUE)
-				return hl_verdict(reason, t.action);
+				return hl_verdict_ev(reason, t.action, &pkt,
+						     &t);
 			reason = HL_REASON_PASS_NOT_SERVICE;
 		}
-		return hl_verdict(reason, hl_parse_action(reason));
+		return hl_verdict_ev(reason, hl_parse_action(reason), &pkt, &t);
 	}
 
 	/*
@@ -54,35 +56,37 @@ int helios_xdp(struct xdp_md *ctx)
 	 */
 	reason = stage_reply(ctx, &pkt, &t);
 	if (reason != HL_CONTINUE)
-		return hl_verdict(reason, t.action);
+		return hl_verdict_ev(reason, t.action, &pkt, &t);
 
 	/* service: ours, and within its packet and byte limits */
 	reason = stage_service(&pkt, &t);
 	if (reason != HL_CONTINUE)
-		return hl_verdict(reason, t.action);
+		return hl_verdict_ev(reason, t.action, &pkt, &t);
 
 	/* a write service's client sent data: read-your-writes (ryw.h) */
 	ryw_note_write(&pkt, t.svc);
 
 	/* NAT services: their own table and translation, no IPIP (nat.h) */
-	if (t.svc->fwd == HL_FWD_NAT)
-		return hl_verdict(stage_nat(ctx, &pkt, &t), t.action);
+	if (t.svc->fwd == HL_FWD_NAT) {
+		reason = stage_nat(ctx, &pkt, &t);	/* sets t.action */
+		return hl_verdict_ev(reason, t.action, &pkt, &t);
+	}
 
 	/* established: stay on the flow's node, or reset the flow */
 	reason = stage_established(ctx, &pkt, &t);
 	if (reason != HL_CONTINUE)
-		return hl_verdict(reason, t.action);
+		return hl_verdict_ev(reason, t.action, &pkt, &t);
 
 	/* new flow (or one whose node is gone): pick a node, remember it */
 	if (!t.node) {
 		reason = stage_new_flow(&pkt, &t);
 		if (reason != HL_CONTINUE)
-			return hl_verdict(reason, t.action);
+			return hl_verdict_ev(reason, t.action, &pkt, &t);
 	}
 
 	/* forward: to the node's next hop, or answer too-big */
 	reason = stage_forward(ctx, &pkt, &t);
-	return hl_verdict(reason, t.action);
+	return hl_verdict_ev(reason, t.action, &pkt, &t);
 }
 
 /* The active-flow recount's walk on demand (sweep.h): for tests and

@@ -9,7 +9,7 @@ pkgs=(
 	clang llvm make gcc pkg-config libasan8 libubsan1
 	libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
 	libpq-dev libjson-c-dev libmnl-dev libevent-dev libconfig-dev
-	libsystemd-dev scdoc man-db
+	libsystemd-dev scdoc man-db libmicrohttpd-dev prometheus tmux
 	postgresql postgresql-contrib
 	iproute2 ethtool procps util-linux
 	bats bats-assert bats-support jq

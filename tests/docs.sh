@@ -17,7 +17,7 @@ else
 	diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") | sed 's/^/# /'
 fi
 top=$("$agent" help 2>&1)
-for obj in attach upgrade detach service class node conn stats map decap probe run health; do
+for obj in attach upgrade detach service class node conn stats map decap probe run health monitor top; do
 	if printf '%s\n' "$top" | grep -q "helios-agent $obj"; then
 		ok "top-level help shows $obj's grammar"
 	else

@@ -29,7 +29,8 @@ static const struct cli_object *const objects[] = {
 	&attach_object, &upgrade_object, &detach_object, &service_object,
 	&class_object, &node_object, &conn_object, &stats_object, &map_object,
 	&decap_object, &probe_object, &run_object, &health_object,
-	&config_object, &feature_object, &version_object, NULL
+	&monitor_object, &top_object, &config_object, &feature_object,
+	&version_object, NULL
 };
 
 static int do_version(int argc, char **argv)
@@ -112,6 +113,10 @@ static const struct doc_table doc_tables[] = {
 	  limit_opts, OPT_CONF },
 	{ "Configuration file: `classes` keys (a top-level list of groups, one a prefix)",
 	  class_opts, OPT_CONF },
+	{ "Configuration file: top-level keys (`run config FILE` takes them too: `metrics ADDR:PORT` or `--metrics ADDR:PORT`, which beats the file's)",
+	  agent_opts, OPT_CONF },
+	{ "`monitor` options", monitor_opts, OPT_CLI },
+	{ "`top` options", top_opts, OPT_CLI },
 };
 #define N_DOC_TABLES	(sizeof(doc_tables) / sizeof(doc_tables[0]))
 

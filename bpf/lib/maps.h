@@ -359,6 +359,39 @@ struct {
 	__uint(max_entries, 1);
 } nat_sweeper SEC(".maps");
 
+/* ---- events for `helios-agent monitor` and per-service reasons (events.h) ---- */
+
+/* Verdict reasons per service (not forwarded/passed ones: those are the
+ * service's packets), key svc_id * HL_REASON_MAX + reason. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, HL_MAX_SERVICES * HL_REASON_MAX);
+} svc_reasons SEC(".maps");
+
+/* Sampled data-path events (struct hl_event) while a monitor runs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, HL_EVENT_RING_BYTES);
+} events SEC(".maps");
+
+/* The monitor's switch and sampling (struct hl_monitor). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hl_monitor);
+	__uint(max_entries, 1);
+} monitor SEC(".maps");
+
+/* The emitter's per-CPU state and counts (struct hl_mon_cpu). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hl_mon_cpu);
+	__uint(max_entries, 1);
+} mon_cpu SEC(".maps");
+
 #endif /* HL_MAPS_DECAP */
 
 #endif /* HELIOS_BPF_MAPS_H */

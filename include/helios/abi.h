@@ -673,6 +673,64 @@ struct hl_nat_dsts {
 	__be32 addr6[HL_NAT_DSTS][4];
 };
 
+/* ---- events for `helios-agent monitor` (bpf/lib/events.h) ---- */
+
+/*
+ * The monitor's switch and sampling, the one-entry array `monitor`,
+ * written by `helios-agent monitor` only. The data path emits an event
+ * only while bpf_ktime_get_coarse_ns() < until_ns: a monitor renews the
+ * lease every second, so one that dies without clearing it stops the
+ * events within a few seconds. 0 (the map's initial value): off.
+ */
+struct hl_monitor {
+	__u64 until_ns;		/* CLOCK_MONOTONIC lease end, 0 = off */
+	__u32 sample;		/* emit one event in `sample`, 0 or 1 = all */
+	__u32 budget;		/* events per second and CPU, 0 = no limit */
+};
+
+/* Per-CPU state and counts of the emitter: the array `mon_cpu`. */
+struct hl_mon_cpu {
+	__u64 seen;		/* events that passed the switch */
+	__u64 emitted;		/* written to the ring buffer */
+	__u64 lost;		/* ring buffer full: bpf_ringbuf_reserve failed */
+	__u64 sampled_out;	/* skipped by 1-in-N sampling */
+	__u64 over_budget;	/* skipped by the per-second budget */
+	__u64 window_ns;	/* start of the budget's second */
+	__u64 in_window;	/* events emitted in it */
+};
+
+/* One record of the ring buffer `events`: a verdict worth seeing (a drop,
+ * a rate-limit trip, a held SYN, a reset sent, a SYN second chance). */
+struct hl_event {
+	__u64 ts_ns;		/* bpf_ktime_get_coarse_ns() */
+	__u32 reason;		/* enum hl_reason */
+	__u32 svc_id;		/* HL_EVENT_NONE: not a service's packet */
+	__u32 node_id;		/* HL_EVENT_NONE: no node chosen */
+	__u32 frame_len;
+	struct hl_flow_key key;	/* as parsed; zero where parsing stopped */
+	__u8 tcp_flags;
+	__u8 pad[7];
+};
+#define HL_EVENT_NONE		0xffffffffu
+#ifndef HL_EVENT_RING_BYTES
+#define HL_EVENT_RING_BYTES	(256 * 1024)	/* power of two, >= page */
+#endif
+
+/* Every reason but plain forwarding and passing is an event (and a
+ * per-service reason count), forwarded-syn-retry included (a SYN second
+ * chance is worth seeing): bit r set = reason r. */
+#define HL_EVENT_REASONS						\
+	(~((1ull << HL_REASON_FORWARDED) | (1ull << HL_REASON_PASS_NOT_IP) | \
+	   (1ull << HL_REASON_PASS_NOT_SERVICE) |			\
+	   (1ull << HL_REASON_PASS_FRAGMENT) |				\
+	   (1ull << HL_REASON_FWD_NAT_REPLY) |				\
+	   (1ull << HL_REASON_FWD_NAT_ICMP)))
+
+_Static_assert(HL_REASON_MAX <= 64, "HL_EVENT_REASONS is one 64-bit mask");
+_Static_assert(sizeof(struct hl_monitor) == 16, "hl_monitor");
+_Static_assert(sizeof(struct hl_mon_cpu) == 56, "hl_mon_cpu");
+_Static_assert(sizeof(struct hl_event) == 72, "hl_event");
+
 /* Layout checks, run by both compilers. */
 _Static_assert(sizeof(struct hl_svc_key) == 20, "hl_svc_key");
 _Static_assert(sizeof(struct hl_service) == 48, "hl_service");
@@ -743,7 +801,8 @@ _Static_assert(sizeof(struct hl_class) == 48, "hl_class");
 	X(sweep_counts, 1) X(nat, 1)	X(snat_addrs, 1)	\
 	X(nat_dsts, 1)	X(nat_nexthops, 1) X(nat_active, 1)	\
 	X(nat_scratch, 1) X(nat_sweeper, 1) X(ryw, 1)	\
-	X(ryw_clients, 1)
+	X(ryw_clients, 1) X(svc_reasons, 1) X(events, 1)	\
+	X(monitor, 1)	X(mon_cpu, 1)
 
 /* The map `layout`: map name (NUL-padded) -> its layout number; the key
  * HL_LAYOUT_BUILD holds a hash of the BPF object the program came from,

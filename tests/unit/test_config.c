@@ -241,6 +241,23 @@ static void test_devices(void)
 	config_free(&conf);
 }
 
+/* The top-level metrics key: the address as given; none without it. */
+static void test_metrics_key(void)
+{
+	static const char text[] =
+		"metrics = \"9464\";\n"
+		"services = ( { service = \"198.18.1.10:80/tcp\";\n"
+		"               check = { kind = \"tcp\"; }; } );\n";
+	struct agent_conf conf;
+
+	if (load(text, &conf)) {
+		CHECK(0, "config_load: %s", err);
+		return;
+	}
+	CHECK(!strcmp(conf.metrics, "9464"), "metrics '%s'", conf.metrics);
+	config_free(&conf);
+}
+
 /* A file that must be refused, the line it must name (-1: any) and a part
  * of why. */
 struct bad_case {
@@ -316,6 +333,11 @@ static const struct bad_case bad_cases[] = {
 	{ "nat timeout not a number", "nat = { fin = \"1m\"; };\n" SVC TCP NODE END,
 	  1, "fin" },
 	{ "nat not a group", "nat = 5;\n" SVC TCP NODE END, 1, "group" },
+	{ "metrics address without a port", "metrics = \"198.18.0.3\";\n" SVC TCP NODE END,
+	  1, "metrics" },
+	{ "metrics port out of range", "metrics = \"70000\";\n" SVC TCP NODE END,
+	  1, "metrics" },
+	{ "metrics not a string", "metrics = 9464;\n" SVC TCP NODE END, 1, "metrics" },
 	{ "CLI spelling in the file", "nat = { syn-sent = 5; };\n" SVC TCP NODE END,
 	  1, "" },
 };
@@ -363,6 +385,7 @@ int main(void)
 	RUN(test_nat_timeouts);
 	RUN(test_db_keys);
 	RUN(test_devices);
+	RUN(test_metrics_key);
 	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
 		snprintf(name, sizeof(name), "refused: %s", bad_cases[i].name);
 		RUN_CASE(name, bad_case(&bad_cases[i]));
@@ -370,8 +393,9 @@ int main(void)
 	RUN(test_missing_file);
 
 	/* Remove what load() wrote (test_valid one file, test_nat_timeouts
-	 * two, test_devices one, each bad case one), then the directory. */
-	for (i = 1; i <= sizeof(bad_cases) / sizeof(bad_cases[0]) + 4; i++) {
+	 * two, test_db_keys, test_devices and test_metrics_key one each, each
+	 * bad case one), then the directory. */
+	for (i = 1; i <= sizeof(bad_cases) / sizeof(bad_cases[0]) + 6; i++) {
 		snprintf(path, sizeof(path), "%s/%u.conf", dir, i);
 		unlink(path);
 	}

@@ -19,6 +19,7 @@
 #include <bpf/bpf.h>
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
+#include <json-c/json.h>
 
 #include "agent/agent.h"
 #include "agent/config.h"
@@ -26,11 +27,14 @@
 #include "agent/resume.h"
 #include "cmd/attach.h"
 #include "cmd/decap.h"
+#include "agent/events.h"
+#include "agent/metrics_http.h"
 #include "cmd/cli.h"
 #include "lib/clock.h"
 #include "lib/conns.h"
 #include "lib/counters.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/nodes.h"
 #include "lib/rate.h"
 #include "lib/services.h"
@@ -52,6 +56,8 @@ struct agent_node {
 	bool ineligible;		/* last decided */
 	bool foreign;			/* another cluster's system identifier */
 	__u32 logged_flags;		/* to log transitions only */
+	__u8 ev_state, ev_role, ev_breaker; /* last sent as events */
+	__u64 probes, probe_failures;	/* since the agent started */
 	struct agent_node *next;
 };
 
@@ -64,6 +70,8 @@ struct agent_svc {
 	__u64 hold_since_ns;
 	__u64 sysid;		/* the cluster's: configured, or learnt from
 				 * the first primary confirmed (0: not yet) */
+	__u32 primary_id;	/* the one primary last decided, or HL_EVENT_NONE */
+	bool primary_known;	/* decided at least once (no event the 1st time) */
 };
 
 struct agent {
@@ -76,6 +84,14 @@ struct agent {
 	struct event *sync;
 	__u64 rnd;
 	int conf_fd;		/* what the file last set (resume.h) */
+	const char *cli_metrics;	/* run's metrics option, beats the file's */
+	struct metrics_http *metrics;
+	struct agent_events *events;
+	__u64 sync_due_ns;		/* when sync_all should run: loop lag */
+	double lag_s, lag_max_s;	/* last, and the largest this minute */
+	double lag_prev_max_s;		/* the largest the minute before */
+	__u64 lag_window_ns;
+	__u64 probes_ok, probes_failed, reloads_ok, reloads_failed;
 };
 
 static void log_msg(const char *level, const char *fmt, ...)
@@ -261,6 +277,96 @@ static void fence_commit(struct agent_svc *as, const struct decide_svc *ds,
 		svc->gen ? "; flows of older generations are reset" : "");
 }
 
+/* ---- events for `helios-agent monitor` --------------------------------- */
+
+static const char *node_label(const struct agent_node *an, char *buf, size_t len)
+{
+	const struct hl_node *n = &an->svc->agent->st.nodes[an->id];
+
+	return format_addr_port(n->family, n->addr, n->port, buf, len);
+}
+
+static struct json_object *svc_event(const struct agent_svc *as)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "service", json_object_new_string(as->conf.name));
+	return o;
+}
+
+static const char *transition_name(unsigned int what, __u8 v)
+{
+	return what == 0 ? health_state_name(v) :
+	       what == 1 ? role_name(v) : breaker_state_name(v);
+}
+
+/* One event for each of state, role and breaker that moved. */
+static void node_events(struct agent_node *an)
+{
+	static const char *const what[] = { "state", "role", "breaker" };
+	__u8 *last[] = { &an->ev_state, &an->ev_role, &an->ev_breaker };
+	const __u8 now[] = { an->h.state, an->h.role, an->h.breaker };
+	char addr[ADDR_PORT_STRLEN], msg[256];
+	struct json_object *o;
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		if (*last[i] == now[i])
+			continue;
+		node_label(an, addr, sizeof(addr));
+		snprintf(msg, sizeof(msg), "%s node %s: %s %s -> %s",
+			 an->svc->conf.name, addr, what[i], transition_name(i, *last[i]),
+			 transition_name(i, now[i]));
+		o = svc_event(an->svc);
+		json_object_object_add(o, "node", json_object_new_string(addr));
+		json_object_object_add(o, "from", json_object_new_string(transition_name(i, *last[i])));
+		json_object_object_add(o, "to", json_object_new_string(transition_name(i, now[i])));
+		events_send(an->svc->agent->events, what[i], o, msg);
+		*last[i] = now[i];
+	}
+}
+
+static void svc_events(struct agent_svc *as, const char *what, const char *msg)
+{
+	events_send(as->agent->events, what, svc_event(as), msg);
+}
+
+/* The primary changed: which node the write service goes to now. */
+static void failover_event(struct agent_svc *as, const struct decide_svc *ds,
+			   struct agent_node *first, unsigned int n)
+{
+	struct agent_node *an = first, *old = NULL;
+	char from[ADDR_PORT_STRLEN] = "none", to[ADDR_PORT_STRLEN] = "none";
+	char msg[256];
+	__u32 id = HL_EVENT_NONE;
+	struct json_object *o;
+	int i;
+
+	for (i = 0; an && i < ds->primary && (unsigned int)i < n; i++)
+		an = an->next;
+	if (ds->primary >= 0 && an)
+		id = an->id;
+	if (as->primary_known && id == as->primary_id)
+		return;
+	if (!as->primary_known) {
+		as->primary_known = true;
+		as->primary_id = id;
+		return;
+	}
+	for (old = first; old && old->id != as->primary_id; old = old->next)
+		;
+	if (old)
+		node_label(old, from, sizeof(from));
+	if (id != HL_EVENT_NONE)
+		node_label(an, to, sizeof(to));
+	snprintf(msg, sizeof(msg), "%s: primary %s -> %s", as->conf.name, from, to);
+	o = svc_event(as);
+	json_object_object_add(o, "from", json_object_new_string(from));
+	json_object_object_add(o, "to", json_object_new_string(to));
+	events_send(as->agent->events, "failover", o, msg);
+	as->primary_id = id;
+}
+
 /* Decide the service's effective state and write what changed, under the
  * writers' lock; the table is rebuilt and swapped only when needed. */
 static void svc_commit(struct agent_svc *as)
@@ -311,20 +417,34 @@ static void svc_commit(struct agent_svc *as)
 
 	/* Hold new flows while there is no single primary, for at most hold. */
 	if (ds.hold && !as->holding) {
+		char msg[160];
+
 		as->holding = true;
 		as->hold_since_ns = now;
-		log_msg("warn", "%s: %s primary: holding new connections",
-			as->conf.name, ds.primary == -2 ? "more than one" : "no");
+		snprintf(msg, sizeof(msg), "%s: %s primary: holding new connections",
+			 as->conf.name, ds.primary == -2 ? "more than one" : "no");
+		log_msg("warn", "%s", msg);
+		svc_events(as, "hold", msg);
 	} else if (!ds.hold && as->holding) {
+		char msg[160];
+
 		as->holding = false;
-		log_msg("info", "%s: single primary confirmed after %llu ms",
-			as->conf.name,
-			(unsigned long long)(now - as->hold_since_ns) / 1000000);
+		snprintf(msg, sizeof(msg), "%s: single primary confirmed after %llu ms",
+			 as->conf.name,
+			 (unsigned long long)(now - as->hold_since_ns) / 1000000);
+		log_msg("info", "%s", msg);
+		svc_events(as, "hold-end", msg);
 	}
+	failover_event(as, &ds, as->nodes, n);
 	hold = ds.hold && now - as->hold_since_ns < as->conf.hold_ms * 1000000ull;
-	if (ds.hold && !hold && !as->hold_expired)
-		log_msg("warn", "%s: hold time over, refusing new connections",
-			as->conf.name);
+	if (ds.hold && !hold && !as->hold_expired) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "%s: hold time over, refusing new connections",
+			 as->conf.name);
+		log_msg("warn", "%s", msg);
+		svc_events(as, "hold-expired", msg);
+	}
 	as->hold_expired = ds.hold && !hold;
 	if (svc_set_flags(&a->st, &as->conf.key, HL_SVC_F_HOLD | HL_SVC_F_RESET,
 			  (hold ? HL_SVC_F_HOLD : 0) |
@@ -350,9 +470,11 @@ static void svc_commit(struct agent_svc *as)
 	for (an = as->nodes, i = 0; an && i < n; an = an->next, i++) {
 		const struct hl_node *node = &a->st.nodes[an->id];
 
-		if ((node->flags & HL_NODE_F_EXISTS) && node->svc_id == svc.id)
+		if ((node->flags & HL_NODE_F_EXISTS) && node->svc_id == svc.id) {
 			log_node_change(an, node, eff[i].flags, dn[i].scale,
 					dn[i].ineligible);
+			node_events(an);
+		}
 	}
 }
 
@@ -414,6 +536,12 @@ static void probe_done(struct probe *p, const struct probe_result *res)
 	an->probed = true;
 	an->last_ok = res->ok;
 	an->last_rtt_us = res->rtt_us;
+	an->probes++;
+	an->probe_failures += !res->ok;
+	if (res->ok)
+		an->svc->agent->probes_ok++;
+	else
+		an->svc->agent->probes_failed++;
 	health_save(an);
 	/* Steady state writes one health record; the nodes and the table
 	 * only change on a transition. */
@@ -461,6 +589,9 @@ static struct agent_node *node_new(struct agent_svc *as, __u32 id,
 		return NULL;
 	}
 	health_resume(an);
+	an->ev_state = an->h.state;
+	an->ev_role = an->h.role;
+	an->ev_breaker = an->h.breaker;
 	datapath_trouble(an, hl_now_ns());	/* counts from here on */
 	an->logged_flags = n->flags & (HL_NODE_F_DEGRADED | HL_NODE_F_TRANSITIONING |
 				       HL_NODE_F_UNHEALTHY | HL_NODE_F_AGENT);
@@ -515,6 +646,21 @@ static void svc_sync(struct agent_svc *as)
 	}
 }
 
+/* How late the loop ran the sync timer: the agent's own health. */
+static void loop_lag(struct agent *a, __u64 now)
+{
+	if (!a->sync_due_ns)
+		return;
+	a->lag_s = now > a->sync_due_ns ? (now - a->sync_due_ns) / 1e9 : 0;
+	if (now - a->lag_window_ns > 60 * 1000000000ull) {
+		a->lag_prev_max_s = a->lag_max_s;
+		a->lag_max_s = 0;
+		a->lag_window_ns = now;
+	}
+	if (a->lag_s > a->lag_max_s)
+		a->lag_max_s = a->lag_s;
+}
+
 static void sync_all(evutil_socket_t fd, short what, void *arg)
 {
 	struct agent *a = arg;
@@ -522,6 +668,7 @@ static void sync_all(evutil_socket_t fd, short what, void *arg)
 	unsigned int i;
 	__u64 now = hl_now_ns();
 
+	loop_lag(a, now);
 	if (!store_lock(&a->st, false)) {
 		if (!nodes_load(&a->st))
 			for (i = 0; i < a->nsvcs; i++)
@@ -538,6 +685,7 @@ static void sync_all(evutil_socket_t fd, short what, void *arg)
 		}
 		svc_commit(&a->svcs[i]);
 	}
+	a->sync_due_ns = hl_now_ns() + SYNC_MS * 1000000ull;
 	timer_in(a->sync, SYNC_MS);
 }
 
@@ -1002,6 +1150,81 @@ static int svcs_build(struct agent *a, struct agent_conf *conf)
 	return 0;
 }
 
+static void reload_event(struct agent *a, bool ok, const char *why)
+{
+	struct json_object *o = json_object_new_object();
+	char msg[640];
+
+	if (ok)
+		a->reloads_ok++;
+	else
+		a->reloads_failed++;
+	snprintf(msg, sizeof(msg), ok ? "reloaded %s" : "reload of %s refused: %s",
+		 a->conf_path, why);
+	json_object_object_add(o, "file", json_object_new_string(a->conf_path));
+	json_object_object_add(o, "ok", json_object_new_boolean(ok));
+	if (why)
+		json_object_object_add(o, "error", json_object_new_string(why));
+	events_send(a->events, "reload", o, msg);
+}
+
+/* ---- metrics: the agent's own families (lib/metrics.c has the maps') --- */
+
+static void agent_metrics(struct expo *e, void *arg)
+{
+	struct agent *a = arg;
+	const char *results[] = { "ok", "failed" };
+	const __u64 probes[] = { a->probes_ok, a->probes_failed };
+	const __u64 reloads[] = { a->reloads_ok, a->reloads_failed };
+	char svc[SVC_STRLEN], node[ADDR_PORT_STRLEN];
+	struct agent_node *an;
+	unsigned int i, f;
+
+	for (f = 0; f < 2; f++) {
+		expo_family(e, f ? "helios_node_probe_failures" : "helios_node_probes",
+			    EXPO_COUNTER, f ? "Probes of the node that failed." :
+			    "Probes of the node (since the agent started).");
+		for (i = 0; i < a->nsvcs; i++) {
+			for (an = a->svcs[i].nodes; an; an = an->next) {
+				struct expo_label l[] = { { "service", svc },
+							  { "node", node } };
+
+				format_svc(&a->svcs[i].conf.key, svc, sizeof(svc));
+				node_label(an, node, sizeof(node));
+				expo_sample_u64(e, l, 2, f ? an->probe_failures :
+							     an->probes);
+			}
+		}
+	}
+	expo_family(e, "helios_agent_probes", EXPO_COUNTER,
+		    "Probes the agent ran, by result.");
+	for (i = 0; i < 2; i++) {
+		struct expo_label l[] = { { "result", results[i] } };
+
+		expo_sample_u64(e, l, 1, probes[i]);
+	}
+	expo_family(e, "helios_agent_config_reloads", EXPO_COUNTER,
+		    "SIGHUP reloads of the configuration, by result.");
+	for (i = 0; i < 2; i++) {
+		struct expo_label l[] = { { "result", results[i] } };
+
+		expo_sample_u64(e, l, 1, reloads[i]);
+	}
+	expo_family(e, "helios_agent_loop_lag_seconds", EXPO_GAUGE,
+		    "How late the event loop ran its 1 s timer, last time.");
+	expo_sample(e, NULL, 0, a->lag_s);
+	expo_family(e, "helios_agent_loop_lag_max_seconds", EXPO_GAUGE,
+		    "The largest loop lag in the last one to two minutes.");
+	expo_sample(e, NULL, 0, a->lag_max_s > a->lag_prev_max_s ?
+				a->lag_max_s : a->lag_prev_max_s);
+	expo_family(e, "helios_agent_events_dropped", EXPO_COUNTER,
+		    "Agent events not sent to a monitor that did not keep up.");
+	expo_sample_u64(e, NULL, 0, events_dropped(a->events));
+	expo_family(e, "helios_agent_monitors", EXPO_GAUGE,
+		    "Monitors connected to the agent's event stream.");
+	expo_sample_u64(e, NULL, 0, events_clients(a->events));
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct agent *a = arg;
@@ -1023,18 +1246,25 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		log_msg("error", "reload refused, keeping the running configuration: %s",
 			err);
 		sd_notify(0, "READY=1\nSTATUS=reload refused, running the previous configuration");
+		reload_event(a, false, err);
 		return;
 	}
 	if (apply_config(a, &a->conf, &conf) || svcs_build(a, &conf)) {
 		log_msg("error", "reload: cannot apply %s", a->conf_path);
+		reload_event(a, false, "cannot apply it to the maps");
 		sd_notify(0, "READY=1\nSTATUS=reload failed, running the previous configuration");
 		config_free(&conf);
 		return;
 	}
+	if (a->cli_metrics)
+		snprintf(conf.metrics, sizeof(conf.metrics), "%s", a->cli_metrics);
+	if (strcmp(conf.metrics, a->conf.metrics))
+		log_msg("warn", "reload: the metrics address changes at the next start");
 	sd_notifyf(0, "READY=1\nSTATUS=%u services", conf.nsvcs);
 	config_free(&a->conf);
 	a->conf = conf;		/* the services' copies point into it */
 	log_msg("info", "reloaded %s", a->conf_path);
+	reload_event(a, true, NULL);
 	sync_all(-1, 0, a);
 }
 
@@ -1042,7 +1272,7 @@ static int do_run(int argc, char **argv);
 
 const struct cli_object run_object = {
 	.name		= "run",
-	.usage		= "run config FILE          the health agent (foreground daemon)",
+	.usage		= "run config FILE [metrics ADDR:PORT]   the health agent (foreground daemon)",
 	.run		= do_run,
 };
 
@@ -1051,18 +1281,31 @@ static int do_run(int argc, char **argv)
 	struct event *sig[3] = {};
 	const int signals[3] = { SIGINT, SIGTERM, SIGHUP };
 	struct agent a = {};
+	struct agent_conf cli = {};
+	opt_seen_t seen = 0;
 	char err[512];
 	sigset_t held;
 	int i, ret = -1;
 
 	if (argc >= 1 && !strcmp(argv[0], "help"))
 		return cli_object_usage(&run_object, stderr, true), 0;
-	if (argc != 2 || strcmp(argv[0], "config")) {
-		p_err("expected: run config FILE");
+	if (argc < 2 || strcmp(argv[0], "config")) {
+		p_err("expected: run config FILE [metrics ADDR:PORT]");
 		return -1;
 	}
 	a.conf_path = argv[1];
 	a.conf_fd = -1;
+	argc -= 2;
+	argv += 2;
+	/* --metrics as well as metrics: the daemon's options read like one */
+	for (i = 0; i < argc; i += 2)
+		if (!strncmp(argv[i], "--", 2) && opt_find(agent_opts, OPT_CLI,
+							   argv[i] + 2))
+			argv[i] += 2;
+	if (opts_parse_args(agent_opts, &cli, &argc, &argv, true, &seen)) {
+		p_err("%s", hl_errmsg());
+		return -1;
+	}
 	/* A SIGHUP (or SIGTERM) during the start waits for the loop instead
 	 * of killing the agent with the default action. */
 	sigemptyset(&held);
@@ -1072,6 +1315,10 @@ static int do_run(int argc, char **argv)
 	if (config_load(a.conf_path, &a.conf, err, sizeof(err))) {
 		p_err("%s", err);
 		return -1;
+	}
+	if (seen & OPT_SEEN(agent_opts, "metrics")) {
+		a.cli_metrics = strdup(cli.metrics);
+		snprintf(a.conf.metrics, sizeof(a.conf.metrics), "%s", cli.metrics);
 	}
 	if (cli_store_open(&a.st, true))
 		goto out;
@@ -1102,6 +1349,18 @@ static int do_run(int argc, char **argv)
 	a.sync = evtimer_new(a.base, sync_all, &a);
 	if (!a.sync)
 		goto out;
+	a.events = events_start(a.base, a.st.dir);
+	if (!a.events)	/* monitor then shows data-path events only */
+		log_msg("warn", "no event stream for monitor: %s", hl_errmsg());
+	if (a.conf.metrics[0] && strcmp(a.conf.metrics, "off")) {
+		a.metrics = metrics_http_start(a.base, &a.st, a.conf.metrics,
+					       agent_metrics, &a);
+		if (!a.metrics) {
+			p_err("%s", hl_errmsg());
+			goto out;
+		}
+		log_msg("info", "metrics at http://%s/metrics", a.conf.metrics);
+	}
 	log_msg("info", "helios-agent running: %u services, maps in %s", a.nsvcs,
 		a.st.dir);
 	sync_all(-1, 0, &a);
@@ -1110,6 +1369,9 @@ static int do_run(int argc, char **argv)
 	event_base_dispatch(a.base);
 	ret = 0;
 out:
+	metrics_http_stop(a.metrics);
+	events_stop(a.events);
+	free((char *)a.cli_metrics);
 	svcs_free(&a);
 	if (a.sync)
 		event_free(a.sync);

@@ -5,8 +5,12 @@
 #define HELIOS_AGENT_H
 
 #include "cmd/cli.h"
+#include "lib/options.h"
 
 extern const struct cli_object run_object, health_object, probe_object,
-	config_object;
+	config_object, monitor_object, top_object;
+
+/* Their option tables, for `help markdown`. */
+extern const struct opt monitor_opts[], top_opts[];
 
 #endif /* HELIOS_AGENT_H */

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 
 #include "agent/config.h"
+#include "agent/metrics_http.h"
 #include "lib/conns.h"
 #include "lib/log.h"
 #include "lib/nodes.h"
@@ -673,6 +674,16 @@ static int parse_service(struct ctx *c, const config_setting_t *g,
 	return 0;
 }
 
+/* The agent's own top-level keys; `run` takes them on its command line. */
+const struct opt agent_opts[] = {
+	{ .name = "metrics", .type = OPT_STRING, .where = OPT_BOTH,
+	  .arg = "ADDR:PORT", OPT_FIELD(struct agent_conf, metrics),
+	  .check = metrics_addr_check, .def = "off",
+	  .help = "serve Prometheus metrics at http://ADDR:PORT/metrics "
+		  "(a port alone: 127.0.0.1)" },
+	{ NULL }
+};
+
 /* nat = { established = 7200; ... }: the NAT timeouts, seconds. */
 static int parse_nat(struct ctx *c, const config_setting_t *g,
 		     struct agent_conf *conf)
@@ -694,7 +705,7 @@ int config_load(const char *path, struct agent_conf *conf, char *err,
 {
 	static const char *const known[] = { "services", "nat", "attach", "decap",
 					     "classes", NULL };
-	static const struct opt *const none[] = { NULL };
+	static const struct opt *const tbls[] = { agent_opts, NULL };
 	struct ctx c = { .file = path, .err = err, .errlen = errlen };
 	const config_setting_t *root, *svcs, *nat, *l;
 	config_t cf;
@@ -713,7 +724,8 @@ int config_load(const char *path, struct agent_conf *conf, char *err,
 		goto out;
 	}
 	root = config_root_setting(&cf);
-	if (check_keys(&c, root, known, none))
+	if (check_keys(&c, root, known, tbls) ||
+	    get_opts(&c, root, agent_opts, conf, NULL))
 		goto out;
 	nat = config_setting_get_member(root, "nat");
 	if (nat && parse_nat(&c, nat, conf))

@@ -96,6 +96,8 @@ struct agent_conf {
 	 * the NAT timeouts it gives, the defaults for those it leaves out. */
 	bool has_nat;
 	struct hl_settings nat;
+	/* Top-level keys (agent_opts): `metrics ADDR:PORT`, "" = none. */
+	char metrics[ADDR_PORT_STRLEN];
 };
 
 /* The keys of a service group (besides svc_admin_opts) and of its check
@@ -108,6 +110,9 @@ int conf_words(const char *words, char *buf, size_t len, char **argv, int max);
 /* What a service group leaves out: its check's and hold's defaults (the
  * key must be set). */
 void svc_conf_defaults(struct svc_conf *sc);
+/* The file's top-level keys, also `run`'s options (run config FILE
+ * [--]metrics ADDR:PORT): a struct agent_conf's fields. */
+extern const struct opt agent_opts[];
 
 /* 0, or -1 with "FILE:LINE: reason" in err. */
 int config_load(const char *path, struct agent_conf *conf, char *err,

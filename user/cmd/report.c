@@ -13,17 +13,6 @@
 #include "lib/nodes.h"
 #include "lib/services.h"
 
-static const char *const reason_names[HL_REASON_MAX] = {
-#define REASON_NAME(name, nr, str) [nr] = (str),
-	HL_REASONS(REASON_NAME)
-#undef REASON_NAME
-};
-
-const char *reason_name(__u32 reason)
-{
-	return reason < HL_REASON_MAX ? reason_names[reason] : "?";
-}
-
 struct json_object *node_json(struct store *st, __u32 id,
 			      const struct hl_svc_key *svc)
 {

@@ -5,10 +5,10 @@
 
 #include <helios/abi.h>
 
+#include "lib/counters.h"	/* reason_name() */
+
 struct json_object;
 struct store;
-
-const char *reason_name(__u32 reason);
 
 /* A node as JSON: addr, port (its own, or the service's: own_port says),
  * weight, role, zone, state, packets, bytes, flows. */

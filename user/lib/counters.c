@@ -62,3 +62,14 @@ int reasons_read(struct store *st, __u64 counts[HL_REASON_MAX])
 			counts[r] = 0;
 	return 0;
 }
+
+static const char *const reason_names[HL_REASON_MAX] = {
+#define REASON_NAME(name, nr, str) [nr] = (str),
+	HL_REASONS(REASON_NAME)
+#undef REASON_NAME
+};
+
+const char *reason_name(__u32 reason)
+{
+	return reason < HL_REASON_MAX ? reason_names[reason] : "?";
+}

@@ -24,5 +24,7 @@ int counters_read(struct store *st, enum store_map map, __u32 id,
 int limit_stats_read(struct store *st, enum store_map map, __u32 id,
 		     struct hl_limit_stats *sum);
 int reasons_read(struct store *st, __u64 counts[HL_REASON_MAX]);
+/* A verdict reason's name (abi.h), "?" for an unknown number. */
+const char *reason_name(__u32 reason);
 
 #endif /* HELIOS_LIB_COUNTERS_H */

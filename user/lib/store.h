@@ -40,7 +40,11 @@
 	X(NAT,		nat)		\
 	X(SNAT_ADDRS,	snat_addrs)	\
 	X(RYW,		ryw)		\
-	X(RYW_CLIENTS,	ryw_clients)
+	X(RYW_CLIENTS,	ryw_clients)	\
+	X(SVC_REASONS,	svc_reasons)	\
+	X(EVENTS,	events)		\
+	X(MONITOR,	monitor)	\
+	X(MON_CPU,	mon_cpu)
 
 enum store_map {
 #define STORE_MAP_ENUM(id, name) MAP_##id,
