@@ -17,7 +17,7 @@
 static const struct cli_object *const objects[] = {
 	&attach_object, &detach_object, &service_object, &class_object,
 	&node_object, &conn_object, &stats_object, &map_object, &decap_object,
-	&probe_object, &run_object, &health_object, NULL
+	&probe_object, &run_object, &health_object, &switchover_object, NULL
 };
 
 static int do_help(void)

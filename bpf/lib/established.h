@@ -16,6 +16,7 @@
 #include "strategy.h"
 #include "reset.h"
 #include "retry.h"
+#include "switchover.h"
 
 /* HL_CONTINUE with t->node set (stay) or NULL (no entry, or its node is
  * gone: a new flow), else the verdict's reason. */
@@ -44,6 +45,12 @@ static __always_inline int stage_established(struct xdp_md *ctx,
 	t->node_id = node_id;
 	t->hash = flow->hash;
 	hl_count_tcp_trouble(node_id, pkt->tcp_flags);
+	if (unlikely(svc->flags & HL_SVC_F_SWITCHOVER)) {
+		int reason = stage_switchover(ctx, pkt, t, flow);
+
+		if (reason != HL_CONTINUE)
+			return reason;
+	}
 	if (unlikely(svc->opts & HL_SVC_O_COUNT_ACTIVE))
 		active_close(svc, flow, pkt->tcp_flags);
 	if (unlikely(svc->opts & HL_SVC_O_SYN_RETRY))

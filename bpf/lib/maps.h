@@ -338,6 +338,14 @@ struct {
 	__uint(max_entries, 1);
 } nat_sweeper SEC(".maps");
 
+/* Planned switchover holds, by service id (struct hl_switchover, abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hl_switchover);
+	__uint(max_entries, HL_MAX_SERVICES);
+} switchover SEC(".maps");
+
 #endif /* HL_MAPS_DECAP */
 
 #endif /* HELIOS_BPF_MAPS_H */

@@ -17,6 +17,7 @@
 #include "strategy.h"
 #include "retry.h"
 #include "sweep.h"
+#include "switchover.h"
 
 /*
  * Hold, connection limits and the strategy's pick, for both forwarding
@@ -35,6 +36,8 @@ static __always_inline int new_flow_pick(const struct hl_pkt *pkt,
 	 * ones wait; the client retransmits its SYN. */
 	if (svc->flags & HL_SVC_F_HOLD)
 		return HL_REASON_HELD;
+	if (unlikely(svc->flags & HL_SVC_F_SWITCHOVER) && switchover_holds(svc))
+		return HL_REASON_HELD_SWITCHOVER;
 	/* Connection limits: new connections only, never a packet of an
 	 * established flow (even one whose entry was lost). */
 	if (unlikely(svc->opts & HL_SVC_O_LIMIT_CONN) && rl_conn_start(pkt)) {

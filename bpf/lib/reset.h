@@ -70,16 +70,23 @@ static __always_inline int reply_reset(struct xdp_md *ctx,
 }
 
 /* The flow is over: forget it, so that a later SYN on the same tuple starts
- * afresh, and answer the packet with the RST. */
-static __always_inline int reset_flow(struct xdp_md *ctx,
-				      const struct hl_pkt *pkt,
-				      struct hl_target *t)
+ * afresh, and answer the packet with the RST, counted as `reason`. */
+static __always_inline int reset_flow_as(struct xdp_md *ctx,
+					 const struct hl_pkt *pkt,
+					 struct hl_target *t, int reason)
 {
 	bpf_map_delete_elem(&conntrack, &pkt->key);
 	if (reply_reset(ctx, pkt))
 		return HL_REASON_DROP_REPLY;
 	t->action = XDP_TX;
-	return HL_REASON_RESET_NODE_DOWN;
+	return reason;
+}
+
+static __always_inline int reset_flow(struct xdp_md *ctx,
+				      const struct hl_pkt *pkt,
+				      struct hl_target *t)
+{
+	return reset_flow_as(ctx, pkt, t, HL_REASON_RESET_NODE_DOWN);
 }
 
 #endif /* HELIOS_BPF_RESET_H */

@@ -57,6 +57,8 @@ struct hl_svc_key {
 /* Service flags: effective state, written by the health agent. */
 #define HL_SVC_F_HOLD		(1u << 0)	/* no single primary: hold new flows */
 #define HL_SVC_F_RESET		(1u << 1)	/* RST flows whose node went down */
+#define HL_SVC_F_SWITCHOVER	(1u << 2)	/* planned switchover: see
+						 * struct hl_switchover */
 
 /* How a service's packets reach its node: `service add SVC fwd MODE`.
  * Numbers are stored in maps; never reuse one. */
@@ -419,7 +421,9 @@ struct hl_settings {
 	X(DROP_NAT_NO_SNAT,	25, "dropped-nat-no-snat-addr")		\
 	X(DROP_NAT_MALFORMED,	26, "dropped-nat-reply-malformed")	\
 	X(FWD_NAT_ICMP,		27, "forwarded-nat-icmp")		\
-	X(DROP_NAT_STALE,	28, "dropped-nat-reply-stale")
+	X(DROP_NAT_STALE,	28, "dropped-nat-reply-stale")		\
+	X(HELD_SWITCHOVER,	29, "held-switchover")			\
+	X(RESET_SWITCHOVER,	30, "reset-switchover")
 
 enum hl_reason {
 #define HL_REASON_ENUM(name, nr, str) HL_REASON_##name = (nr),
@@ -599,6 +603,25 @@ struct hl_nat_dsts {
 	__be32 addr6[HL_NAT_DSTS][4];
 };
 
+/* ---- planned switchover (issue 14) ---- */
+
+/*
+ * `helios-agent switchover SVC to ADDR`: while a service has
+ * HL_SVC_F_SWITCHOVER and now is before until_ns, its new flows are held
+ * (counted as held-switchover) and the FINs and RSTs of its flows are
+ * noted (the drain count); with HL_SWO_F_RESET its established flows get
+ * an RST (reset-switchover). The deadline is a lease the command renews
+ * while it runs: a command that dies leaves a hold that ends by itself.
+ * The array `switchover`, by service id; written by user/lib/services.c.
+ */
+#define HL_SWO_F_RESET		(1u << 0)	/* drain time over: RST flows */
+
+struct hl_switchover {
+	__u64 until_ns;		/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u32 flags;		/* HL_SWO_F_* */
+	__u32 pad;
+};
+
 /* Layout checks, run by both compilers. */
 _Static_assert(sizeof(struct hl_svc_key) == 20, "hl_svc_key");
 _Static_assert(sizeof(struct hl_service) == 28, "hl_service");
@@ -634,5 +657,6 @@ _Static_assert(sizeof(struct hl_limit_stats) == 16 * HL_LIMIT_MAX,
 	       "hl_limit_stats");
 _Static_assert(sizeof(struct hl_class_key) == 24, "hl_class_key");
 _Static_assert(sizeof(struct hl_class) == 48, "hl_class");
+_Static_assert(sizeof(struct hl_switchover) == 16, "hl_switchover");
 
 #endif /* HELIOS_ABI_H */

@@ -6,6 +6,7 @@
 
 #include "cmd/cli.h"
 
-extern const struct cli_object run_object, health_object, probe_object;
+extern const struct cli_object run_object, health_object, probe_object,
+	switchover_object;
 
 #endif /* HELIOS_AGENT_H */
