@@ -32,6 +32,12 @@ static __always_inline int stage_established(struct xdp_md *ctx,
 	flow = ct_lookup(&pkt->key);
 	if (!flow)
 		return HL_CONTINUE;
+	/* A SYN on a flow its client closed is a new connection on a reused
+	 * tuple (pgbench -C, poolers): it is picked afresh (hold, limits,
+	 * strategy) and is no retransmission of the old one. */
+	if (unlikely((flow->flags & HL_FLOW_F_CLOSED) &&
+		     (pkt->tcp_flags & (HL_TCP_SYN | HL_TCP_ACK)) == HL_TCP_SYN))
+		return HL_CONTINUE;
 	node_id = flow->node_id;
 	node = bpf_map_lookup_elem(&nodes, &node_id);
 	if (!node || !node_keeps_flow(node, svc, pkt->key.family)) {
@@ -51,7 +57,10 @@ static __always_inline int stage_established(struct xdp_md *ctx,
 		if (reason != HL_CONTINUE)
 			return reason;
 	}
-	if (unlikely(svc->opts & HL_SVC_O_COUNT_ACTIVE))
+	/* Every service notes its clients' FINs and RSTs: the active counts
+	 * (lc, p2c, bounded-load) and the flows still open (a switchover's
+	 * drain, `conn list`) follow from them. Rare packets, one test. */
+	if (unlikely(pkt->tcp_flags & (HL_TCP_FIN | HL_TCP_RST)))
 		active_close(svc, flow, pkt->tcp_flags);
 	if (unlikely(svc->opts & HL_SVC_O_SYN_RETRY))
 		return syn_retry_retarget(flow, pkt, t);

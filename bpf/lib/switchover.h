@@ -3,10 +3,10 @@
  * Stage "switchover": a planned change of a write service's primary
  * (`helios-agent switchover`). While the service's hold lease runs, new
  * flows wait (their SYNs are dropped and counted; clients retransmit),
- * the FINs and RSTs of its flows are noted so that user space can count
- * the ones still open, and once the drain time is over (HL_SWO_F_RESET)
- * a packet of an open flow gets an RST. Services without the flag pay
- * one test of a word they have already loaded.
+ * user space counts the flows still open (the established stage notes
+ * every client's FIN and RST), and once the drain time is over
+ * (HL_SWO_F_RESET) a packet of an open flow gets an RST. Services without
+ * the flag pay one test of a word they have already loaded.
  */
 #ifndef HELIOS_BPF_SWITCHOVER_H
 #define HELIOS_BPF_SWITCHOVER_H
@@ -38,8 +38,7 @@ static __always_inline bool switchover_holds(const struct hl_service *svc)
 	return switchover_get(svc) != NULL;
 }
 
-/* A packet of an established flow: note its close (the drain count), or
- * answer it with an RST once the drain time is over. */
+/* A packet of an established flow: an RST once the drain time is over. */
 static __always_inline int stage_switchover(struct xdp_md *ctx,
 					    const struct hl_pkt *pkt,
 					    struct hl_target *t,
@@ -49,7 +48,6 @@ static __always_inline int stage_switchover(struct xdp_md *ctx,
 
 	if (!so)
 		return HL_CONTINUE;
-	active_close(t->svc, flow, pkt->tcp_flags);
 	if ((so->flags & HL_SWO_F_RESET) && pkt->key.proto == IPPROTO_TCP &&
 	    (pkt->tcp_flags & (HL_TCP_ACK | HL_TCP_SYN | HL_TCP_RST)) ==
 		    HL_TCP_ACK) {
