@@ -74,6 +74,7 @@ static int print_markdown(void)
 		  OPT_CONF },
 		{ "Configuration file: `nat` keys (a top-level group; a key left out is its default)",
 		  nat_timeout_opts, OPT_CONF },
+		{ "`switchover SVC to ADDR` options", switchover_opts, OPT_CLI },
 	};
 	unsigned int i;
 

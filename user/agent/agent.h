@@ -5,8 +5,11 @@
 #define HELIOS_AGENT_H
 
 #include "cmd/cli.h"
+#include "lib/options.h"
 
 extern const struct cli_object run_object, health_object, probe_object,
 	switchover_object;
+
+extern const struct opt switchover_opts[];	/* `switchover` keywords */
 
 #endif /* HELIOS_AGENT_H */

@@ -50,7 +50,7 @@ struct swo_args {
 	char hook[1024];
 };
 
-static const struct opt swo_opts[] = {
+const struct opt switchover_opts[] = {
 	{ .name = "timeout", .type = OPT_SCALED, .where = OPT_CLI, .arg = "S",
 	  OPT_FIELD(struct swo_args, timeout_ms), .min = 0, .max = 3600,
 	  .scale = 1000, .def = "10",
@@ -336,7 +336,7 @@ static int swo_parse(struct swo *s, int argc, char **argv)
 
 	if (argc < 3 || strcmp(argv[1], "to")) {
 		p_err("expected: switchover SVC to ADDR [%s]",
-		      opts_expected(swo_opts, OPT_CLI, buf, sizeof(buf)));
+		      opts_expected(switchover_opts, OPT_CLI, buf, sizeof(buf)));
 		return -1;
 	}
 	s->name = argv[0];
@@ -353,7 +353,7 @@ static int swo_parse(struct swo *s, int argc, char **argv)
 	argv += 3;
 	s->args.timeout_ms = 10000;
 	s->args.wait_ms = 30000;
-	if (opts_parse_args(swo_opts, &s->args, &argc, &argv, true, &seen)) {
+	if (opts_parse_args(switchover_opts, &s->args, &argc, &argv, true, &seen)) {
 		p_err_unreported();
 		return -1;
 	}
@@ -492,6 +492,6 @@ const struct cli_object switchover_object = {
 	.details	= "Holds new write connections, waits for the old primary's to end (then resets\n"
 			  "them), runs the hook, waits until the running agent's probes make ADDR the\n"
 			  "single primary, releases. Each phase is printed with its duration.\n",
-	.opts		= swo_opts,
+	.opts		= switchover_opts,
 	.run		= do_switchover,
 };
