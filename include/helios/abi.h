@@ -344,6 +344,12 @@ enum hl_breaker_state {
 #define HL_HEALTH_F_LAST_OK	(1u << 1)	/* the last probe succeeded */
 #define HL_HEALTH_F_INELIGIBLE	(1u << 2)	/* healthy, wrong role for the service */
 #define HL_HEALTH_F_HAS_LAG	(1u << 3)
+#define HL_HEALTH_F_NO_READS	(1u << 4)	/* Patroni: noloadbalance / 503 */
+#define HL_HEALTH_F_PATRONI_PRIMARY (1u << 5)	/* Patroni names it primary */
+#define HL_HEALTH_F_PATRONI_OTHER (1u << 6)	/* Patroni: running, not primary */
+#define HL_HEALTH_F_DISAGREE	(1u << 7)	/* its write service holds:
+						 * postgres and Patroni name
+						 * different primaries */
 
 struct hl_health {
 	__u8 state;		/* enum hl_health_state */

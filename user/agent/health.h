@@ -56,6 +56,11 @@ struct probe_result {
 	bool has_lag;
 	double lag_s;
 	__u64 lag_bytes;
+	/* Patroni's REST API (kind patroni): what its JSON says besides. */
+	bool no_reads;		/* tag noloadbalance, or its endpoint said 503 */
+	bool nofailover;	/* tag nofailover */
+	bool pending_restart;
+	__u32 timeline;		/* 0: not given */
 };
 
 struct node_health {

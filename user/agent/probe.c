@@ -26,6 +26,7 @@ static const struct {
 	[PROBE_TCP]		= { "tcp",	&probe_tcp_ops },
 	[PROBE_HTTP]		= { "http",	&probe_http_ops },
 	[PROBE_POSTGRES]	= { "postgres",	&probe_pg_ops },
+	[PROBE_PATRONI]		= { "patroni",	&probe_patroni_ops },
 };
 
 #define NR_KINDS	(sizeof(kinds) / sizeof(kinds[0]))

@@ -18,6 +18,7 @@ enum probe_kind {
 	PROBE_TCP,
 	PROBE_HTTP,
 	PROBE_POSTGRES,
+	PROBE_PATRONI,
 };
 
 /* What a probe checks, beside the node's address. */
@@ -57,6 +58,7 @@ struct probe {
 extern const struct probe_ops probe_tcp_ops;
 extern const struct probe_ops probe_http_ops;
 extern const struct probe_ops probe_pg_ops;
+extern const struct probe_ops probe_patroni_ops;
 
 const struct probe_ops *probe_ops_for(enum probe_kind kind);
 int probe_kind_parse(const char *name, enum probe_kind *kind);
