@@ -61,6 +61,7 @@ struct agent_svc {
 	struct agent_node *nodes;
 	bool holding;
 	bool disagree;		/* holding: postgres and Patroni disagree */
+	char disagree_msg[256];	/* who says what, as last logged */
 	bool hold_expired;	/* logged once */
 	__u64 hold_since_ns;
 };
@@ -186,7 +187,8 @@ static void log_node_change(struct agent_node *an, const struct hl_node *n,
 static void log_disagreement(struct agent_svc *as, const struct decide_node *dn,
 			     unsigned int n)
 {
-	char pg[128] = "", pat[128] = "", addr[ADDR_STRLEN];
+	char pg[96] = "", pat[96] = "", addr[ADDR_STRLEN];
+	char msg[sizeof(as->disagree_msg)];
 	struct agent_node *an;
 	unsigned int i;
 
@@ -197,8 +199,12 @@ static void log_disagreement(struct agent_svc *as, const struct decide_node *dn,
 		if (an->patroni == PATRONI_PRIMARY)
 			snprintf(pat + strlen(pat), sizeof(pat) - strlen(pat), " %s", addr);
 	}
-	log_msg("warn", "%s: postgres says the primary is%s, Patroni says%s",
-		as->conf.name, pg[0] ? pg : " none", pat[0] ? pat : " none");
+	snprintf(msg, sizeof(msg), "postgres says the primary is%s, Patroni says%s",
+		 pg[0] ? pg : " none", pat[0] ? pat : " none");
+	if (strcmp(msg, as->disagree_msg)) {
+		strcpy(as->disagree_msg, msg);
+		log_msg("warn", "%s: %s", as->conf.name, msg);
+	}
 }
 
 /* Decide the service's effective state and write what changed, under the
@@ -242,9 +248,11 @@ static void svc_commit(struct agent_svc *as)
 		as->disagree = ds.disagree;
 		for (an = as->nodes; an; an = an->next)
 			health_save(an);
-		if (ds.disagree)
-			log_disagreement(as, dn, n);
 	}
+	if (ds.disagree)
+		log_disagreement(as, dn, n);	/* each new version of it */
+	else
+		as->disagree_msg[0] = '\0';
 	if (ds.hold && !as->holding) {
 		as->holding = true;
 		as->hold_since_ns = now;
