@@ -18,6 +18,7 @@
 #include "retry.h"
 #include "sweep.h"
 #include "switchover.h"
+#include "pool.h"
 
 /*
  * Hold, connection limits and the strategy's pick, for both forwarding
@@ -46,7 +47,14 @@ static __always_inline int new_flow_pick(const struct hl_pkt *pkt,
 			return reason;
 	}
 	hash = hl_select_hash(&pkt->key, svc->hash);
-	node_id = select_node(svc, hash);
+	reason = HL_CONTINUE;
+	if (unlikely(svc->opts & HL_SVC_O_POOLS)) {
+		reason = pool_pick(svc, pkt, hash, &node_id);
+		if (reason != HL_CONTINUE && reason != HL_REASON_FORWARDED)
+			return reason;
+	}
+	if (reason == HL_CONTINUE)
+		node_id = select_node(svc, hash);
 	node = bpf_map_lookup_elem(&nodes, &node_id);
 	if (!node || !node_takes_flow(node, svc, pkt->key.family))
 		return HL_REASON_DROP_NO_BACKEND;

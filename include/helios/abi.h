@@ -130,6 +130,7 @@ enum hl_hash_mode {
 #define HL_SVC_O_LIMIT_TRAFFIC	(1u << 2)	/* pkt or bytes: every packet */
 #define HL_SVC_O_FALLBACK_PRIMARY (1u << 3)	/* replica: primary if none */
 #define HL_SVC_O_SYN_RETRY	(1u << 4)	/* SYN second chance */
+#define HL_SVC_O_POOLS		(1u << 5)	/* a class names a pool here */
 
 /* The usable nodes of a service, for the strategies that look at each:
  * the map `node_lists`, indexed by service id. Built by user space. */
@@ -252,7 +253,8 @@ struct hl_node {
 	__u8 family;		/* enum hl_family */
 	__u8 role;		/* admin: enum hl_role hint */
 	__u8 eff_role;		/* effective: role the probes found */
-	__u8 pad;
+	__u8 eff_pool;		/* effective: enum hl_pool, a standby's
+				 * sync_state on the primary */
 	char zone[HL_ZONE_LEN];	/* admin: NUL-terminated zone name */
 	__be16 port;		/* network order: the node's port (NAT);
 				 * 0 = the service's port */
@@ -628,6 +630,30 @@ struct hl_switchover {
 	__u32 pad;
 };
 
+/* ---- workload pools (issue 14) ---- */
+
+/*
+ * A standby's pool, from pg_stat_replication.sync_state on its primary
+ * (hl_node.eff_pool, written by the agent). A client class can name a pool
+ * per read service (`class pool NAME SVC sync|async`): the hash map
+ * `class_pools`, (service id, class id) -> __u8 enum hl_pool. The array
+ * `pool_lists` holds, at svc_id * HL_POOL_LISTS + pool - 1, the usable
+ * nodes of each pool, and at + HL_POOL_LISTS - 1 the service's primary
+ * (`fallback primary` for a class whose pool is empty); built by user
+ * space (tables.c) for services with HL_SVC_O_POOLS only.
+ */
+enum hl_pool {
+	HL_POOL_ANY	= 0,	/* no pool: the service's own pick */
+	HL_POOL_SYNC	= 1,	/* sync (or quorum) standbys */
+	HL_POOL_ASYNC	= 2,	/* async (or potential) standbys */
+};
+#define HL_POOL_LISTS		3	/* sync, async, the primary */
+
+struct hl_class_pool_key {
+	__u32 svc_id;
+	__u32 class_id;
+};
+
 /* Layout checks, run by both compilers. */
 _Static_assert(sizeof(struct hl_svc_key) == 20, "hl_svc_key");
 _Static_assert(sizeof(struct hl_service) == 28, "hl_service");
@@ -664,5 +690,7 @@ _Static_assert(sizeof(struct hl_limit_stats) == 16 * HL_LIMIT_MAX,
 _Static_assert(sizeof(struct hl_class_key) == 24, "hl_class_key");
 _Static_assert(sizeof(struct hl_class) == 48, "hl_class");
 _Static_assert(sizeof(struct hl_switchover) == 16, "hl_switchover");
+_Static_assert(sizeof(struct hl_class_pool_key) == 8, "hl_class_pool_key");
+_Static_assert(__builtin_offsetof(struct hl_node, eff_pool) == 31, "hl_node.eff_pool");
 
 #endif /* HELIOS_ABI_H */

@@ -39,7 +39,9 @@
 	X(HEALTH,	health)		\
 	X(NAT,		nat)		\
 	X(SNAT_ADDRS,	snat_addrs)	\
-	X(SWITCHOVER,	switchover)
+	X(SWITCHOVER,	switchover)	\
+	X(CLASS_POOLS,	class_pools)	\
+	X(POOL_LISTS,	pool_lists)
 
 enum store_map {
 #define STORE_MAP_ENUM(id, name) MAP_##id,
