@@ -564,6 +564,34 @@ int svc_switchover_end(struct store *st, const struct hl_svc_key *key)
 	return err;
 }
 
+int svc_set_pools(struct store *st, const struct hl_svc_key *key)
+{
+	struct hl_class_pool_key k, last;
+	struct hl_service svc;
+	bool any = false, first = true;
+	int err;
+
+	err = store_lock(st, true);
+	if (err)
+		return err;
+	err = svc_find(st, key, &svc);
+	while (!err && !any &&
+	       !bpf_map_get_next_key(st->fds[MAP_CLASS_POOLS], first ? NULL : &last, &k)) {
+		any = k.svc_id == svc.id;
+		last = k;
+		first = false;
+	}
+	if (!err && any != !!(svc.opts & HL_SVC_O_POOLS)) {
+		svc.opts ^= HL_SVC_O_POOLS;
+		/* the pool lists first (tables_swap), then the option */
+		err = rebuild(st, key, &svc, true);
+	} else if (!err && any) {
+		err = rebuild(st, key, &svc, true);
+	}
+	store_unlock(st);
+	return err;
+}
+
 int svc_switchover_get(struct store *st, const struct hl_service *svc,
 		       struct hl_switchover *so)
 {

@@ -97,6 +97,9 @@ int svc_del(struct store *st, const struct hl_svc_key *key);
 int svc_switchover_set(struct store *st, const struct hl_svc_key *key,
 		       __u64 until_ns, __u32 flags);
 int svc_switchover_end(struct store *st, const struct hl_svc_key *key);
+/* Admin: HL_SVC_O_POOLS on exactly when some class names a pool for the
+ * service (class_pools, written by `class pool`); the pool lists rebuilt. */
+int svc_set_pools(struct store *st, const struct hl_svc_key *key);
 int svc_switchover_get(struct store *st, const struct hl_service *svc,
 		       struct hl_switchover *so);
 
