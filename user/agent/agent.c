@@ -47,6 +47,7 @@ struct agent_node {
 	bool ineligible;		/* last decided */
 	__u32 logged_flags;		/* to log transitions only */
 	bool no_reads;			/* Patroni keeps it out of reads */
+	__u8 pool;			/* enum hl_pool, from the primary */
 	/* Patroni's view beside a postgres check (patroni_port). */
 	struct probe pat;
 	struct event *pat_timer;
@@ -278,7 +279,8 @@ static void svc_commit(struct agent_svc *as)
 	for (an = as->nodes, i = 0; an && i < n; an = an->next, i++) {
 		eff[i] = (struct node_effective){ .id = an->id,
 			.flags = dn[i].flags | HL_NODE_F_AGENT,
-			.scale = dn[i].scale, .role = an->h.role };
+			.scale = dn[i].scale, .role = an->h.role,
+			.pool = an->pool };
 		if (an->scale != dn[i].scale || an->ineligible != dn[i].ineligible) {
 			an->scale = dn[i].scale;
 			an->ineligible = dn[i].ineligible;
@@ -319,6 +321,38 @@ static bool datapath_trouble(struct agent_node *an, __u64 now)
 
 /* ---- probing ----------------------------------------------------------- */
 
+/* The primary's pg_stat_replication ("ADDR=STATE,...") gives the service's
+ * standbys their pools: sync and quorum are sync, async and potential are
+ * async, a node not listed has none. True when a pool changed. */
+static bool pools_from_primary(struct agent_svc *as, const char *states)
+{
+	struct agent_node *an;
+	bool changed = false;
+
+	for (an = as->nodes; an; an = an->next) {
+		char addr[ADDR_STRLEN + 1], *hit;
+		__u8 pool = HL_POOL_ANY;
+
+		if (an->h.role == HL_ROLE_PRIMARY)
+			continue;
+		format_addr(an->probe.addr.family, an->probe.addr.w, addr + 1,
+			    sizeof(addr) - 1);
+		strcat(addr + 1, "=");
+		addr[0] = ',';
+		/* ",ADDR=" anywhere, or "ADDR=" at the start */
+		hit = strstr(states, addr);
+		hit = hit ? hit + strlen(addr) :
+		      !strncmp(states, addr + 1, strlen(addr + 1)) ?
+		      (char *)states + strlen(addr + 1) : NULL;
+		if (hit)
+			pool = !strncmp(hit, "sync", 4) || !strncmp(hit, "quorum", 6) ?
+			       HL_POOL_SYNC : HL_POOL_ASYNC;
+		changed |= an->pool != pool;
+		an->pool = pool;
+	}
+	return changed;
+}
+
 static void probe_timer(evutil_socket_t fd, short what, void *arg);
 
 static void probe_done(struct probe *p, const struct probe_result *res)
@@ -336,6 +370,9 @@ static void probe_done(struct probe *p, const struct probe_result *res)
 	changed |= !an->probed || an->last_ok != res->ok ||
 		   an->no_reads != res->no_reads;
 	an->no_reads = res->no_reads;
+	if (res->ok && r.role == HL_ROLE_PRIMARY &&
+	    an->svc->conf.probe.kind == PROBE_POSTGRES)
+		changed |= pools_from_primary(an->svc, res->sync_states);
 	an->probed = true;
 	an->last_ok = res->ok;
 	an->last_rtt_us = res->rtt_us;
@@ -424,6 +461,7 @@ static struct agent_node *node_new(struct agent_svc *as, __u32 id,
 		return NULL;
 	}
 	health_resume(an);
+	an->pool = n->eff_pool;		/* until the primary says again */
 	datapath_trouble(an, hl_now_ns());	/* counts from here on */
 	an->logged_flags = n->flags & (HL_NODE_F_DEGRADED | HL_NODE_F_TRANSITIONING |
 				       HL_NODE_F_UNHEALTHY | HL_NODE_F_AGENT);

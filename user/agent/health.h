@@ -61,6 +61,9 @@ struct probe_result {
 	bool nofailover;	/* tag nofailover */
 	bool pending_restart;
 	__u32 timeline;		/* 0: not given */
+	/* postgres, on a primary: its standbys' pg_stat_replication
+	 * sync_state, "ADDR=STATE,..." (workload pools). */
+	char sync_states[256];
 };
 
 struct node_health {

@@ -22,7 +22,8 @@
  * lag is 0 (its standbys' lag is theirs, not its). On a standby the time since
  * the last replayed commit alone misleads (NULL before the first commit,
  * growing while the primary is idle), so it counts only while received WAL
- * waits to be replayed; bytes are received minus replayed.
+ * waits to be replayed; bytes are received minus replayed. Last, on a
+ * primary, "ADDR=sync_state,..." of its standbys.
  */
 static const char pg_query[] =
 	"SELECT pg_is_in_recovery(),"
@@ -34,7 +35,10 @@ static const char pg_query[] =
 	" CASE WHEN pg_is_in_recovery()"
 	" THEN GREATEST(COALESCE(pg_wal_lsn_diff(pg_last_wal_receive_lsn(),"
 	"  pg_last_wal_replay_lsn()), 0), 0)"
-	" ELSE 0 END";
+	" ELSE 0 END,"
+	/* on a primary, its standbys' sync states (workload pools) */
+	" (SELECT string_agg(host(client_addr) || '=' || sync_state, ',')"
+	"  FROM pg_stat_replication WHERE client_addr IS NOT NULL)";
 
 enum pg_step {
 	PG_IDLE,
@@ -190,7 +194,7 @@ static void pg_row(struct probe *p, struct pg_check *c, const PGresult *r)
 {
 	double lag_s, lag_bytes;
 
-	if (PQntuples(r) != 1 || PQnfields(r) != 3) {
+	if (PQntuples(r) != 1 || PQnfields(r) != 4) {
 		pg_set_err(p, "unexpected answer shape", NULL);
 		c->query_err = true;
 		return;
@@ -202,6 +206,8 @@ static void pg_row(struct probe *p, struct pg_check *c, const PGresult *r)
 	c->res.has_lag = true;
 	c->res.lag_s = lag_s > 0 ? lag_s : 0;
 	c->res.lag_bytes = lag_bytes > 0 ? (__u64)lag_bytes : 0;
+	snprintf(c->res.sync_states, sizeof(c->res.sync_states), "%s",
+		 PQgetvalue(r, 0, 3));
 	c->got_row = true;
 }
 

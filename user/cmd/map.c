@@ -71,6 +71,8 @@ static int dump_nodes(struct store *st, struct json_object *arr)
 		J_INT(o, "flags", n->flags);
 		J_STR(o, "role", role_name(n->role));
 		J_STR(o, "eff_role", role_name(n->eff_role));
+		J_STR(o, "eff_pool", n->eff_pool == HL_POOL_SYNC ? "sync" :
+				     n->eff_pool == HL_POOL_ASYNC ? "async" : "none");
 		J_STR(o, "zone", n->zone);
 		json_object_array_add(arr, o);
 	}
