@@ -68,7 +68,7 @@ static int print_markdown(void)
 		{ "Configuration file: service keys (besides `service`, `check`, `nodes`; `strategy` there: maglev, primary or replica)",
 		  service_opts, OPT_CONF },
 		{ NULL, svc_admin_opts, OPT_CONF },
-		{ "Configuration file: `check` keys (besides `kind`: tcp, http, postgres)",
+		{ "Configuration file: `check` keys (besides `kind`: tcp, http, postgres, patroni)",
 		  check_opts, OPT_CONF },
 		{ "Configuration file: node keys (besides `addr`)", node_admin_opts,
 		  OPT_CONF },
