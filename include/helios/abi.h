@@ -54,7 +54,8 @@ struct hl_svc_key {
 	__u8 family;		/* enum hl_family */
 };
 
-/* Service flags: effective state, written by the health agent. */
+/* Service flags: effective state, written by the health agent
+ * (HL_SVC_F_SWITCHOVER: by the switchover command, svc_switchover_set()). */
 #define HL_SVC_F_HOLD		(1u << 0)	/* no single primary: hold new flows */
 #define HL_SVC_F_RESET		(1u << 1)	/* RST flows whose node went down */
 #define HL_SVC_F_SWITCHOVER	(1u << 2)	/* planned switchover: see
@@ -616,9 +617,9 @@ struct hl_nat_dsts {
 /*
  * `helios-agent switchover SVC to ADDR`: while a service has
  * HL_SVC_F_SWITCHOVER and now is before until_ns, its new flows are held
- * (counted as held-switchover) and the FINs and RSTs of its flows are
- * noted (the drain count); with HL_SWO_F_RESET its established flows get
- * an RST (reset-switchover). The deadline is a lease the command renews
+ * (counted as held-switchover) while user space counts the flows still
+ * open (the clients' FINs and RSTs, noted for every service); with
+ * HL_SWO_F_RESET its established flows get an RST (reset-switchover). The deadline is a lease the command renews
  * while it runs: a command that dies leaves a hold that ends by itself.
  * The array `switchover`, by service id; written by user/lib/services.c.
  */

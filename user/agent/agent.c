@@ -330,7 +330,7 @@ static bool pools_from_primary(struct agent_svc *as, const char *states)
 	bool changed = false;
 
 	for (an = as->nodes; an; an = an->next) {
-		char addr[ADDR_STRLEN + 1], *hit;
+		char addr[ADDR_STRLEN + 2], *hit;	/* ",ADDR=" */
 		__u8 pool = HL_POOL_ANY;
 
 		if (an->h.role == HL_ROLE_PRIMARY)
