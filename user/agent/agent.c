@@ -330,23 +330,25 @@ static bool pools_from_primary(struct agent_svc *as, const char *states)
 	bool changed = false;
 
 	for (an = as->nodes; an; an = an->next) {
-		char addr[ADDR_STRLEN + 2], *hit;	/* ",ADDR=" */
+		char addr[ADDR_STRLEN], buf[sizeof(((struct probe_result *)0)->sync_states)];
+		char *tok, *save = NULL, *eq;
 		__u8 pool = HL_POOL_ANY;
 
 		if (an->h.role == HL_ROLE_PRIMARY)
 			continue;
-		format_addr(an->probe.addr.family, an->probe.addr.w, addr + 1,
-			    sizeof(addr) - 1);
-		strcat(addr + 1, "=");
-		addr[0] = ',';
-		/* ",ADDR=" anywhere, or "ADDR=" at the start */
-		hit = strstr(states, addr);
-		hit = hit ? hit + strlen(addr) :
-		      !strncmp(states, addr + 1, strlen(addr + 1)) ?
-		      (char *)states + strlen(addr + 1) : NULL;
-		if (hit)
-			pool = !strncmp(hit, "sync", 4) || !strncmp(hit, "quorum", 6) ?
+		format_addr(an->probe.addr.family, an->probe.addr.w, addr, sizeof(addr));
+		snprintf(buf, sizeof(buf), "%s", states);
+		for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			eq = strchr(tok, '=');
+			if (!eq)
+				continue;
+			*eq = '\0';
+			if (strcmp(tok, addr))
+				continue;
+			pool = !strcmp(eq + 1, "sync") || !strcmp(eq + 1, "quorum") ?
 			       HL_POOL_SYNC : HL_POOL_ASYNC;
+			break;
+		}
 		changed |= an->pool != pool;
 		an->pool = pool;
 	}
