@@ -32,6 +32,10 @@ setup_file() {
 	[ $rc -eq 0 ] || { lab_destroy; return 1; }
 	pgc_ipip_vips || return 1
 	hl attach eth0 mode native || return 1
+	# A new connection per transaction, hundreds a second, from the 4000
+	# ports the lab gives the client: reuse ports in TIME_WAIT (as busy
+	# clients are set up to), or the loads run out of them.
+	lab_sysctl client net.ipv4.tcp_tw_reuse=1 || return 1
 
 	PG_BASE=$(pg_base_new) || return 1
 	echo "$PG_BASE" >"$LAB_DIR/pg_base"
@@ -83,6 +87,9 @@ committed() { compgen -G "$LAB_DIR/$1/log.*" >/dev/null; }
 # load_result NAME: "commits N failed N max_gap_ms G", once the load ended.
 load_result() {
 	poll $(((LOAD_S + 20) * 20)) test -s "$LAB_DIR/$1/result" || fail "load $1 did not end"
+	# what the failed clients said, as TAP comments
+	cat "$LAB_DIR/$1"/c*.out | grep -i "error" | sed 's/client [0-9]*/client N/' |
+		sort | uniq -c | sed 's/^/# /' >&3
 	cat "$LAB_DIR/$1/result"
 }
 

@@ -36,7 +36,7 @@ done
 wait
 # A log line: client transaction latency_us script epoch_s epoch_us.
 failed=$(cat "$out"/c*.out | grep -c "aborted in command")
-conn=$(cat "$out"/c*.out | grep -c "aborted while establishing connection")
+conn=$(cat "$out"/c*.out | grep -c "connection to server .* failed")
 cat "$out"/log.* 2>/dev/null | awk '{ printf "%.0f\n", $5 * 1000000 + $6 }' | sort -n |
 	awk -v failed="$failed" -v conn="$conn" '
 	NR > 1 && $1 - prev > gap { gap = $1 - prev }
