@@ -18,28 +18,12 @@ LOAD_S=12		# seconds of load per measurement
 LOAD_AT=4		# the change starts this far into it
 
 setup_file() {
-	pg_require || return 1
-	e2e_require
-	case $? in 0) ;; 1) return 0 ;; *) return 1 ;; esac
-	lab_create 2 || return 1
-	local rc=0
-	lab_up || rc=$?
-	if [ $rc -eq 2 ]; then
-		lab_destroy
-		e2e_skip_file "native XDP on veth unavailable in this kernel"
-		return 0
-	fi
-	[ $rc -eq 0 ] || { lab_destroy; return 1; }
-	pgc_ipip_vips || return 1
-	hl attach eth0 mode native || return 1
+	pgc_ipip_lab || return 1
+	e2e_skipping && return 0
 	# A new connection per transaction, hundreds a second, from the 4000
 	# ports the lab gives the client: reuse ports in TIME_WAIT (as busy
 	# clients are set up to), or the loads run out of them.
 	lab_sysctl client net.ipv4.tcp_tw_reuse=1 || return 1
-
-	PG_BASE=$(pg_base_new) || return 1
-	echo "$PG_BASE" >"$LAB_DIR/pg_base"
-	pgc_cluster "$PG_BASE" || return 1
 	pgc_agent_conf "$LAB_DIR/agent.conf"
 	# Two loaded cores: the first probes of a freshly promoted server
 	# under 8 reconnecting clients can take over the default 0.1 s, which
@@ -70,10 +54,7 @@ snapshot() {
 	hl -j service list && hl -j map dump switchover | md5sum
 }
 
-teardown_file() {
-	[ -n "${LAB_DIR:-}" ] && [ -f "$LAB_DIR/pg_base" ] && pg_base_destroy "$(cat "$LAB_DIR/pg_base")"
-	lab_destroy
-}
+teardown_file() { pgc_teardown_file; }
 
 # load_start NAME: the write load on the write VIP, in the client.
 load_start() {

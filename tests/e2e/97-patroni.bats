@@ -19,24 +19,9 @@ PAT_PORT=8008
 JSON=$BATS_TEST_DIRNAME/../unit/patroni
 
 setup_file() {
-	pg_require || return 1
-	e2e_require
-	case $? in 0) ;; 1) return 0 ;; *) return 1 ;; esac
-	lab_create 2 || return 1
-	local rc=0 h
-	lab_up || rc=$?
-	if [ $rc -eq 2 ]; then
-		lab_destroy
-		e2e_skip_file "native XDP on veth unavailable in this kernel"
-		return 0
-	fi
-	[ $rc -eq 0 ] || { lab_destroy; return 1; }
-	pgc_ipip_vips || return 1
-	hl attach eth0 mode native || return 1
-
-	PG_BASE=$(pg_base_new) || return 1
-	echo "$PG_BASE" >"$LAB_DIR/pg_base"
-	pgc_cluster "$PG_BASE" || return 1
+	local h
+	pgc_ipip_lab || return 1
+	e2e_skipping && return 0
 	cp "$JSON/primary.json" "$LAB_DIR/b1.json"
 	cp "$JSON/replica-plain.json" "$LAB_DIR/b2.json"
 	for h in b1 b2; do
@@ -66,10 +51,7 @@ setup() {
 	PG_BASE=$(cat "$LAB_DIR/pg_base")
 }
 
-teardown_file() {
-	[ -n "${LAB_DIR:-}" ] && [ -f "$LAB_DIR/pg_base" ] && pg_base_destroy "$(cat "$LAB_DIR/pg_base")"
-	lab_destroy
-}
+teardown_file() { pgc_teardown_file; }
 
 # says HOST FILE: HOST's Patroni now answers with tests/unit/patroni/FILE.
 says() { cp "$JSON/$2" "$LAB_DIR/$1.json.new" && mv "$LAB_DIR/$1.json.new" "$LAB_DIR/$1.json"; }

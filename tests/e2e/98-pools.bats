@@ -13,23 +13,8 @@ source "$BATS_TEST_DIRNAME/pg.bash"
 source "$BATS_TEST_DIRNAME/pgcluster.bash"
 
 setup_file() {
-	pg_require || return 1
-	e2e_require
-	case $? in 0) ;; 1) return 0 ;; *) return 1 ;; esac
-	lab_create 2 || return 1
-	local rc=0
-	lab_up || rc=$?
-	if [ $rc -eq 2 ]; then
-		lab_destroy
-		e2e_skip_file "native XDP on veth unavailable in this kernel"
-		return 0
-	fi
-	[ $rc -eq 0 ] || { lab_destroy; return 1; }
-	pgc_ipip_vips || return 1
-	hl attach eth0 mode native || return 1
-	PG_BASE=$(pg_base_new) || return 1
-	echo "$PG_BASE" >"$LAB_DIR/pg_base"
-	pgc_cluster "$PG_BASE" || return 1
+	pgc_ipip_lab || return 1
+	e2e_skipping && return 0
 	pgc_agent_conf "$LAB_DIR/agent.conf"
 	pgc_agent_start "$LAB_DIR/agent.conf" || return 1
 	poll 200 reads_on s || return 1
@@ -40,10 +25,7 @@ setup() {
 	PG_BASE=$(cat "$LAB_DIR/pg_base")
 }
 
-teardown_file() {
-	[ -n "${LAB_DIR:-}" ] && [ -f "$LAB_DIR/pg_base" ] && pg_base_destroy "$(cat "$LAB_DIR/pg_base")"
-	lab_destroy
-}
+teardown_file() { pgc_teardown_file; }
 
 # pool_of HOST: the eff_pool of HOST's node in the read service.
 pool_of() {

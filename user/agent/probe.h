@@ -119,6 +119,10 @@ int probe_wait(struct probe *p, struct event *ev, evutil_socket_t fd,
  * kind reports a failure found inside start() without calling done() from
  * its caller's stack. 0 or -errno. */
 int probe_soon(struct probe *p, struct event *ev, event_callback_fn cb);
+/* "GET path HTTP/1.0" with Host and User-Agent, then `headers` (each
+ * ending in CRLF) and the blank line, into buf: its length, or -ENAMETOOLONG. */
+int probe_http_request(const struct probe *p, const char *path,
+		       const char *headers, char *buf, size_t len);
 __u32 probe_timeout_ms(const struct probe *p);
 __u32 probe_elapsed_us(const struct probe *p);
 

@@ -137,22 +137,18 @@ static void patroni_event(evutil_socket_t fd, short what, void *arg)
 static int patroni_start(struct probe *p)
 {
 	struct patroni_check *c = probe_conn_new(p, sizeof(*c));
-	char host[ADDR_STRLEN];
+	int n;
 
 	if (!c)
 		return -ENOMEM;
-	format_addr(p->addr.family, p->addr.w, host, sizeof(host));
 	/* HTTP/1.0: the server closes after the answer, which ends it. */
-	c->req_len = snprintf(c->req, sizeof(c->req),
-			      "GET %s HTTP/1.0\r\nHost: %s%s%s:%u\r\n"
-			      "User-Agent: helios-agent\r\nAccept: application/json\r\n\r\n",
-			      p->cfg->http_path, p->addr.family == HL_AF_INET6 ? "[" : "",
-			      host, p->addr.family == HL_AF_INET6 ? "]" : "",
-			      p->cfg->port);
-	if (c->req_len >= sizeof(c->req)) {
+	n = probe_http_request(p, p->cfg->http_path, "Accept: application/json\r\n",
+			       c->req, sizeof(c->req));
+	if (n < 0) {
 		probe_conn_free(p);
-		return -ENAMETOOLONG;
+		return n;
 	}
+	c->req_len = n;
 	return probe_start_connect(p, &c->conn, patroni_event);
 }
 
