@@ -29,8 +29,8 @@ static const struct cli_object *const objects[] = {
 	&attach_object, &upgrade_object, &detach_object, &service_object,
 	&class_object, &node_object, &conn_object, &stats_object, &map_object,
 	&decap_object, &probe_object, &run_object, &health_object,
-	&monitor_object, &top_object, &config_object, &feature_object,
-	&version_object, NULL
+	&switchover_object, &monitor_object, &top_object, &config_object,
+	&feature_object, &version_object, NULL
 };
 
 static int do_version(int argc, char **argv)
@@ -101,7 +101,7 @@ static const struct doc_table doc_tables[] = {
 	{ "Configuration file: service keys (besides `service`, `check`, `nodes`; `strategy` there: maglev, primary or replica)",
 	  service_opts, OPT_CONF },
 	{ NULL, svc_admin_opts, OPT_CONF },
-	{ "Configuration file: `check` keys (besides `kind`: tcp, http, postgres)",
+	{ "Configuration file: `check` keys (besides `kind`: tcp, http, postgres, patroni)",
 	  check_opts, OPT_CONF },
 	{ "Configuration file: node keys (besides `addr`)", node_admin_opts,
 	  OPT_CONF },
@@ -117,6 +117,7 @@ static const struct doc_table doc_tables[] = {
 	  agent_opts, OPT_CONF },
 	{ "`monitor` options", monitor_opts, OPT_CLI },
 	{ "`top` options", top_opts, OPT_CLI },
+	{ "`switchover SVC to ADDR` options", switchover_opts, OPT_CLI },
 };
 #define N_DOC_TABLES	(sizeof(doc_tables) / sizeof(doc_tables[0]))
 

@@ -18,6 +18,7 @@
 #include "reset.h"
 #include "retry.h"
 #include "fence.h"
+#include "switchover.h"
 
 /* HL_CONTINUE with t->node set (stay) or NULL (no entry, or its node is
  * gone: a new flow), else the verdict's reason. */
@@ -32,6 +33,12 @@ static __always_inline int stage_established(struct xdp_md *ctx,
 
 	flow = ct_lookup(&pkt->key);
 	if (!flow)
+		return HL_CONTINUE;
+	/* A SYN on a flow its client closed is a new connection on a reused
+	 * tuple (pgbench -C, poolers): it is picked afresh (hold, limits,
+	 * strategy) and is no retransmission of the old one. */
+	if (unlikely((flow->flags & HL_FLOW_F_CLOSED) &&
+		     (pkt->tcp_flags & (HL_TCP_SYN | HL_TCP_ACK)) == HL_TCP_SYN))
 		return HL_CONTINUE;
 	if (unlikely(svc->gen)) {
 		if (flow_fenced(svc, flow)) {
@@ -59,7 +66,16 @@ static __always_inline int stage_established(struct xdp_md *ctx,
 	t->node_id = node_id;
 	t->hash = flow->hash;
 	hl_count_tcp_trouble(node_id, pkt->tcp_flags);
-	if (unlikely(svc->opts & HL_SVC_O_COUNT_ACTIVE))
+	if (unlikely(svc->flags & HL_SVC_F_SWITCHOVER)) {
+		int reason = stage_switchover(ctx, pkt, t, flow);
+
+		if (reason != HL_CONTINUE)
+			return reason;
+	}
+	/* Every service notes its clients' FINs and RSTs: the active counts
+	 * (lc, p2c, bounded-load) and the flows still open (a switchover's
+	 * drain, `conn list`) follow from them. Rare packets, one test. */
+	if (unlikely(pkt->tcp_flags & (HL_TCP_FIN | HL_TCP_RST)))
 		active_close(svc, flow, pkt->tcp_flags);
 	if (unlikely(svc->opts & HL_SVC_O_SYN_RETRY))
 		return syn_retry_retarget(flow, pkt, t);

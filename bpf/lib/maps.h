@@ -392,6 +392,31 @@ struct {
 	__uint(max_entries, 1);
 } mon_cpu SEC(".maps");
 
+/* Planned switchover holds, by service id (struct hl_switchover, abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hl_switchover);
+	__uint(max_entries, HL_MAX_SERVICES);
+} switchover SEC(".maps");
+
+/* Workload pools (abi.h): a class's pool per service, and the pools'
+ * usable nodes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct hl_class_pool_key);
+	__type(value, __u8);
+	__uint(max_entries, HL_MAX_CLASSES * 64);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} class_pools SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hl_node_list);
+	__uint(max_entries, HL_MAX_SERVICES * HL_POOL_LISTS);
+} pool_lists SEC(".maps");
+
 #endif /* HL_MAPS_DECAP */
 
 #endif /* HELIOS_BPF_MAPS_H */

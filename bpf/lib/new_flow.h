@@ -19,6 +19,8 @@
 #include "retry.h"
 #include "sweep.h"
 #include "ryw.h"
+#include "switchover.h"
+#include "pool.h"
 
 /*
  * Hold, connection limits and the strategy's pick, for both forwarding
@@ -37,6 +39,8 @@ static __always_inline int new_flow_pick(const struct hl_pkt *pkt,
 	 * ones wait; the client retransmits its SYN. */
 	if (svc->flags & HL_SVC_F_HOLD)
 		return HL_REASON_HELD;
+	if (unlikely(svc->flags & HL_SVC_F_SWITCHOVER) && switchover_holds(svc))
+		return HL_REASON_HELD_SWITCHOVER;
 	/* Connection limits: new connections only, never a packet of an
 	 * established flow (even one whose entry was lost). */
 	if (unlikely(svc->opts & HL_SVC_O_LIMIT_CONN) && rl_conn_start(pkt)) {
@@ -45,7 +49,14 @@ static __always_inline int new_flow_pick(const struct hl_pkt *pkt,
 			return reason;
 	}
 	hash = hl_select_hash(&pkt->key, svc->hash);
-	node_id = select_node(svc, hash);
+	reason = HL_CONTINUE;
+	if (unlikely(svc->opts & HL_SVC_O_POOLS)) {
+		reason = pool_pick(svc, pkt, hash, &node_id);
+		if (reason != HL_CONTINUE && reason != HL_REASON_FORWARDED)
+			return reason;
+	}
+	if (reason == HL_CONTINUE)
+		node_id = select_node(svc, hash);
 	if (unlikely(svc->opts & HL_SVC_O_RYW))
 		node_id = ryw_pick(svc, pkt, node_id, t);
 	node = bpf_map_lookup_elem(&nodes, &node_id);

@@ -147,6 +147,16 @@ static __always_inline bool rl_client(__u32 svc_id,
 	return lim->client_cost <= lim->client_tolerance;
 }
 
+/* The client's priority class (class_prefixes), or NULL. */
+static __always_inline __u32 *client_class(const struct hl_pkt *pkt)
+{
+	struct hl_class_key ck = { .family = pkt->key.family };
+
+	ck.prefixlen = 32 + (pkt->key.family == HL_AF_INET6 ? 128 : 32);
+	__builtin_memcpy(ck.addr, pkt->key.src, sizeof(ck.addr));
+	return bpf_map_lookup_elem(&class_prefixes, &ck);
+}
+
 /* Connection limits for a new connection; returns a reason as above. */
 static __always_inline int rl_conn(const struct hl_service *svc,
 				   const struct hl_pkt *pkt)
@@ -169,11 +179,7 @@ static __always_inline int rl_conn(const struct hl_service *svc,
 			return HL_REASON_DROP_RATE_CLIENT;
 	}
 	{
-		struct hl_class_key ck = { .family = pkt->key.family };
-
-		ck.prefixlen = 32 + (pkt->key.family == HL_AF_INET6 ? 128 : 32);
-		__builtin_memcpy(ck.addr, pkt->key.src, sizeof(ck.addr));
-		class_id = bpf_map_lookup_elem(&class_prefixes, &ck);
+		class_id = client_class(pkt);
 		cls = class_id ? bpf_map_lookup_elem(&classes, class_id) : NULL;
 		if (cls && cls->conn.cost) {
 			ok = tb_take(&cls->conn.tat, cls->conn.cost,

@@ -58,9 +58,12 @@ struct hl_svc_key {
 	__u8 family;		/* enum hl_family */
 };
 
-/* Service flags: effective state, written by the health agent. */
+/* Service flags: effective state, written by the health agent
+ * (HL_SVC_F_SWITCHOVER: by the switchover command, svc_switchover_set()). */
 #define HL_SVC_F_HOLD		(1u << 0)	/* no single primary: hold new flows */
 #define HL_SVC_F_RESET		(1u << 1)	/* RST flows whose node went down */
+#define HL_SVC_F_SWITCHOVER	(1u << 2)	/* planned switchover: see
+						 * struct hl_switchover */
 
 /* How a service's packets reach its node: `service add SVC fwd MODE`.
  * Numbers are stored in maps; never reuse one. */
@@ -187,6 +190,7 @@ struct hl_ryw {
  * replayed past a write: covers the coarse clock's tick, the time from
  * the client's packet to its commit and the WAL's way to the standby. */
 #define HL_RYW_MARGIN		20
+#define HL_SVC_O_POOLS		(1u << 7)	/* a class names a pool here */
 
 /* The usable nodes of a service, for the strategies that look at each:
  * the map `node_lists`, indexed by service id. Built by user space. */
@@ -309,7 +313,8 @@ struct hl_node {
 	__u8 family;		/* enum hl_family */
 	__u8 role;		/* admin: enum hl_role hint */
 	__u8 eff_role;		/* effective: role the probes found */
-	__u8 pad;
+	__u8 eff_pool;		/* effective: enum hl_pool, a standby's
+				 * sync_state on the primary */
 	char zone[HL_ZONE_LEN];	/* admin: NUL-terminated zone name */
 	__be16 port;		/* network order: the node's port (NAT);
 				 * 0 = the service's port */
@@ -412,6 +417,12 @@ enum hl_breaker_state {
 #define HL_HEALTH_F_HAS_LAG	(1u << 3)
 #define HL_HEALTH_F_FOREIGN	(1u << 4)	/* another cluster's system
 						 * identifier: never used */
+#define HL_HEALTH_F_NO_READS	(1u << 5)	/* Patroni: noloadbalance / 503 */
+#define HL_HEALTH_F_PATRONI_PRIMARY (1u << 6)	/* Patroni names it primary */
+#define HL_HEALTH_F_PATRONI_OTHER (1u << 7)	/* Patroni: running, not primary */
+#define HL_HEALTH_F_DISAGREE	(1u << 8)	/* its write service holds:
+						 * postgres and Patroni name
+						 * different primaries */
 
 struct hl_health {
 	__u8 state;		/* enum hl_health_state */
@@ -493,7 +504,9 @@ struct hl_settings {
 	X(FWD_NAT_ICMP,		27, "forwarded-nat-icmp")		\
 	X(DROP_NAT_STALE,	28, "dropped-nat-reply-stale")		\
 	X(RESET_FENCED,		29, "reset-fenced")			\
-	X(FWD_RYW,		30, "forwarded-ryw-primary")
+	X(FWD_RYW,		30, "forwarded-ryw-primary")		\
+	X(HELD_SWITCHOVER,	31, "held-switchover")			\
+	X(RESET_SWITCHOVER,	32, "reset-switchover")
 
 enum hl_reason {
 #define HL_REASON_ENUM(name, nr, str) HL_REASON_##name = (nr),
@@ -724,12 +737,56 @@ struct hl_event {
 	   (1ull << HL_REASON_PASS_NOT_SERVICE) |			\
 	   (1ull << HL_REASON_PASS_FRAGMENT) |				\
 	   (1ull << HL_REASON_FWD_NAT_REPLY) |				\
-	   (1ull << HL_REASON_FWD_NAT_ICMP)))
+	   (1ull << HL_REASON_FWD_NAT_ICMP) |				\
+	   (1ull << HL_REASON_FWD_RYW)))
 
 _Static_assert(HL_REASON_MAX <= 64, "HL_EVENT_REASONS is one 64-bit mask");
 _Static_assert(sizeof(struct hl_monitor) == 16, "hl_monitor");
 _Static_assert(sizeof(struct hl_mon_cpu) == 56, "hl_mon_cpu");
 _Static_assert(sizeof(struct hl_event) == 72, "hl_event");
+
+/* ---- planned switchover (issue 14) ---- */
+
+/*
+ * `helios-agent switchover SVC to ADDR`: while a service has
+ * HL_SVC_F_SWITCHOVER and now is before until_ns, its new flows are held
+ * (counted as held-switchover) while user space counts the flows still
+ * open (the clients' FINs and RSTs, noted for every service); with
+ * HL_SWO_F_RESET its established flows get an RST (reset-switchover). The deadline is a lease the command renews
+ * while it runs: a command that dies leaves a hold that ends by itself.
+ * The array `switchover`, by service id; written by user/lib/services.c.
+ */
+#define HL_SWO_F_RESET		(1u << 0)	/* drain time over: RST flows */
+
+struct hl_switchover {
+	__u64 until_ns;		/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u32 flags;		/* HL_SWO_F_* */
+	__u32 pad;
+};
+
+/* ---- workload pools (issue 14) ---- */
+
+/*
+ * A standby's pool, from pg_stat_replication.sync_state on its primary
+ * (hl_node.eff_pool, written by the agent). A client class can name a pool
+ * per read service (`class pool NAME SVC sync|async`): the hash map
+ * `class_pools`, (service id, class id) -> __u8 enum hl_pool. The array
+ * `pool_lists` holds, at svc_id * HL_POOL_LISTS + pool - 1, the usable
+ * nodes of each pool, and at + HL_POOL_LISTS - 1 the service's primary
+ * (`fallback primary` for a class whose pool is empty); built by user
+ * space (tables.c) for services with HL_SVC_O_POOLS only.
+ */
+enum hl_pool {
+	HL_POOL_ANY	= 0,	/* no pool: the service's own pick */
+	HL_POOL_SYNC	= 1,	/* sync (or quorum) standbys */
+	HL_POOL_ASYNC	= 2,	/* async (or potential) standbys */
+};
+#define HL_POOL_LISTS		3	/* sync, async, the primary */
+
+struct hl_class_pool_key {
+	__u32 svc_id;
+	__u32 class_id;
+};
 
 /* Layout checks, run by both compilers. */
 _Static_assert(sizeof(struct hl_svc_key) == 20, "hl_svc_key");
@@ -771,6 +828,9 @@ _Static_assert(sizeof(struct hl_limit_stats) == 16 * HL_LIMIT_MAX,
 	       "hl_limit_stats");
 _Static_assert(sizeof(struct hl_class_key) == 24, "hl_class_key");
 _Static_assert(sizeof(struct hl_class) == 48, "hl_class");
+_Static_assert(sizeof(struct hl_switchover) == 16, "hl_switchover");
+_Static_assert(sizeof(struct hl_class_pool_key) == 8, "hl_class_pool_key");
+_Static_assert(__builtin_offsetof(struct hl_node, eff_pool) == 31, "hl_node.eff_pool");
 
 /*
  * Layout version of every pinned map of the director. A change to a map's
@@ -802,7 +862,8 @@ _Static_assert(sizeof(struct hl_class) == 48, "hl_class");
 	X(nat_dsts, 1)	X(nat_nexthops, 1) X(nat_active, 1)	\
 	X(nat_scratch, 1) X(nat_sweeper, 1) X(ryw, 1)	\
 	X(ryw_clients, 1) X(svc_reasons, 1) X(events, 1)	\
-	X(monitor, 1)	X(mon_cpu, 1)
+	X(monitor, 1)	X(mon_cpu, 1)	X(switchover, 1)	\
+	X(class_pools, 1) X(pool_lists, 1)
 
 /* The map `layout`: map name (NUL-padded) -> its layout number; the key
  * HL_LAYOUT_BUILD holds a hash of the BPF object the program came from,

@@ -35,6 +35,36 @@ pgc_listen() {
 	fi
 }
 
+# pgc_ipip_lab: a setup_file's lab for the PostgreSQL tests in IPIP mode: two
+# backends, the director attached, the read VIP and decap on b1 and b2, the
+# cluster (pgc_cluster) under PG_BASE, which $LAB_DIR/pg_base records.
+# Returns 0 with E2E_SKIP set (e2e_skipping) when the machine cannot run it.
+pgc_ipip_lab() {
+	local rc=0
+	pg_require || return 1
+	e2e_require
+	case $? in 0) ;; 1) return 0 ;; *) return 1 ;; esac
+	lab_create 2 || return 1
+	lab_up || rc=$?
+	if [ $rc -eq 2 ]; then
+		lab_destroy
+		e2e_skip_file "native XDP on veth unavailable in this kernel"
+		return 0
+	fi
+	[ $rc -eq 0 ] || { lab_destroy; return 1; }
+	pgc_ipip_vips || return 1
+	lab_helios dir attach eth0 mode native || return 1
+	PG_BASE=$(pg_base_new) || return 1
+	echo "$PG_BASE" >"$LAB_DIR/pg_base"
+	pgc_cluster "$PG_BASE"
+}
+
+# pgc_teardown_file: the cluster's servers and files, then the lab.
+pgc_teardown_file() {
+	[ -n "${LAB_DIR:-}" ] && [ -f "$LAB_DIR/pg_base" ] && pg_base_destroy "$(cat "$LAB_DIR/pg_base")"
+	lab_destroy
+}
+
 # pgc_ipip_vips: IPIP mode only: the read VIP on b1's and b2's lo too (lab_up
 # put the write VIP, LAB_VIP4, there), and decap for both VIPs.
 pgc_ipip_vips() {

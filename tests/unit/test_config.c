@@ -340,7 +340,39 @@ static const struct bad_case bad_cases[] = {
 	{ "metrics not a string", "metrics = 9464;\n" SVC TCP NODE END, 1, "metrics" },
 	{ "CLI spelling in the file", "nat = { syn-sent = 5; };\n" SVC TCP NODE END,
 	  1, "" },
+	{ "patroni_port without a postgres check", SVC "    patroni_port = 8008;\n"
+	  TCP NODE END, 3, "postgres check" },
+	{ "primary with a tcp check", SVC "    strategy = \"primary\";\n" TCP NODE END,
+	  4, "postgres or patroni" },
 };
+
+/* kind patroni: roles from Patroni, its endpoint by the strategy; and
+ * patroni_port beside a postgres check. */
+static void test_patroni(void)
+{
+	static const char text[] =
+		"services = (\n"
+		"  { service = \"198.18.1.10:5432/tcp\"; strategy = \"primary\";\n"
+		"    check = { kind = \"postgres\"; conninfo = \"user=x\"; };\n"
+		"    patroni_port = 8008; },\n"
+		"  { service = \"198.18.1.11:5432/tcp\"; strategy = \"replica\";\n"
+		"    check = { kind = \"patroni\"; port = 8008; lag_unhealthy_bytes = 1000; }; }\n"
+		");\n";
+	struct agent_conf conf;
+
+	CHECK(!load(text, &conf), "%s", err);
+	if (conf.nsvcs != 2)
+		return;
+	CHECK(conf.svcs[0].patroni_port == 8008 &&
+	      conf.svcs[0].patroni_probe.kind == PROBE_PATRONI &&
+	      conf.svcs[0].patroni_probe.port == 8008 &&
+	      !strcmp(conf.svcs[0].patroni_probe.http_path, "/patroni"),
+	      "patroni_port: GET /patroni on 8008");
+	CHECK(conf.svcs[1].probe.kind == PROBE_PATRONI &&
+	      !strcmp(conf.svcs[1].probe.http_path, "/replica?lag=1000"),
+	      "kind patroni for reads: %s", conf.svcs[1].probe.http_path);
+	config_free(&conf);
+}
 
 static void bad_case(const struct bad_case *c)
 {
@@ -382,6 +414,7 @@ int main(void)
 		return 1;
 	}
 	RUN(test_valid);
+	RUN(test_patroni);
 	RUN(test_nat_timeouts);
 	RUN(test_db_keys);
 	RUN(test_devices);

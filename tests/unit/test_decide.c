@@ -163,6 +163,59 @@ static void test_replica(void)
 }
 
 /* Adaptive weighting on top of health: the slower node gets less. */
+/* Postgres and Patroni must name the same primary, or writes hold. */
+static void test_patroni_view(void)
+{
+	struct decide_svc s = { .strategy = HL_STRAT_PRIMARY, .patroni_check = true };
+
+	set(0, HEALTH_HEALTHY, HL_ROLE_PRIMARY, true);
+	set(1, HEALTH_HEALTHY, HL_ROLE_STANDBY, true);
+	dn[0].patroni = PATRONI_PRIMARY;
+	dn[1].patroni = PATRONI_OTHER;
+	CHECK(decide(&s, dn, 2, &cfg, 1) && !s.hold && !s.disagree && s.primary == 0,
+	      "both say node 0");
+
+	dn[0].patroni = PATRONI_OTHER;
+	dn[1].patroni = PATRONI_PRIMARY;
+	CHECK(decide(&s, dn, 2, &cfg, 1) && s.hold && s.disagree && s.primary == -1,
+	      "postgres says 0, Patroni says 1: hold");
+	CHECK(dn[0].flags == HL_NODE_F_TRANSITIONING && !dn[0].scale &&
+	      dn[1].flags == HL_NODE_F_TRANSITIONING && !dn[1].scale,
+	      "no new writes to either, existing stay");
+
+	dn[1].patroni = PATRONI_OTHER;
+	CHECK(decide(&s, dn, 2, &cfg, 1) && s.hold && s.disagree,
+	      "Patroni runs on the primary and says it is not: hold");
+
+	dn[0].patroni = PATRONI_UNKNOWN;
+	dn[1].patroni = PATRONI_UNKNOWN;
+	CHECK(decide(&s, dn, 2, &cfg, 1) && !s.hold && s.primary == 0,
+	      "no answer from Patroni: postgres alone decides");
+
+	s.patroni_check = false;
+	dn[1].patroni = PATRONI_PRIMARY;
+	CHECK(decide(&s, dn, 2, &cfg, 1) && !s.hold && !s.disagree,
+	      "Patroni's view is ignored unless asked for");
+}
+
+/* A standby Patroni keeps out of reads (noloadbalance) takes none. */
+static void test_no_reads(void)
+{
+	struct decide_svc s = { .strategy = HL_STRAT_REPLICA, .fallback_primary = true };
+
+	set(0, HEALTH_HEALTHY, HL_ROLE_PRIMARY, true);
+	set(1, HEALTH_HEALTHY, HL_ROLE_STANDBY, true);
+	set(2, HEALTH_HEALTHY, HL_ROLE_STANDBY, true);
+	dn[1].no_reads = true;
+	CHECK(decide(&s, dn, 3, &cfg, 1), "decide");
+	CHECK(!dn[1].scale && dn[1].ineligible && dn[2].scale == 1000 && !dn[0].scale,
+	      "reads on node 2 only");
+	dn[2].no_reads = true;
+	CHECK(decide(&s, dn, 3, &cfg, 1), "decide");
+	CHECK(dn[0].scale == 1000 && !dn[1].scale && !dn[2].scale,
+	      "no standby for reads: the fallback, the primary");
+}
+
 static void test_adaptive(void)
 {
 	struct decide_svc s = { .strategy = HL_STRAT_MAGLEV };
@@ -190,5 +243,7 @@ int main(void)
 	RUN(test_foreign);
 	RUN(test_replica);
 	RUN(test_adaptive);
+	RUN(test_patroni_view);
+	RUN(test_no_reads);
 	return unit_done();
 }

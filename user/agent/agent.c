@@ -58,6 +58,13 @@ struct agent_node {
 	__u32 logged_flags;		/* to log transitions only */
 	__u8 ev_state, ev_role, ev_breaker; /* last sent as events */
 	__u64 probes, probe_failures;	/* since the agent started */
+	bool no_reads;			/* Patroni keeps it out of reads */
+	__u8 pool;			/* enum hl_pool, from the primary */
+	/* Patroni's view beside a postgres check (patroni_port). */
+	struct probe pat;
+	struct event *pat_timer;
+	bool pat_in_flight;
+	__u8 patroni;			/* enum decide_patroni */
 	struct agent_node *next;
 };
 
@@ -66,6 +73,8 @@ struct agent_svc {
 	struct svc_conf conf;
 	struct agent_node *nodes;
 	bool holding;
+	bool disagree;		/* holding: postgres and Patroni disagree */
+	char disagree_msg[256];	/* who says what, as last logged */
 	bool hold_expired;	/* logged once */
 	__u64 hold_since_ns;
 	__u64 sysid;		/* the cluster's: configured, or learnt from
@@ -138,7 +147,11 @@ static void health_save(struct agent_node *an)
 		.flags = HL_HEALTH_F_VALID | (an->last_ok ? HL_HEALTH_F_LAST_OK : 0) |
 			 (an->ineligible ? HL_HEALTH_F_INELIGIBLE : 0) |
 			 (h->has_lag ? HL_HEALTH_F_HAS_LAG : 0) |
-			 (an->foreign ? HL_HEALTH_F_FOREIGN : 0),
+			 (an->foreign ? HL_HEALTH_F_FOREIGN : 0) |
+			 (an->no_reads ? HL_HEALTH_F_NO_READS : 0) |
+			 (an->patroni == PATRONI_PRIMARY ? HL_HEALTH_F_PATRONI_PRIMARY : 0) |
+			 (an->patroni == PATRONI_OTHER ? HL_HEALTH_F_PATRONI_OTHER : 0) |
+			 (an->svc->disagree ? HL_HEALTH_F_DISAGREE : 0),
 		.rtt_us = an->last_rtt_us,
 		.ema_us = h->ema_ms * 1000,
 		.lag_ms = h->lag_s * 1000,
@@ -174,6 +187,10 @@ static void health_resume(struct agent_node *an)
 	an->h.state_since_ns = rec.state_since_ns;
 	an->h.breaker_since_ns = hl_now_ns();
 	an->last_ok = rec.flags & HL_HEALTH_F_LAST_OK;
+	an->no_reads = rec.flags & HL_HEALTH_F_NO_READS;
+	an->patroni = rec.flags & HL_HEALTH_F_PATRONI_PRIMARY ? PATRONI_PRIMARY :
+		      rec.flags & HL_HEALTH_F_PATRONI_OTHER ? PATRONI_OTHER :
+		      PATRONI_UNKNOWN;
 	an->last_rtt_us = rec.rtt_us;
 	an->scale = rec.scale;
 	an->probed = true;
@@ -367,6 +384,30 @@ static void failover_event(struct agent_svc *as, const struct decide_svc *ds,
 	as->primary_id = id;
 }
 
+/* Who is primary by postgres, and by Patroni: the why of a hold. */
+static void log_disagreement(struct agent_svc *as, const struct decide_node *dn,
+			     unsigned int n)
+{
+	char pg[96] = "", pat[96] = "", addr[ADDR_STRLEN];
+	char msg[sizeof(as->disagree_msg)];
+	struct agent_node *an;
+	unsigned int i;
+
+	for (an = as->nodes, i = 0; an && i < n; an = an->next, i++) {
+		format_addr(an->probe.addr.family, an->probe.addr.w, addr, sizeof(addr));
+		if (dn[i].last_ok && an->h.role == HL_ROLE_PRIMARY)
+			snprintf(pg + strlen(pg), sizeof(pg) - strlen(pg), " %s", addr);
+		if (an->patroni == PATRONI_PRIMARY)
+			snprintf(pat + strlen(pat), sizeof(pat) - strlen(pat), " %s", addr);
+	}
+	snprintf(msg, sizeof(msg), "postgres says the primary is%s, Patroni says%s",
+		 pg[0] ? pg : " none", pat[0] ? pat : " none");
+	if (strcmp(msg, as->disagree_msg)) {
+		strcpy(as->disagree_msg, msg);
+		log_msg("warn", "%s: %s", as->conf.name, msg);
+	}
+}
+
 /* Decide the service's effective state and write what changed, under the
  * writers' lock; the table is rebuilt and swapped only when needed. */
 static void svc_commit(struct agent_svc *as)
@@ -378,7 +419,8 @@ static void svc_commit(struct agent_svc *as)
 		.strategy = as->conf.strategy == HL_STRAT_PRIMARY ||
 			    as->conf.strategy == HL_STRAT_REPLICA ?
 			    as->conf.strategy : HL_STRAT_MAGLEV,
-		.fallback_primary = as->conf.fallback_primary };
+		.fallback_primary = as->conf.fallback_primary,
+		.patroni_check = as->conf.patroni_port != 0 };
 	struct decide_node dn[HL_MAX_NODES < 4096 ? HL_MAX_NODES : 4096];
 	struct node_effective eff[sizeof(dn) / sizeof(dn[0])];
 	struct agent_node *an;
@@ -391,7 +433,9 @@ static void svc_commit(struct agent_svc *as)
 		__s64 active = 0;
 
 		dn[n] = (struct decide_node){ .h = &an->h, .probed = an->probed,
-					      .last_ok = an->last_ok };
+					      .last_ok = an->last_ok,
+					      .no_reads = an->no_reads,
+					      .patroni = an->patroni };
 		if (as->conf.health.adaptive) {
 			if (a->st.nodes)
 				dn[n].weight = a->st.nodes[an->id].weight;
@@ -416,13 +460,24 @@ static void svc_commit(struct agent_svc *as)
 		return;
 
 	/* Hold new flows while there is no single primary, for at most hold. */
+	if (ds.disagree != as->disagree) {
+		as->disagree = ds.disagree;
+		for (an = as->nodes; an; an = an->next)
+			health_save(an);
+	}
+	if (ds.disagree)
+		log_disagreement(as, dn, n);	/* each new version of it */
+	else
+		as->disagree_msg[0] = '\0';
 	if (ds.hold && !as->holding) {
-		char msg[160];
+		char msg[256];
 
 		as->holding = true;
 		as->hold_since_ns = now;
-		snprintf(msg, sizeof(msg), "%s: %s primary: holding new connections",
-			 as->conf.name, ds.primary == -2 ? "more than one" : "no");
+		snprintf(msg, sizeof(msg), "%s: %s: holding new connections",
+			 as->conf.name,
+			 ds.disagree ? "postgres and Patroni disagree about the primary" :
+			 ds.primary == -2 ? "more than one primary" : "no primary");
 		log_msg("warn", "%s", msg);
 		svc_events(as, "hold", msg);
 	} else if (!ds.hold && as->holding) {
@@ -455,7 +510,8 @@ static void svc_commit(struct agent_svc *as)
 	for (an = as->nodes, i = 0; an && i < n; an = an->next, i++) {
 		eff[i] = (struct node_effective){ .id = an->id,
 			.flags = dn[i].flags | HL_NODE_F_AGENT,
-			.scale = dn[i].scale, .role = an->h.role };
+			.scale = dn[i].scale, .role = an->h.role,
+			.pool = an->pool };
 		if (an->scale != dn[i].scale || an->ineligible != dn[i].ineligible) {
 			an->scale = dn[i].scale;
 			an->ineligible = dn[i].ineligible;
@@ -513,6 +569,40 @@ static void synced_save(struct agent_node *an, const struct probe_result *res)
 			 ms ? ms : 1);
 }
 
+/* The primary's pg_stat_replication ("ADDR=STATE,...") gives the service's
+ * standbys their pools: sync and quorum are sync, async and potential are
+ * async, a node not listed has none. True when a pool changed. */
+static bool pools_from_primary(struct agent_svc *as, const char *states)
+{
+	struct agent_node *an;
+	bool changed = false;
+
+	for (an = as->nodes; an; an = an->next) {
+		char addr[ADDR_STRLEN], buf[sizeof(((struct probe_result *)0)->sync_states)];
+		char *tok, *save = NULL, *eq;
+		__u8 pool = HL_POOL_ANY;
+
+		if (an->h.role == HL_ROLE_PRIMARY)
+			continue;
+		format_addr(an->probe.addr.family, an->probe.addr.w, addr, sizeof(addr));
+		snprintf(buf, sizeof(buf), "%s", states);
+		for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			eq = strchr(tok, '=');
+			if (!eq)
+				continue;
+			*eq = '\0';
+			if (strcmp(tok, addr))
+				continue;
+			pool = !strcmp(eq + 1, "sync") || !strcmp(eq + 1, "quorum") ?
+			       HL_POOL_SYNC : HL_POOL_ASYNC;
+			break;
+		}
+		changed |= an->pool != pool;
+		an->pool = pool;
+	}
+	return changed;
+}
+
 static void probe_timer(evutil_socket_t fd, short what, void *arg);
 
 static void probe_done(struct probe *p, const struct probe_result *res)
@@ -532,7 +622,12 @@ static void probe_done(struct probe *p, const struct probe_result *res)
 		r.has_lag = false;
 	changed = health_probe(&an->h, &an->svc->conf.health, &r, hl_now_ns());
 	changed |= !an->probed || an->last_ok != res->ok ||
-		   an->h.role != role || an->h.timeline != tli;
+		   an->h.role != role || an->h.timeline != tli ||
+		   an->no_reads != res->no_reads;
+	an->no_reads = res->no_reads;
+	if (res->ok && r.role == HL_ROLE_PRIMARY &&
+	    an->svc->conf.probe.kind == PROBE_POSTGRES)
+		changed |= pools_from_primary(an->svc, res->sync_states);
 	an->probed = true;
 	an->last_ok = res->ok;
 	an->last_rtt_us = res->rtt_us;
@@ -566,6 +661,37 @@ static void probe_timer(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Patroni's view of a node beside its postgres check (patroni_port). */
+static void pat_done(struct probe *p, const struct probe_result *res)
+{
+	struct agent_node *an = p->owner;
+	__u8 view = !res->ok ? PATRONI_UNKNOWN :
+		    res->role == HL_ROLE_PRIMARY ? PATRONI_PRIMARY : PATRONI_OTHER;
+
+	an->pat_in_flight = false;
+	if (view != an->patroni) {
+		an->patroni = view;
+		health_save(an);
+		svc_commit(an->svc);
+	}
+	timer_in(an->pat_timer, health_next_delay(&an->h, &an->svc->conf.health,
+						  agent_random(an->svc->agent)));
+}
+
+static void pat_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent_node *an = arg;
+	struct probe_result fail = {};
+
+	if (an->pat_in_flight || !an->svc->conf.patroni_port)
+		return;
+	an->pat_in_flight = true;
+	if (an->pat.ops->start(&an->pat)) {
+		an->pat_in_flight = false;
+		pat_done(&an->pat, &fail);
+	}
+}
+
 static struct agent_node *node_new(struct agent_svc *as, __u32 id,
 				   const struct hl_node *n)
 {
@@ -583,8 +709,15 @@ static struct agent_node *node_new(struct agent_svc *as, __u32 id,
 	an->probe.cfg = &as->conf.probe;
 	an->probe.done = probe_done;
 	an->probe.owner = an;
+	an->pat = an->probe;
+	an->pat.ops = &probe_patroni_ops;
+	an->pat.cfg = &as->conf.patroni_probe;
+	an->pat.done = pat_done;
 	an->timer = evtimer_new(a->base, probe_timer, an);
-	if (!an->timer) {
+	an->pat_timer = evtimer_new(a->base, pat_timer, an);
+	if (!an->timer || !an->pat_timer) {
+		if (an->timer)
+			event_free(an->timer);
 		free(an);
 		return NULL;
 	}
@@ -592,11 +725,14 @@ static struct agent_node *node_new(struct agent_svc *as, __u32 id,
 	an->ev_state = an->h.state;
 	an->ev_role = an->h.role;
 	an->ev_breaker = an->h.breaker;
+	an->pool = n->eff_pool;		/* until the primary says again */
 	datapath_trouble(an, hl_now_ns());	/* counts from here on */
 	an->logged_flags = n->flags & (HL_NODE_F_DEGRADED | HL_NODE_F_TRANSITIONING |
 				       HL_NODE_F_UNHEALTHY | HL_NODE_F_AGENT);
 	/* Start-up jitter: spread the first probes over one interval. */
 	timer_in(an->timer, agent_random(a) % as->conf.health.interval_ms);
+	if (as->conf.patroni_port)
+		timer_in(an->pat_timer, agent_random(a) % as->conf.health.interval_ms);
 	an->next = as->nodes;
 	as->nodes = an;
 	return an;
@@ -605,7 +741,9 @@ static struct agent_node *node_new(struct agent_svc *as, __u32 id,
 static void node_free(struct agent_node *an)
 {
 	an->probe.ops->cancel(&an->probe);	/* also drops kept connections */
+	an->pat.ops->cancel(&an->pat);
 	event_free(an->timer);
+	event_free(an->pat_timer);
 	free(an);
 }
 
@@ -1130,7 +1268,9 @@ static int svcs_build(struct agent *a, struct agent_conf *conf)
 
 			if (memcmp(&old->conf.key, &svcs[i].conf.key, sizeof(old->conf.key)) ||
 			    memcmp(&old->conf.probe, &svcs[i].conf.probe,
-				   sizeof(old->conf.probe)))
+				   sizeof(old->conf.probe)) ||
+			    memcmp(&old->conf.patroni_probe, &svcs[i].conf.patroni_probe,
+				   sizeof(old->conf.patroni_probe)))
 				continue;
 			svcs[i].nodes = old->nodes;
 			svcs[i].holding = old->holding;
@@ -1141,6 +1281,7 @@ static int svcs_build(struct agent *a, struct agent_conf *conf)
 			for (an = svcs[i].nodes; an; an = an->next) {
 				an->svc = &svcs[i];
 				an->probe.cfg = &svcs[i].conf.probe;
+				an->pat.cfg = &svcs[i].conf.patroni_probe;
 			}
 		}
 	}

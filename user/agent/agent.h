@@ -8,9 +8,9 @@
 #include "lib/options.h"
 
 extern const struct cli_object run_object, health_object, probe_object,
-	config_object, monitor_object, top_object;
+	config_object, monitor_object, top_object, switchover_object;
 
 /* Their option tables, for `help markdown`. */
-extern const struct opt monitor_opts[], top_opts[];
+extern const struct opt monitor_opts[], top_opts[], switchover_opts[];
 
 #endif /* HELIOS_AGENT_H */

@@ -27,6 +27,14 @@ static const char *breaker_name(__u8 b)
 	return breaker_state_name(b);
 }
 
+/* Why a write service holds, as its nodes' records say. */
+static const char *hold_reason(const struct hl_health *h)
+{
+	if (h && (h->flags & HL_HEALTH_F_DISAGREE))
+		return "postgres and Patroni disagree about the primary";
+	return "no single primary";
+}
+
 static int health_service(struct store *st, const struct hl_svc_key *key,
 			  const struct hl_service *svc, void *data)
 {
@@ -65,6 +73,12 @@ static int health_service(struct store *st, const struct hl_svc_key *key,
 			       h.ema_us / 1000.0, h.lag_ms / 1000.0,
 			       (unsigned long long)h.lag_bytes,
 			       (unsigned long long)in_state_s);
+			if (valid && (h.flags & HL_HEALTH_F_NO_READS))
+				printf("%-30s %-26s Patroni keeps it out of reads (noloadbalance)\n",
+				       "", "");
+			if (valid && (h.flags & HL_HEALTH_F_DISAGREE) &&
+			    (svc->flags & HL_SVC_F_HOLD))
+				printf("%-30s %-26s holding: %s\n", "", "", hold_reason(&h));
 			continue;
 		}
 		o = json_object_new_object();
@@ -98,6 +112,16 @@ static int health_service(struct store *st, const struct hl_svc_key *key,
 		if (svc->gen)
 			json_object_object_add(o, "generation",
 					       json_object_new_int64(svc->gen));
+		json_object_object_add(o, "hold_reason", !(svc->flags & HL_SVC_F_HOLD) ?
+			NULL : json_object_new_string(hold_reason(valid ? &h : NULL)));
+		json_object_object_add(o, "switchover", json_object_new_boolean(
+			svc->flags & HL_SVC_F_SWITCHOVER));
+		json_object_object_add(o, "patroni", !valid ? NULL :
+			h.flags & HL_HEALTH_F_PATRONI_PRIMARY ? json_object_new_string("primary") :
+			h.flags & HL_HEALTH_F_PATRONI_OTHER ? json_object_new_string("not primary") :
+			NULL);
+		json_object_object_add(o, "no_reads", json_object_new_boolean(
+			valid && (h.flags & HL_HEALTH_F_NO_READS)));
 		json_object_array_add(ctx->arr, o);
 	}
 	return 0;

@@ -9,6 +9,7 @@
 
 #include "agent/config.h"
 #include "agent/metrics_http.h"
+#include "agent/patroni.h"
 #include "lib/conns.h"
 #include "lib/log.h"
 #include "lib/nodes.h"
@@ -353,6 +354,10 @@ const struct opt service_opts[] = {
 	  OPT_FIELD(struct svc_conf, system_id), .check = sysid_check,
 	  .def = "the first primary's",
 	  .help = "postgres: the cluster's system identifier; nodes reporting another are never used" },
+	{ .name = "patroni_port", .type = OPT_UINT, .where = OPT_CONF, .arg = "N",
+	  OPT_FIELD(struct svc_conf, patroni_port), .min = 0, .max = 65535,
+	  .def = "0 (off)",
+	  .help = "with a postgres check: also read Patroni's REST API on this port; writes hold while the two disagree about the primary" },
 	{ NULL }
 };
 
@@ -372,14 +377,17 @@ static int parse_check(struct ctx *c, const config_setting_t *g,
 	if (bad)
 		return -1;
 	if (!kind)
-		return fail(c, g, "check needs 'kind' (tcp, http or postgres)");
+		return fail(c, g, "check needs 'kind' (tcp, http, postgres or patroni)");
 	if (probe_kind_parse(kind, &p->kind))
 		return fail(c, config_setting_get_member(g, "kind"),
-			    "unknown check kind '%s' (tcp, http or postgres)", kind);
+			    "unknown check kind '%s' (tcp, http, postgres or patroni)", kind);
 	if (get_opts(c, g, check_opts, sc, NULL))
 		return -1;
 	if (p->kind == PROBE_HTTP && !config_setting_get_member(g, "path"))
 		return fail(c, g, "an http check needs 'path'");
+	if (p->kind == PROBE_PATRONI && !config_setting_get_member(g, "path"))
+		patroni_path(sc->strategy, h->lag_unhealthy_bytes, p->http_path,
+			     sizeof(p->http_path));
 	if (p->kind == PROBE_POSTGRES && !p->pg_conninfo[0])
 		return fail(c, g, "a postgres check needs 'conninfo' (e.g. \"user=helios dbname=postgres\")");
 	p->timeout_ms = h->timeout_ms;
@@ -645,9 +653,19 @@ static int parse_service(struct ctx *c, const config_setting_t *g,
 	}
 	/* Without a check the roles are the operators' hints. */
 	if ((sc->strategy == HL_STRAT_PRIMARY || sc->strategy == HL_STRAT_REPLICA) &&
-	    check && sc->probe.kind != PROBE_POSTGRES)
-		return fail(c, check, "strategy %s needs a postgres check (roles come from it)",
+	    check && sc->probe.kind != PROBE_POSTGRES &&
+	    sc->probe.kind != PROBE_PATRONI)
+		return fail(c, check, "strategy %s needs a postgres or patroni check (roles come from it)",
 			    hl_strategy_name(sc->strategy));
+	if (sc->patroni_port && sc->probe.kind != PROBE_POSTGRES)
+		return fail(c, config_setting_get_member(g, "patroni_port"),
+			    "patroni_port goes with a postgres check (kind patroni asks Patroni alone)");
+	if (sc->patroni_port) {
+		sc->patroni_probe = sc->probe;
+		sc->patroni_probe.kind = PROBE_PATRONI;
+		sc->patroni_probe.port = sc->patroni_port;
+		strcpy(sc->patroni_probe.http_path, "/patroni");
+	}
 
 	nodes = config_setting_get_member(g, "nodes");
 	if (!nodes)

@@ -71,6 +71,11 @@ struct svc_conf {
 	__u32 ryw_window_ms;
 	__u32 ring;
 	struct probe_cfg probe;
+	/* patroni_port: with a postgres check, Patroni's view too (GET
+	 * /patroni on that port, patroni_probe); writes hold while the two
+	 * disagree about the primary. 0: off. */
+	__u32 patroni_port;
+	struct probe_cfg patroni_probe;
 	struct health_cfg health;
 	unsigned int nnodes;
 	struct node_conf *nodes;

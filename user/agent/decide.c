@@ -11,10 +11,14 @@
  *   claims the one alone on the highest timeline wins: a promotion forks
  *   a new timeline, so the others are old primaries that were not told.
  *   Such a stale primary is cut in every service (its data diverged).
+ *   With Patroni's view as well (patroni_check), the single primary must
+ *   be the one Patroni names (or Patroni must have no view of it): when
+ *   the two disagree, writes hold, whatever either says.
  * - a node of another cluster (system identifier) is never used.
- * - replica: usable standbys/replicas by health; the primary only as a
- *   fallback when no standby is usable and the service allows it. A primary
- *   gets weight 0 otherwise but keeps its existing flows.
+ * - replica: usable standbys/replicas by health, except those Patroni keeps
+ *   out of reads (noloadbalance); the primary only as a fallback when no
+ *   standby is usable and the service allows it. A primary gets weight 0
+ *   otherwise but keeps its existing flows.
  */
 #include "agent/decide.h"
 
@@ -39,7 +43,23 @@ static bool claims_primary(const struct decide_node *n)
 
 static bool is_standby(const struct decide_node *n)
 {
-	return n->h->role == HL_ROLE_STANDBY || n->h->role == HL_ROLE_REPLICA;
+	return (n->h->role == HL_ROLE_STANDBY || n->h->role == HL_ROLE_REPLICA) &&
+	       !n->no_reads;
+}
+
+/* Patroni names `primary` alone, or has no view of it and names none. */
+static bool patroni_agrees(const struct decide_node *nodes, unsigned int n,
+			   int primary)
+{
+	unsigned int i, named = 0;
+
+	for (i = 0; i < n; i++)
+		if (nodes[i].patroni == PATRONI_PRIMARY) {
+			if ((int)i != primary)
+				return false;
+			named++;
+		}
+	return named == 1 || nodes[primary].patroni == PATRONI_UNKNOWN;
 }
 
 /* The one claim, or of several the one alone on the highest timeline
@@ -113,6 +133,7 @@ bool decide(struct decide_svc *svc, struct decide_node *nodes, unsigned int n,
 	if (cfg->adaptive)
 		adapt(nodes, n);
 	svc->hold = false;
+	svc->disagree = false;
 	svc->primary = single_primary(nodes, n);
 
 	switch (svc->strategy) {
@@ -121,6 +142,11 @@ bool decide(struct decide_svc *svc, struct decide_node *nodes, unsigned int n,
 	case HL_STRAT_PRIMARY:
 		if (svc->primary >= 0 && nodes[svc->primary].h->state != HEALTH_HEALTHY)
 			svc->primary = -1;	/* the one primary may not take writes */
+		if (svc->primary >= 0 && svc->patroni_check &&
+		    !patroni_agrees(nodes, n, svc->primary)) {
+			svc->disagree = true;
+			svc->primary = -1;
+		}
 		if (svc->primary < 0) {
 			/* Hold: no new flows anywhere, existing ones stay. */
 			svc->hold = true;

@@ -19,20 +19,34 @@ struct decide_node {
 	__u32 weight;		/* configured, for adaptive weighting */
 	__u64 active;		/* active flows the data path counts */
 	bool foreign;		/* another cluster's system identifier */
+	bool no_reads;		/* Patroni: noloadbalance, or its read endpoint
+				 * said no: never a read node */
+	__u8 patroni;		/* Patroni's view (patroni_port): enum
+				 * decide_patroni */
 	/* out: */
 	__u32 flags;		/* HL_NODE_F_{DEGRADED,TRANSITIONING,UNHEALTHY} */
 	__u32 scale;		/* per-mille of the configured weight */
 	bool ineligible;	/* healthy but of the wrong role here */
 };
 
+/* What Patroni says of a node, beside the postgres probe's own view. */
+enum decide_patroni {
+	PATRONI_UNKNOWN	= 0,	/* not asked, or no answer */
+	PATRONI_PRIMARY	= 1,
+	PATRONI_OTHER	= 2,	/* running, not the primary */
+};
+
 struct decide_svc {
 	__u8 strategy;		/* HL_STRAT_MAGLEV, _PRIMARY or _REPLICA */
 	bool fallback_primary;
+	bool patroni_check;	/* primary: Patroni's view must agree */
 	/* out: */
 	bool hold;		/* primary: no single primary, hold new flows */
 	int primary;		/* index of the one primary, -1 for none,
 				 * -2 for more than one that nothing tells
 				 * apart (see single_primary()) */
+	bool disagree;		/* primary: postgres and Patroni name
+				 * different primaries: hold */
 };
 
 /* Fill the nodes' flags and scales from their health and the strategy.

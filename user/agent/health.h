@@ -56,8 +56,16 @@ struct probe_result {
 	bool has_lag;
 	double lag_s;
 	__u64 lag_bytes;
-	__u32 timeline;		/* postgres: the server's timeline, 0 = unknown */
+	__u32 timeline;		/* postgres or Patroni: the server's timeline,
+				 * 0 = unknown */
 	__u64 sysid;		/* postgres: its system identifier, 0 = unknown */
+	/* Patroni's REST API (kind patroni): what its JSON says besides. */
+	bool no_reads;		/* tag noloadbalance, or its endpoint said 503 */
+	bool nofailover;	/* tag nofailover */
+	bool pending_restart;
+	/* postgres, on a primary: its standbys' pg_stat_replication
+	 * sync_state, "ADDR=STATE,..." (workload pools). */
+	char sync_states[256];
 };
 
 struct node_health {

@@ -26,6 +26,7 @@ static const struct {
 	[PROBE_TCP]		= { "tcp",	&probe_tcp_ops },
 	[PROBE_HTTP]		= { "http",	&probe_http_ops },
 	[PROBE_POSTGRES]	= { "postgres",	&probe_pg_ops },
+	[PROBE_PATRONI]		= { "patroni",	&probe_patroni_ops },
 };
 
 #define NR_KINDS	(sizeof(kinds) / sizeof(kinds[0]))
@@ -221,4 +222,18 @@ int probe_connect_done(const struct probe_conn *c)
 	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len))
 		return -errno;
 	return -err;
+}
+
+int probe_http_request(const struct probe *p, const char *path,
+		       const char *headers, char *buf, size_t len)
+{
+	char host[ADDR_STRLEN];
+	bool v6 = p->addr.family == HL_AF_INET6;
+	int n;
+
+	format_addr(p->addr.family, p->addr.w, host, sizeof(host));
+	n = snprintf(buf, len, "GET %s HTTP/1.0\r\nHost: %s%s%s:%u\r\n"
+		     "User-Agent: helios-agent\r\n%s\r\n", path, v6 ? "[" : "",
+		     host, v6 ? "]" : "", p->cfg->port, headers);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : n;
 }

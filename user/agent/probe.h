@@ -18,6 +18,7 @@ enum probe_kind {
 	PROBE_TCP,
 	PROBE_HTTP,
 	PROBE_POSTGRES,
+	PROBE_PATRONI,
 };
 
 /* What a probe checks, beside the node's address. */
@@ -57,6 +58,7 @@ struct probe {
 extern const struct probe_ops probe_tcp_ops;
 extern const struct probe_ops probe_http_ops;
 extern const struct probe_ops probe_pg_ops;
+extern const struct probe_ops probe_patroni_ops;
 
 const struct probe_ops *probe_ops_for(enum probe_kind kind);
 
@@ -129,6 +131,10 @@ int probe_wait(struct probe *p, struct event *ev, evutil_socket_t fd,
  * kind reports a failure found inside start() without calling done() from
  * its caller's stack. 0 or -errno. */
 int probe_soon(struct probe *p, struct event *ev, event_callback_fn cb);
+/* "GET path HTTP/1.0" with Host and User-Agent, then `headers` (each
+ * ending in CRLF) and the blank line, into buf: its length, or -ENAMETOOLONG. */
+int probe_http_request(const struct probe *p, const char *path,
+		       const char *headers, char *buf, size_t len);
 __u32 probe_timeout_ms(const struct probe *p);
 __u32 probe_elapsed_us(const struct probe *p);
 

@@ -172,22 +172,17 @@ static void http_event(evutil_socket_t fd, short what, void *arg)
 static int http_start(struct probe *p)
 {
 	struct http_check *c = probe_conn_new(p, sizeof(*c));
-	char host[ADDR_STRLEN];
+	int n;
 
 	if (!c)
 		return -ENOMEM;
-	format_addr(p->addr.family, p->addr.w, host, sizeof(host));
-	c->req_len = snprintf(c->req, sizeof(c->req),
-			      "GET %s HTTP/1.0\r\nHost: %s%s%s:%u\r\n"
-			      "User-Agent: helios-agent\r\nConnection: close\r\n\r\n",
-			      p->cfg->http_path[0] ? p->cfg->http_path : "/",
-			      p->addr.family == HL_AF_INET6 ? "[" : "", host,
-			      p->addr.family == HL_AF_INET6 ? "]" : "",
-			      p->cfg->port);
-	if (c->req_len >= sizeof(c->req)) {
+	n = probe_http_request(p, p->cfg->http_path[0] ? p->cfg->http_path : "/",
+			       "Connection: close\r\n", c->req, sizeof(c->req));
+	if (n < 0) {
 		probe_conn_free(p);
-		return -ENAMETOOLONG;
+		return n;
 	}
+	c->req_len = n;
 	return probe_start_connect(p, &c->conn, http_event);
 }
 

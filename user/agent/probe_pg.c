@@ -19,11 +19,13 @@
 #include "agent/probe.h"
 
 /*
- * Role, then lag in seconds and bytes, timeline and system identifier. A primary's own data is current: its
+ * Role, then lag in seconds and bytes, timeline and system identifier. A
+ * primary's own data is current: its
  * lag is 0 (its standbys' lag is theirs, not its). On a standby the time since
  * the last replayed commit alone misleads (NULL before the first commit,
  * growing while the primary is idle), so it counts only while received WAL
- * waits to be replayed; bytes are received minus replayed.
+ * waits to be replayed; bytes are received minus replayed. Last, on a
+ * primary, "ADDR=sync_state,..." of its standbys.
  */
 static const char pg_query[] =
 	"SELECT pg_is_in_recovery(),"
@@ -43,7 +45,10 @@ static const char pg_query[] =
 	" THEN (SELECT timeline_id FROM pg_control_checkpoint())::bigint"
 	" ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))"
 	"  ::bit(32)::bigint END,"
-	" (SELECT system_identifier FROM pg_control_system())";
+	" (SELECT system_identifier FROM pg_control_system()),"
+	/* on a primary, its standbys' sync states (workload pools) */
+	" (SELECT string_agg(host(client_addr) || '=' || sync_state, ',')"
+	"  FROM pg_stat_replication WHERE client_addr IS NOT NULL)";
 
 enum pg_step {
 	PG_IDLE,
@@ -250,7 +255,7 @@ int pg_answer_parse(const PGresult *r, struct probe_result *res)
 {
 	double lag_s, lag_bytes;
 
-	if (PQntuples(r) != 1 || PQnfields(r) != 5)
+	if (PQntuples(r) != 1 || PQnfields(r) != 6)
 		return -1;
 	lag_s = lag_value(PQgetvalue(r, 0, 1), 1e9);
 	lag_bytes = lag_value(PQgetvalue(r, 0, 2), 1e18);
@@ -261,6 +266,8 @@ int pg_answer_parse(const PGresult *r, struct probe_result *res)
 	res->lag_bytes = lag_bytes;
 	res->timeline = strtoul(PQgetvalue(r, 0, 3), NULL, 10);
 	res->sysid = strtoull(PQgetvalue(r, 0, 4), NULL, 10);
+	snprintf(res->sync_states, sizeof(res->sync_states), "%s",
+		 PQgetvalue(r, 0, 5));
 	return 0;
 }
 

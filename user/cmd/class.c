@@ -16,7 +16,10 @@
 #include "cmd/cli.h"
 #include "cmd/map_decode.h"
 #include "lib/counters.h"
+#include "lib/parse.h"
 #include "lib/rate.h"
+#include "lib/services.h"
+#include "lib/options.h"
 
 /* Every class prefix, with its class id; returns the count. */
 static int read_prefixes(struct store *st, struct hl_class_key *keys,
@@ -46,6 +49,30 @@ static int find_class(struct store *st, const char *name, struct hl_class *c)
 		    !strncmp(c->name, name, HL_CLASS_NAME_LEN))
 			return i;
 	return -ENOENT;
+}
+
+/* A deleted class's pools go with it (its id may be reused); the services
+ * it named pools on are rebuilt without them. */
+static void pools_forget(struct store *st, __u32 id)
+{
+	struct hl_class_pool_key k, last, gone[HL_MAX_SERVICES];
+	struct hl_svc_key key;
+	struct hl_service svc;
+	unsigned int n = 0, i;
+	bool first = true;
+
+	while (n < HL_MAX_SERVICES &&
+	       !bpf_map_get_next_key(st->fds[MAP_CLASS_POOLS], first ? NULL : &last, &k)) {
+		if (k.class_id == id)
+			gone[n++] = k;
+		last = k;
+		first = false;
+	}
+	for (i = 0; i < n; i++) {
+		bpf_map_delete_elem(st->fds[MAP_CLASS_POOLS], &gone[i]);
+		if (!svc_find_id(st, gone[i].svc_id, &key, &svc))
+			svc_set_pools(st, &key);
+	}
 }
 
 int class_parse_add(int argc, char **argv, struct hl_class_key *key,
@@ -164,6 +191,7 @@ static int do_del(int argc, char **argv)
 		if (ids[i] == (__u32)id)
 			bpf_map_delete_elem(st.fds[MAP_CLASS_PREFIXES], &keys[i]);
 	bpf_map_update_elem(st.fds[MAP_CLASSES], &id, &gone, BPF_ANY);
+	pools_forget(&st, id);
 	if (json_output)
 		json_print(NULL);
 out:
@@ -245,8 +273,76 @@ out:
 	return err;
 }
 
+static const struct opt_choice pool_choices[] = {
+	{ "none", HL_POOL_ANY }, { "sync", HL_POOL_SYNC }, { "async", HL_POOL_ASYNC },
+	{ NULL }
+};
+
+/* class pool NAME SVC sync|async|none: the class's nodes on a read service. */
+static int do_pool(int argc, char **argv)
+{
+	struct hl_class_pool_key k;
+	struct hl_svc_key key;
+	struct hl_service svc;
+	struct hl_class c;
+	struct store st;
+	unsigned int i;
+	int err, id;
+	__u8 pool;
+
+	if (argc != 3) {
+		p_err("expected: class pool NAME SVC sync|async|none");
+		return -1;
+	}
+	for (i = 0; pool_choices[i].name && strcmp(pool_choices[i].name, argv[2]); i++)
+		;
+	if (!pool_choices[i].name) {
+		p_err("unknown pool '%s' (sync, async or none)", argv[2]);
+		return -1;
+	}
+	pool = pool_choices[i].value;
+	if (parse_svc(argv[1], &key)) {
+		p_err_unreported();
+		return -1;
+	}
+	err = cli_store_open(&st, true);
+	if (err)
+		goto out;
+	id = find_class(&st, argv[0], &c);
+	if (id < 0) {
+		p_err("no class %s", argv[0]);
+		err = -ENOENT;
+		goto out;
+	}
+	err = svc_find(&st, &key, &svc);
+	if (err) {
+		p_err("no service %s", argv[1]);
+		goto out;
+	}
+	if (svc.strategy != HL_STRAT_REPLICA) {
+		p_err("pools are for read services (strategy replica), not %s", argv[1]);
+		err = -EINVAL;
+		goto out;
+	}
+	k = (struct hl_class_pool_key){ .svc_id = svc.id, .class_id = id };
+	if (pool == HL_POOL_ANY)
+		bpf_map_delete_elem(st.fds[MAP_CLASS_POOLS], &k);
+	else if (bpf_map_update_elem(st.fds[MAP_CLASS_POOLS], &k, &pool, BPF_ANY))
+		err = -errno;
+	if (!err)
+		err = svc_set_pools(&st, &key);
+	if (err)
+		p_err_unreported();
+	else if (json_output)
+		json_print(NULL);
+out:
+	store_close(&st);
+	return err;
+}
+
 static const struct cmd cmds[] = {
 	{ "add",	do_add },
+	{ "pool",	do_pool },
 	{ "del",	do_del },
 	{ "list",	do_list },
 	{ 0 }
@@ -256,10 +352,14 @@ const struct cli_object class_object = {
 	.name		= "class",
 	.usage		=
 		"class add PREFIX name NAME rate conn N[/s] [burst B] [leaky]\n"
+		"class pool NAME SVC sync|async|none\n"
 		"class del NAME\n"
 		"class list",
 	.details	=
 		"PREFIX := ADDR/LEN (no host bits; classes' prefixes must not overlap)\n"
-		"A class's clients get in by its own bucket when a service sheds the others.\n",
+		"A class's clients get in by its own bucket when a service sheds the others.\n"
+		"class pool: on read service SVC the class's new connections go to the sync\n"
+		"(or async) standbys only, as pg_stat_replication.sync_state on the primary\n"
+		"says; an empty pool falls back as the service's fallback says.\n",
 	.cmds		= cmds,
 };

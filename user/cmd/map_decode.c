@@ -68,6 +68,8 @@ struct json_object *decode_node(__u32 id, const struct hl_node *n)
 	J_INT(o, "flags", n->flags);
 	J_STR(o, "role", role_name(n->role));
 	J_STR(o, "eff_role", role_name(n->eff_role));
+	J_STR(o, "eff_pool", n->eff_pool == HL_POOL_SYNC ? "sync" :
+			     n->eff_pool == HL_POOL_ASYNC ? "async" : "none");
 	json_object_object_add(o, "zone", json_text(n->zone, sizeof(n->zone)));
 	J_INT(o, "synced_ms", n->synced_ms);
 	return o;

@@ -321,11 +321,13 @@ int nodes_set_effective(struct store *st, __u32 svc_id,
 		if (!(n->flags & HL_NODE_F_EXISTS) || n->svc_id != svc_id)
 			continue;
 		if ((n->flags & HL_NODE_F_EFFECTIVE) == flags &&
-		    n->eff_scale == eff[i].scale && n->eff_role == eff[i].role)
+		    n->eff_scale == eff[i].scale && n->eff_role == eff[i].role &&
+		    n->eff_pool == eff[i].pool)
 			continue;
 		n->flags = (n->flags & ~HL_NODE_F_EFFECTIVE) | flags;
 		n->eff_scale = eff[i].scale;
 		n->eff_role = eff[i].role;
+		n->eff_pool = eff[i].pool;
 		if (bpf_map_update_elem(st->fds[MAP_NODES], &eff[i].id, n, BPF_ANY))
 			err = -errno;
 		changed++;

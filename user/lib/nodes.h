@@ -51,6 +51,7 @@ struct node_effective {
 	__u32 flags;		/* within HL_NODE_F_EFFECTIVE */
 	__u16 scale;		/* per-mille of the admin weight */
 	__u8 role;		/* enum hl_role the probes found */
+	__u8 pool;		/* enum hl_pool: sync_state on the primary */
 };
 
 /* Effective: write the verdicts for service `svc_id`'s nodes (ids of other

@@ -605,6 +605,91 @@ int svc_set_flags(struct store *st, const struct hl_svc_key *key, __u32 mask,
 	return err;
 }
 
+/* The lease first, then the flag: the data path never sees the flag
+ * with an old lease. Ending clears the flag first, for the same reason. */
+int svc_switchover_set(struct store *st, const struct hl_svc_key *key,
+		       __u64 until_ns, __u32 flags)
+{
+	struct hl_switchover so = { .until_ns = until_ns, .flags = flags };
+	struct hl_service svc;
+	int err;
+
+	err = store_lock(st, true);
+	if (err)
+		return err;
+	err = svc_find(st, key, &svc);
+	if (!err && bpf_map_update_elem(st->fds[MAP_SWITCHOVER], &svc.id, &so,
+					BPF_ANY)) {
+		err = -errno;
+		hl_err("cannot write the switchover hold: %s", strerror(errno));
+	}
+	if (!err && !(svc.flags & HL_SVC_F_SWITCHOVER)) {
+		svc.flags |= HL_SVC_F_SWITCHOVER;
+		if (bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc, BPF_EXIST))
+			err = -errno;
+	}
+	store_unlock(st);
+	return err;
+}
+
+int svc_switchover_end(struct store *st, const struct hl_svc_key *key)
+{
+	struct hl_switchover so = {};
+	struct hl_service svc;
+	int err;
+
+	err = store_lock(st, true);
+	if (err)
+		return err;
+	err = svc_find(st, key, &svc);
+	if (!err && (svc.flags & HL_SVC_F_SWITCHOVER)) {
+		svc.flags &= ~HL_SVC_F_SWITCHOVER;
+		if (bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc, BPF_EXIST))
+			err = -errno;
+	}
+	if (!err && bpf_map_update_elem(st->fds[MAP_SWITCHOVER], &svc.id, &so,
+					BPF_ANY))
+		err = -errno;
+	store_unlock(st);
+	return err;
+}
+
+int svc_set_pools(struct store *st, const struct hl_svc_key *key)
+{
+	struct hl_class_pool_key k, last;
+	struct hl_service svc;
+	bool any = false, first = true;
+	int err;
+
+	err = store_lock(st, true);
+	if (err)
+		return err;
+	err = svc_find(st, key, &svc);
+	while (!err && !any &&
+	       !bpf_map_get_next_key(st->fds[MAP_CLASS_POOLS], first ? NULL : &last, &k)) {
+		any = k.svc_id == svc.id;
+		last = k;
+		first = false;
+	}
+	if (!err && any != !!(svc.opts & HL_SVC_O_POOLS)) {
+		svc.opts ^= HL_SVC_O_POOLS;
+		/* the pool lists first (tables_swap), then the option */
+		err = rebuild(st, key, &svc, true);
+	} else if (!err && any) {
+		err = rebuild(st, key, &svc, true);
+	}
+	store_unlock(st);
+	return err;
+}
+
+int svc_switchover_get(struct store *st, const struct hl_service *svc,
+		       struct hl_switchover *so)
+{
+	if (bpf_map_lookup_elem(st->fds[MAP_SWITCHOVER], &svc->id, so))
+		return -errno;
+	return 0;
+}
+
 int svc_del(struct store *st, const struct hl_svc_key *key)
 {
 	struct hl_service svc;

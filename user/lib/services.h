@@ -110,6 +110,22 @@ int svc_set_flags(struct store *st, const struct hl_svc_key *key,
 		  __u32 mask, __u32 flags);
 int svc_del(struct store *st, const struct hl_svc_key *key);
 
+/*
+ * A planned switchover's hold (struct hl_switchover): until `until_ns`
+ * (CLOCK_MONOTONIC) the service's new flows wait; `flags` HL_SWO_F_*.
+ * Written by `helios-agent switchover` only, which renews the lease while
+ * it runs. svc_switchover_end() lifts it. The agent's svc_set_flags()
+ * never touches HL_SVC_F_SWITCHOVER.
+ */
+int svc_switchover_set(struct store *st, const struct hl_svc_key *key,
+		       __u64 until_ns, __u32 flags);
+int svc_switchover_end(struct store *st, const struct hl_svc_key *key);
+/* Admin: HL_SVC_O_POOLS on exactly when some class names a pool for the
+ * service (class_pools, written by `class pool`); the pool lists rebuilt. */
+int svc_set_pools(struct store *st, const struct hl_svc_key *key);
+int svc_switchover_get(struct store *st, const struct hl_service *svc,
+		       struct hl_switchover *so);
+
 /* Rebuild the tables of service `id` from the node snapshot and swap them
  * in (nodes.c after node changes). */
 int svc_rebuild(struct store *st, __u32 id);

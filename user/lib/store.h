@@ -44,7 +44,10 @@
 	X(SVC_REASONS,	svc_reasons)	\
 	X(EVENTS,	events)		\
 	X(MONITOR,	monitor)	\
-	X(MON_CPU,	mon_cpu)
+	X(MON_CPU,	mon_cpu)	\
+	X(SWITCHOVER,	switchover)	\
+	X(CLASS_POOLS,	class_pools)	\
+	X(POOL_LISTS,	pool_lists)
 
 enum store_map {
 #define STORE_MAP_ENUM(id, name) MAP_##id,

@@ -395,6 +395,44 @@ static int slots_swap(struct store *st, struct hl_service *svc,
 	return 0;
 }
 
+/* A service with pools: each pool's usable standbys and the primary
+ * (pool_lists, abi.h), written before the table that may point there. */
+static int pools_write(struct store *st, const struct hl_service *svc)
+{
+	struct hl_node_list lists[HL_POOL_LISTS];
+	__u32 i, p, idx;
+
+	memset(lists, 0, sizeof(lists));
+	for (i = 0; i < HL_MAX_NODES; i++) {
+		const struct hl_node *n = &st->nodes[i];
+		__u8 role = node_role(n);
+		struct hl_node_list *l;
+
+		if (!(n->flags & HL_NODE_F_EXISTS) || n->svc_id != svc->id)
+			continue;
+		if (role == HL_ROLE_PRIMARY)
+			l = n->flags & (HL_NODE_F_UNHEALTHY | HL_NODE_F_TRANSITIONING |
+					HL_NODE_F_DEGRADED) ? NULL :
+			    &lists[HL_POOL_LISTS - 1];
+		else if (n->eff_pool == HL_POOL_SYNC || n->eff_pool == HL_POOL_ASYNC)
+			l = node_table_weight(n) ? &lists[n->eff_pool - 1] : NULL;
+		else
+			l = NULL;
+		if (!l || l->count == HL_SEL_MAX)
+			continue;
+		l->ids[l->count] = i;
+		l->weights[l->count++] = 1;
+		l->usable = l->count;
+	}
+	for (p = 0; p < HL_POOL_LISTS; p++) {
+		idx = svc->id * HL_POOL_LISTS + p;
+		if (bpf_map_update_elem(st->fds[MAP_POOL_LISTS], &idx, &lists[p],
+					BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
 int tables_swap(struct store *st, struct hl_service *svc)
 {
 	struct hl_settings cfg = {};
@@ -413,6 +451,8 @@ int tables_swap(struct store *st, struct hl_service *svc)
 		return err;
 	if (bpf_map_update_elem(st->fds[MAP_NODE_LISTS], &id, &t.list, BPF_ANY))
 		err = -errno;
+	if (!err && (svc->opts & HL_SVC_O_POOLS))
+		err = pools_write(st, svc);
 	if (!err)
 		err = slots_swap(st, svc, t.table, t.len);
 	if (!err)
