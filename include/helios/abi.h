@@ -57,6 +57,10 @@ struct hl_svc_key {
 /* Service flags: effective state, written by the health agent. */
 #define HL_SVC_F_HOLD		(1u << 0)	/* no single primary: hold new flows */
 #define HL_SVC_F_RESET		(1u << 1)	/* RST flows whose node went down */
+/* BGP announcement (the agent's `bgp` group), for `health`; no data-path use */
+#define HL_SVC_F_BGP		(1u << 2)	/* the agent manages its announcement */
+#define HL_SVC_F_ANNOUNCED	(1u << 3)	/* its VIP is in BIRD's routes */
+#define HL_SVC_F_BGP_DOWN	(1u << 4)	/* BIRD or every BGP session down */
 
 /* How a service's packets reach its node: `service add SVC fwd MODE`.
  * Numbers are stored in maps; never reuse one. */
@@ -128,6 +132,8 @@ enum hl_hash_mode {
 #define HL_SVC_O_LIMIT_TRAFFIC	(1u << 2)	/* pkt or bytes: every packet */
 #define HL_SVC_O_FALLBACK_PRIMARY (1u << 3)	/* replica: primary if none */
 #define HL_SVC_O_SYN_RETRY	(1u << 4)	/* SYN second chance */
+#define HL_SVC_O_SCALEOUT	(1u << 5)	/* several directors (ECMP) */
+#define HL_SVC_O_NO_ANNOUNCE	(1u << 6)	/* agent: withdraw its BGP route */
 
 /* The usable nodes of a service, for the strategies that look at each:
  * the map `node_lists`, indexed by service id. Built by user space. */

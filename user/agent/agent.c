@@ -20,6 +20,7 @@
 #include <event2/event.h>
 
 #include "agent/agent.h"
+#include "agent/announce.h"
 #include "agent/config.h"
 #include "agent/decide.h"
 #include "cmd/cli.h"
@@ -29,6 +30,7 @@
 #include "lib/log.h"
 #include "lib/nodes.h"
 #include "lib/services.h"
+#include "lib/tables.h"
 
 #define SYNC_MS		1000	/* node-set refresh and time-driven changes */
 
@@ -55,6 +57,7 @@ struct agent_svc {
 	struct agent_node *nodes;
 	bool holding;
 	bool hold_expired;	/* logged once */
+	int announced;		/* -1 unknown, else its VIP announced (logged) */
 	__u64 hold_since_ns;
 };
 
@@ -67,12 +70,12 @@ struct agent {
 	unsigned int nsvcs;
 	struct event *sync;
 	__u64 rnd;
+	struct announcer bgp;	/* with a bgp group */
+	bool bgp_on;
+	struct event *drain;	/* stopping: the wait after the withdrawal */
 };
 
-static void log_msg(const char *level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void log_msg(const char *level, const char *fmt, ...)
+void agent_log(const char *level, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -161,7 +164,7 @@ static void log_node_change(struct agent_node *an, const struct hl_node *n,
 	if (flags == an->logged_flags)
 		return;
 	an->logged_flags = flags;
-	log_msg("info", "%s node %s: %s%s (role %s, weight %u%%)",
+	agent_log("info", "%s node %s: %s%s (role %s, weight %u%%)",
 		an->svc->conf.name, format_addr(n->family, n->addr, addr, sizeof(addr)),
 		health_state_name(an->h.state), ineligible ? ", not eligible here" : "",
 		role_name(an->h.role), scale / 10);
@@ -204,17 +207,17 @@ static void svc_commit(struct agent_svc *as)
 	if (ds.hold && !as->holding) {
 		as->holding = true;
 		as->hold_since_ns = now;
-		log_msg("warn", "%s: %s primary: holding new connections",
+		agent_log("warn", "%s: %s primary: holding new connections",
 			as->conf.name, ds.primary == -2 ? "more than one" : "no");
 	} else if (!ds.hold && as->holding) {
 		as->holding = false;
-		log_msg("info", "%s: single primary confirmed after %llu ms",
+		agent_log("info", "%s: single primary confirmed after %llu ms",
 			as->conf.name,
 			(unsigned long long)(now - as->hold_since_ns) / 1000000);
 	}
 	hold = ds.hold && now - as->hold_since_ns < as->conf.hold_ms * 1000000ull;
 	if (ds.hold && !hold && !as->hold_expired)
-		log_msg("warn", "%s: hold time over, refusing new connections",
+		agent_log("warn", "%s: hold time over, refusing new connections",
 			as->conf.name);
 	as->hold_expired = ds.hold && !hold;
 	if (svc_set_flags(&a->st, &as->conf.key, HL_SVC_F_HOLD | HL_SVC_F_RESET,
@@ -233,7 +236,7 @@ static void svc_commit(struct agent_svc *as)
 		}
 	}
 	if (nodes_set_effective(&a->st, svc.id, eff, n) < 0) {
-		log_msg("error", "%s: cannot write the nodes' state: %s",
+		agent_log("error", "%s: cannot write the nodes' state: %s",
 			as->conf.name, hl_errmsg());
 		return;
 	}
@@ -264,6 +267,124 @@ static bool datapath_trouble(struct agent_node *an, __u64 now)
 					delta > 1000 ? 1000 : delta, now);
 }
 
+/* ---- BGP announcements ------------------------------------------------- */
+
+static bool svc_has_usable(const struct agent *a, __u32 svc_id)
+{
+	__u32 i;
+
+	for (i = 0; a->st.nodes && i < HL_MAX_NODES; i++)
+		if ((a->st.nodes[i].flags & HL_NODE_F_EXISTS) &&
+		    a->st.nodes[i].svc_id == svc_id &&
+		    node_table_weight(&a->st.nodes[i]))
+			return true;
+	return false;
+}
+
+static const char *withdraw_reason(const struct agent *a,
+				   const struct hl_service *svc)
+{
+	if (a->drain)
+		return "the agent is stopping";
+	if (svc->opts & HL_SVC_O_NO_ANNOUNCE)
+		return "announce off";
+	return svc_has_usable(a, svc->id) ? NULL : "no usable node";
+}
+
+/*
+ * Announce the VIP of every service with a usable node (and announce on),
+ * withdraw the others. A VIP shared by several services (other ports) is
+ * announced while one of them is. The services' HL_SVC_F_BGP* flags tell
+ * `health` what happened.
+ */
+static void announce_sync(struct agent *a)
+{
+	struct ip_addr *vips;
+	unsigned int n = 0, i, j;
+	bool healthy;
+	int err;
+
+	if (!a->bgp_on)
+		return;
+	vips = calloc(a->nsvcs ? a->nsvcs : 1, sizeof(*vips));
+	if (!vips)
+		return;
+	for (i = 0; i < a->nsvcs; i++) {
+		const struct hl_svc_key *k = &a->svcs[i].conf.key;
+		struct ip_addr v = { .family = k->family };
+		struct hl_service svc;
+
+		if (svc_find(&a->st, k, &svc) || withdraw_reason(a, &svc))
+			continue;
+		memcpy(v.w, k->vip, sizeof(v.w));
+		for (j = 0; j < n && memcmp(&vips[j], &v, sizeof(v)); j++)
+			;
+		if (j == n)
+			vips[n++] = v;
+	}
+	err = announce_set(&a->bgp, vips, n);
+	healthy = announce_healthy(&a->bgp);
+	for (i = 0; i < a->nsvcs; i++) {
+		struct agent_svc *as = &a->svcs[i];
+		const struct hl_svc_key *k = &as->conf.key;
+		struct hl_service svc;
+		bool on = false;
+
+		if (svc_find(&a->st, k, &svc))
+			continue;
+		for (j = 0; !err && j < n; j++)
+			on |= vips[j].family == k->family &&
+			      !memcmp(vips[j].w, k->vip, sizeof(vips[j].w));
+		if (as->announced != on) {
+			const char *why = withdraw_reason(a, &svc);
+
+			if (on)
+				agent_log("info", "%s: VIP announced", as->conf.name);
+			else
+				agent_log(as->announced < 0 ? "info" : "warn",
+					  "%s: VIP not announced: %s", as->conf.name,
+					  why ? why : err ? "BIRD did not take it" :
+					  "another service's VIP");
+			as->announced = on;
+		}
+		svc_set_flags(&a->st, k, HL_SVC_F_BGP | HL_SVC_F_ANNOUNCED |
+			      HL_SVC_F_BGP_DOWN, HL_SVC_F_BGP |
+			      (on ? HL_SVC_F_ANNOUNCED : 0) |
+			      (healthy ? 0 : HL_SVC_F_BGP_DOWN));
+	}
+	free(vips);
+}
+
+static void bgp_start(struct agent *a)
+{
+	unsigned int i;
+
+	if (a->bgp_on || !a->conf.has_bgp)
+		return;
+	for (i = 0; i < a->nsvcs; i++)
+		a->svcs[i].announced = -1;
+	if (announce_init(&a->bgp, a->base, &a->conf.bgp))
+		agent_log("error", "bgp: cannot start: out of memory");
+	else
+		a->bgp_on = true;
+}
+
+/* The bgp group is gone from the file: withdraw, and let go. */
+static void bgp_stop(struct agent *a)
+{
+	unsigned int i;
+
+	if (!a->bgp_on)
+		return;
+	announce_set(&a->bgp, NULL, 0);
+	announce_free(&a->bgp);
+	a->bgp_on = false;
+	for (i = 0; i < a->nsvcs; i++)
+		svc_set_flags(&a->st, &a->svcs[i].conf.key, HL_SVC_F_BGP |
+			      HL_SVC_F_ANNOUNCED | HL_SVC_F_BGP_DOWN, 0);
+	agent_log("info", "bgp: no bgp group any more: every VIP withdrawn");
+}
+
 /* ---- probing ----------------------------------------------------------- */
 
 static void probe_timer(evutil_socket_t fd, short what, void *arg);
@@ -287,8 +408,10 @@ static void probe_done(struct probe *p, const struct probe_result *res)
 	health_save(an);
 	/* Steady state writes one health record; the nodes and the table
 	 * only change on a transition. */
-	if (changed)
+	if (changed) {
 		svc_commit(an->svc);
+		announce_sync(an->svc->agent);	/* at once, not at the sync */
+	}
 	delay = health_next_delay(&an->h, &an->svc->conf.health,
 				  agent_random(an->svc->agent));
 	timer_in(an->timer, delay);
@@ -406,6 +529,7 @@ static void sync_all(evutil_socket_t fd, short what, void *arg)
 		}
 		svc_commit(&a->svcs[i]);
 	}
+	announce_sync(a);
 	timer_in(a->sync, SYNC_MS);
 }
 
@@ -438,7 +562,8 @@ static const struct svc_conf *find_svc_conf(const struct agent_conf *conf,
  * the table itself holds only nodes of the right role (the role the probes
  * found, or the operator's hint): before the first probe result, a write
  * service then has no node to send a write to, rather than all of them.
- * The file's forwarding mode (fwd) is applied here as well.
+ * The file's forwarding mode (fwd), scaleout and announce are applied
+ * here as well.
  * Returns true when `svc` changed.
  */
 static bool role_strategy(const struct svc_conf *sc, struct hl_service *svc)
@@ -450,8 +575,16 @@ static bool role_strategy(const struct svc_conf *sc, struct hl_service *svc)
 		     svc->opts & ~HL_SVC_O_FALLBACK_PRIMARY;
 	/* ipip in the file (the default): the CLI's choice, as maglev */
 	__u8 fwd = sc->fwd != HL_FWD_IPIP ? sc->fwd : svc->fwd;
-	bool changed = strategy != svc->strategy || opts != svc->opts ||
-		       fwd != svc->fwd;
+	bool changed;
+
+	if (sc->has_scaleout)
+		opts = sc->scaleout ? opts | HL_SVC_O_SCALEOUT :
+		       opts & ~HL_SVC_O_SCALEOUT;
+	if (sc->has_announce)
+		opts = sc->announce ? opts & ~HL_SVC_O_NO_ANNOUNCE :
+		       opts | HL_SVC_O_NO_ANNOUNCE;
+	changed = strategy != svc->strategy || opts != svc->opts ||
+		  fwd != svc->fwd;
 
 	svc->strategy = strategy;
 	svc->opts = opts;
@@ -479,7 +612,7 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 		/* The file's group says all five: left out is the default. */
 		err = nat_timeouts_set(&a->st, &new->nat, ~(opt_seen_t)0);
 		if (!err)
-			log_msg("info", "NAT timeouts set from the configuration");
+			agent_log("info", "NAT timeouts set from the configuration");
 	}
 	for (i = 0; old && !err && i < old->nsvcs; i++) {
 		const struct svc_conf *o = &old->svcs[i];
@@ -488,7 +621,7 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 		int id;
 
 		if (!n) {
-			log_msg("info", "%s: removed from the configuration", o->name);
+			agent_log("info", "%s: removed from the configuration", o->name);
 			svc_del(&a->st, &o->key);
 			nodes_load(&a->st);
 			continue;
@@ -517,12 +650,16 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 			err = svc_add(&a->st, &n->key, &tpl);
 			if (err || svc_find(&a->st, &n->key, &svc))
 				break;
-			log_msg("info", "%s: added", n->name);
+			agent_log("info", "%s: added", n->name);
 		} else if (role_strategy(n, &svc)) {
 			err = svc_set_admin(&a->st, &n->key, &svc);
 			if (err)
 				break;
 		}
+		if ((svc.opts & HL_SVC_O_SCALEOUT) && svc_scaleout_problem(&svc))
+			agent_log("warn", "%s: scaleout with strategy %s: its pick depends on %s, so a flow that moves to another director may reach another node (maglev, rendezvous, srchash, primary and replica keep it)",
+				  n->name, hl_strategy_name(svc.strategy),
+				  svc_scaleout_problem(&svc));
 		for (j = 0; j < n->nnodes; j++) {
 			const struct node_conf *nc = &n->nodes[j];
 			const struct node_conf *oc = find_node_conf(o, &nc->addr);
@@ -587,6 +724,7 @@ static int svcs_build(struct agent *a, struct agent_conf *conf)
 	for (i = 0; i < conf->nsvcs; i++) {
 		svcs[i].agent = a;
 		svcs[i].conf = conf->svcs[i];
+		svcs[i].announced = -1;
 		for (j = 0; j < a->nsvcs; j++) {
 			struct agent_svc *old = &a->svcs[j];
 			struct agent_node *an;
@@ -598,6 +736,7 @@ static int svcs_build(struct agent *a, struct agent_conf *conf)
 			svcs[i].nodes = old->nodes;
 			svcs[i].holding = old->holding;
 			svcs[i].hold_since_ns = old->hold_since_ns;
+			svcs[i].announced = old->announced;
 			old->nodes = NULL;
 			for (an = svcs[i].nodes; an; an = an->next) {
 				an->svc = &svcs[i];
@@ -611,6 +750,39 @@ static int svcs_build(struct agent *a, struct agent_conf *conf)
 	return 0;
 }
 
+static void drained(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	agent_log("info", "drained: exiting (the data path keeps running)");
+	event_base_loopbreak(a->base);
+}
+
+/* SIGINT/SIGTERM: with a bgp group, withdraw every VIP first and give
+ * the routers `drain` seconds to move new flows to the other directors. */
+static void stop(struct agent *a, int sig)
+{
+	if (!a->bgp_on || a->drain || !a->conf.bgp.drain_ms) {
+		if (a->bgp_on && !a->drain) {
+			a->drain = evtimer_new(a->base, drained, a);
+			announce_sync(a);
+		}
+		agent_log("info", "signal %d: exiting (the data path keeps running)",
+			  sig);
+		event_base_loopbreak(a->base);
+		return;
+	}
+	a->drain = evtimer_new(a->base, drained, a);
+	if (!a->drain) {
+		event_base_loopbreak(a->base);
+		return;
+	}
+	announce_sync(a);
+	agent_log("info", "signal %d: every VIP withdrawn, exiting in %u ms (again: now)",
+		  sig, a->conf.bgp.drain_ms);
+	timer_in(a->drain, a->conf.bgp.drain_ms);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct agent *a = arg;
@@ -618,24 +790,28 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	char err[512];
 
 	if (sig != SIGHUP) {
-		log_msg("info", "signal %d: exiting (the data path keeps running)",
-			(int)sig);
-		event_base_loopbreak(a->base);
+		stop(a, (int)sig);
 		return;
 	}
 	if (config_load(a->conf_path, &conf, err, sizeof(err))) {
-		log_msg("error", "reload refused, keeping the running configuration: %s",
+		agent_log("error", "reload refused, keeping the running configuration: %s",
 			err);
 		return;
 	}
 	if (apply_config(a, &a->conf, &conf) || svcs_build(a, &conf)) {
-		log_msg("error", "reload: cannot apply %s", a->conf_path);
+		agent_log("error", "reload: cannot apply %s", a->conf_path);
 		config_free(&conf);
 		return;
 	}
 	config_free(&a->conf);
 	a->conf = conf;		/* the services' copies point into it */
-	log_msg("info", "reloaded %s", a->conf_path);
+	if (a->bgp_on && !a->conf.has_bgp)
+		bgp_stop(a);
+	else if (a->bgp_on)
+		announce_reconf(&a->bgp, &a->conf.bgp);
+	else
+		bgp_start(a);
+	agent_log("info", "reloaded %s", a->conf_path);
 	sync_all(-1, 0, a);
 }
 
@@ -687,12 +863,17 @@ static int do_run(int argc, char **argv)
 	a.sync = evtimer_new(a.base, sync_all, &a);
 	if (!a.sync)
 		goto out;
-	log_msg("info", "helios-agent running: %u services, maps in %s", a.nsvcs,
+	agent_log("info", "helios-agent running: %u services, maps in %s", a.nsvcs,
 		a.st.dir);
+	bgp_start(&a);
 	sync_all(-1, 0, &a);
 	event_base_dispatch(a.base);
 	ret = 0;
 out:
+	if (a.bgp_on)
+		announce_free(&a.bgp);
+	if (a.drain)
+		event_free(a.drain);
 	svcs_free(&a);
 	if (a.sync)
 		event_free(a.sync);

@@ -27,6 +27,18 @@ static const char *breaker_name(__u8 b)
 	return breaker_state_name(b);
 }
 
+/* The service's BGP announcement, as the agent last wrote it. */
+static const char *announce_name(const struct hl_service *svc)
+{
+	if (!(svc->flags & HL_SVC_F_BGP))
+		return "-";
+	if (svc->opts & HL_SVC_O_NO_ANNOUNCE)
+		return "off";
+	if (!(svc->flags & HL_SVC_F_ANNOUNCED))
+		return "withdrawn";
+	return svc->flags & HL_SVC_F_BGP_DOWN ? "bgp-down" : "announced";
+}
+
 static int health_service(struct store *st, const struct hl_svc_key *key,
 			  const struct hl_service *svc, void *data)
 {
@@ -54,7 +66,7 @@ static int health_service(struct store *st, const struct hl_svc_key *key,
 			 (ctx->now_ns - h.last_probe_ns) / 1000000ull : 0;
 		format_addr(n->family, n->addr, addr, sizeof(addr));
 		if (!json_output) {
-			printf("%-30s %-26s %-13s %-8s %-9s %6u %6u %-5s %8.2f %8.2f %10llu %8llu\n",
+			printf("%-30s %-26s %-13s %-8s %-9s %6u %6u %-5s %8.2f %8.2f %10llu %8llu %s\n",
 			       name, addr,
 			       valid ? health_state_name(h.state) : "unprobed",
 			       role_name(valid ? h.role : n->role),
@@ -63,7 +75,7 @@ static int health_service(struct store *st, const struct hl_svc_key *key,
 			       !valid ? "-" : h.flags & HL_HEALTH_F_LAST_OK ? "ok" : "fail",
 			       h.ema_us / 1000.0, h.lag_ms / 1000.0,
 			       (unsigned long long)h.lag_bytes,
-			       (unsigned long long)in_state_s);
+			       (unsigned long long)in_state_s, announce_name(svc));
 			continue;
 		}
 		o = json_object_new_object();
@@ -91,6 +103,8 @@ static int health_service(struct store *st, const struct hl_svc_key *key,
 		json_object_object_add(o, "in_state_s", json_object_new_int64(in_state_s));
 		json_object_object_add(o, "hold", json_object_new_boolean(
 			svc->flags & HL_SVC_F_HOLD));
+		json_object_object_add(o, "announce",
+				       json_object_new_string(announce_name(svc)));
 		json_object_array_add(ctx->arr, o);
 	}
 	return 0;
@@ -129,9 +143,10 @@ static int do_health(int argc, char **argv)
 	if (err)
 		goto out;
 	if (!json_output)
-		printf("%-30s %-26s %-13s %-8s %-9s %6s %6s %-5s %8s %8s %10s %8s\n",
+		printf("%-30s %-26s %-13s %-8s %-9s %6s %6s %-5s %8s %8s %10s %8s %s\n",
 		       "SERVICE", "NODE", "STATE", "ROLE", "BREAKER", "WEIGHT",
-		       "EFFECT", "LAST", "EMA_MS", "LAG_S", "LAG_BYTES", "IN_STATE");
+		       "EFFECT", "LAST", "EMA_MS", "LAG_S", "LAG_BYTES", "IN_STATE",
+		       "BGP");
 	err = svc_for_each(&st, health_service, &ctx);
 	if (!err && json_output)
 		json_print(json_object_get(ctx.arr));

@@ -347,6 +347,10 @@ static int parse_service(struct ctx *c, const config_setting_t *g,
 		return fail(c, config_setting_get_member(g, "fallback"),
 			    "fallback applies to strategy replica only");
 	sc->fallback_primary = admin.fallback == SVC_FALLBACK_PRIMARY;
+	sc->has_scaleout = config_setting_get_member(g, "scaleout");
+	sc->scaleout = admin.scaleout;
+	sc->has_announce = config_setting_get_member(g, "announce");
+	sc->announce = admin.announce;
 	sc->ring = admin.svc.ring_size;
 	sc->fwd = admin.svc.fwd;
 
@@ -407,13 +411,31 @@ static int parse_nat(struct ctx *c, const config_setting_t *g,
 	return 0;
 }
 
+/* bgp = { socket = "/run/bird/bird.ctl"; include = "..."; }: announce
+ * the VIPs through BIRD. */
+static int parse_bgp(struct ctx *c, const config_setting_t *g,
+		     struct agent_conf *conf)
+{
+	static const char *const known[] = { NULL };
+	static const struct opt *const tbls[] = { bgp_opts, NULL };
+
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+		return fail(c, g, "'bgp' is a group: { socket = \"/run/bird/bird.ctl\"; ... }");
+	bgp_conf_defaults(&conf->bgp);
+	if (check_keys(c, g, known, tbls) ||
+	    get_opts(c, g, bgp_opts, &conf->bgp))
+		return -1;
+	conf->has_bgp = true;
+	return 0;
+}
+
 int config_load(const char *path, struct agent_conf *conf, char *err,
 		size_t errlen)
 {
-	static const char *const known[] = { "services", "nat", NULL };
+	static const char *const known[] = { "services", "nat", "bgp", NULL };
 	static const struct opt *const none[] = { NULL };
 	struct ctx c = { .file = path, .err = err, .errlen = errlen };
-	const config_setting_t *root, *svcs, *nat;
+	const config_setting_t *root, *svcs, *nat, *bgp;
 	config_t cf;
 	unsigned int i, j;
 	int ret = -1;
@@ -434,6 +456,9 @@ int config_load(const char *path, struct agent_conf *conf, char *err,
 		goto out;
 	nat = config_setting_get_member(root, "nat");
 	if (nat && parse_nat(&c, nat, conf))
+		goto out;
+	bgp = config_setting_get_member(root, "bgp");
+	if (bgp && parse_bgp(&c, bgp, conf))
 		goto out;
 	svcs = config_setting_get_member(root, "services");
 	if (!svcs) {

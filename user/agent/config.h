@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "agent/announce.h"
 #include "agent/health.h"
 #include "agent/probe.h"
 #include "lib/options.h"
@@ -30,6 +31,9 @@ struct svc_conf {
 	bool reset_on_down;	/* RST flows whose node goes down */
 	__u32 hold_ms;		/* primary: longest hold of new flows, split brain */
 	__u32 ring;
+	/* scaleout / announce as the file gives them: has_* false leaves the
+	 * CLI's choice, as maglev and ipip do. */
+	bool has_scaleout, scaleout, has_announce, announce;
 	struct probe_cfg probe;
 	struct health_cfg health;
 	unsigned int nnodes;
@@ -43,6 +47,10 @@ struct agent_conf {
 	 * the NAT timeouts it gives, the defaults for those it leaves out. */
 	bool has_nat;
 	struct hl_settings nat;
+	/* The top-level `bgp` group (keys: bgp_opts): announce the VIPs
+	 * through BIRD. */
+	bool has_bgp;
+	struct bgp_conf bgp;
 };
 
 /* The keys of a service group (besides svc_admin_opts) and of its check

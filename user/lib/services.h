@@ -10,6 +10,7 @@
 #ifndef HELIOS_LIB_SERVICES_H
 #define HELIOS_LIB_SERVICES_H
 
+#include <stdbool.h>
 #include <helios/abi.h>
 
 #include "lib/options.h"
@@ -22,6 +23,8 @@
 struct svc_admin {
 	struct hl_service svc;	/* ring_size, strategy, hash, bounded_load, fwd */
 	__u8 fallback;		/* enum svc_fallback */
+	bool scaleout;		/* HL_SVC_O_SCALEOUT */
+	bool announce;		/* not HL_SVC_O_NO_ANNOUNCE */
 };
 
 enum svc_fallback { SVC_FALLBACK_NONE, SVC_FALLBACK_PRIMARY };
@@ -38,6 +41,14 @@ const char *svc_fwd_name(__u8 fwd);
  */
 int svc_admin_apply(const struct svc_admin *in, opt_seen_t seen,
 		    struct hl_service *svc);
+
+/*
+ * Why `svc` cannot keep a flow on its node when the flow moves to another
+ * director (ECMP rehash): its pick depends on per-director state (a
+ * cursor, random draws, active counts) or on the director's zone. NULL
+ * for the strategies that depend on the flow and the node set alone.
+ */
+const char *svc_scaleout_problem(const struct hl_service *svc);
 
 int svc_find(struct store *st, const struct hl_svc_key *key,
 	     struct hl_service *svc);
