@@ -74,6 +74,8 @@ static int print_markdown(void)
 		  OPT_CONF },
 		{ "Configuration file: `nat` keys (a top-level group; a key left out is its default)",
 		  nat_timeout_opts, OPT_CONF },
+		{ "Configuration file: `bgp` keys (a top-level group: announce the VIPs through BIRD 2)",
+		  bgp_opts, OPT_CONF },
 	};
 	unsigned int i;
 

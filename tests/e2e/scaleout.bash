@@ -84,8 +84,8 @@ so_agent_conf() {
 	bgp = { socket = "$LAB_DIR/bird-$d.ctl"; include = "$LAB_DIR/vips-$d.conf";
 		drain = ${SO_DRAIN:-3}; poll = 0.2; };
 	services = ( { service = "$SO_SVC"; scaleout = true;
-		check = { kind = "tcp"; interval = 0.2; timeout = 0.2; rise = 1; fall = 2;
-			  latency = 1; };
+		check = { kind = "tcp"; interval = 0.5; timeout = 0.5; rise = 1; fall = 3;
+			  latency = 0.5; backoff = 0.05; breaker_open = 1; };
 		nodes = (
 	EOC
 	for b in $SO_BACKENDS; do
@@ -184,6 +184,10 @@ so_agent_start() {
 	so_agent_conf "$d" >"$LAB_DIR/agent-$d.conf"
 	lab_spawn "$d" "agent-$d" "$HELIOS" --bpffs "$LAB_DIR/bpf/$d" run \
 		config "$LAB_DIR/agent-$d.conf"
+	poll 200 grep -q "helios-agent running" "$LAB_DIR/log/agent-$d.log" || {
+		cat "$LAB_DIR/log/agent-$d.log" >&2
+		return 1
+	}
 }
 
 # so_start: servers and decap on the backends, BIRD everywhere, the
@@ -233,10 +237,17 @@ so_dir_packets() {
 	so_helios "$1" -j stats "$SO_SVC" 2>/dev/null | jq -r --arg f "${2:-packets}" '.services[0][$f] // 0'
 }
 
-# so_kill NAME: the recorded process, now (SIGKILL).
+# so_kill9 NAME: the recorded process, now (SIGKILL; bats may print
+# "Killed" for it), and poll (bounded) until it is gone.
 so_kill9() {
 	local pid
 	pid=$(cat "$LAB_DIR/pids/$1" 2>/dev/null) || return 0
-	lab_owns "$pid" && kill -9 "$pid" 2>/dev/null
-	return 0
+	lab_owns "$pid" || return 0
+	kill -9 "$pid" 2>/dev/null
+	poll 100 so_gone "$pid"
+}
+
+# so_gone PID: exited (a zombie waiting for its parent counts as gone).
+so_gone() {
+	[ ! -e "/proc/$1/status" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
 }

@@ -168,6 +168,34 @@ static void test_nat_timeouts(void)
 	config_free(&conf);
 }
 
+static void test_bgp(void)
+{
+	static const char with[] =
+		"bgp = { socket = \"/run/b.ctl\"; drain = 2.5; };\n"
+		"services = ( { service = \"198.18.1.10:80/tcp\"; scaleout = true;\n"
+		"               announce = false; check = { kind = \"tcp\"; }; },\n"
+		"             { service = \"198.18.1.11:80/tcp\";\n"
+		"               check = { kind = \"tcp\"; }; } );\n";
+	struct agent_conf conf;
+
+	if (load(with, &conf)) {
+		CHECK(0, "config_load: %s", err);
+		return;
+	}
+	CHECK(conf.has_bgp, "bgp group seen");
+	CHECK(!strcmp(conf.bgp.socket, "/run/b.ctl"), "socket %s", conf.bgp.socket);
+	CHECK(!strcmp(conf.bgp.include, "/etc/bird/helios-vips.conf"),
+	      "include: the default, %s", conf.bgp.include);
+	CHECK(conf.bgp.drain_ms == 2500 && conf.bgp.poll_ms == 1000,
+	      "drain %u poll %u", conf.bgp.drain_ms, conf.bgp.poll_ms);
+	CHECK(conf.svcs[0].has_scaleout && conf.svcs[0].scaleout &&
+	      conf.svcs[0].has_announce && !conf.svcs[0].announce,
+	      "scaleout and announce given");
+	CHECK(!conf.svcs[1].has_scaleout && !conf.svcs[1].has_announce,
+	      "left out: the CLI's choice");
+	config_free(&conf);
+}
+
 /* A file that must be refused, the line it must name (-1: any) and a part
  * of why. */
 struct bad_case {
@@ -216,6 +244,13 @@ static const struct bad_case bad_cases[] = {
 	{ "nat not a group", "nat = 5;\n" SVC TCP NODE END, 1, "group" },
 	{ "CLI spelling in the file", "nat = { syn-sent = 5; };\n" SVC TCP NODE END,
 	  1, "" },
+	{ "unknown bgp key", "bgp = {\n  sock = \"/run/b.ctl\"; };\n" SVC TCP NODE END,
+	  2, "unknown key 'sock'" },
+	{ "bgp socket not absolute", "bgp = { socket = \"bird.ctl\"; };\n" SVC TCP NODE END,
+	  1, "socket" },
+	{ "bgp not a group", "bgp = true;\n" SVC TCP NODE END, 1, "group" },
+	{ "scaleout not a boolean", SVC "    scaleout = \"yes\";\n" TCP NODE END,
+	  3, "scaleout" },
 };
 
 static void bad_case(const struct bad_case *c)
@@ -258,6 +293,7 @@ int main(void)
 		return 1;
 	}
 	RUN(test_valid);
+	RUN(test_bgp);
 	RUN(test_nat_timeouts);
 	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
 		snprintf(name, sizeof(name), "refused: %s", bad_cases[i].name);
