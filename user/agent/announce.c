@@ -78,14 +78,14 @@ static int bird_read(int fd, char *buf, size_t *have, size_t cap)
 /* Read one reply: every line up to and including the final one. */
 static int bird_reply(int fd, struct bird_reply *rep)
 {
-	char buf[8192];
+	char buf[8192] = "";	/* once a poll: clearing it costs nothing */
 	size_t have = 0, start = 0;
 	int code = 0, err;
 
 	rep->len = 0;
-	rep->text[0] = 0;
 	for (;;) {
-		char *nl = memchr(buf + start, '\n', have - start);
+		char *nl = have > start ? memchr(buf + start, '\n', have - start) :
+			   NULL;
 		char *line = buf + start;
 		bool last;
 
@@ -138,6 +138,8 @@ static int bird_cmd(const char *path, const char *cmd, struct bird_reply *rep)
 	char line[128];
 	int fd, err, len;
 
+	rep->code = 0;
+	rep->text[0] = 0;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
