@@ -75,7 +75,10 @@ struct agent {
 	struct event *drain;	/* stopping: the wait after the withdrawal */
 };
 
-void agent_log(const char *level, const char *fmt, ...)
+static void log_msg(const char *level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void log_msg(const char *level, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -164,7 +167,7 @@ static void log_node_change(struct agent_node *an, const struct hl_node *n,
 	if (flags == an->logged_flags)
 		return;
 	an->logged_flags = flags;
-	agent_log("info", "%s node %s: %s%s (role %s, weight %u%%)",
+	log_msg("info", "%s node %s: %s%s (role %s, weight %u%%)",
 		an->svc->conf.name, format_addr(n->family, n->addr, addr, sizeof(addr)),
 		health_state_name(an->h.state), ineligible ? ", not eligible here" : "",
 		role_name(an->h.role), scale / 10);
@@ -207,17 +210,17 @@ static void svc_commit(struct agent_svc *as)
 	if (ds.hold && !as->holding) {
 		as->holding = true;
 		as->hold_since_ns = now;
-		agent_log("warn", "%s: %s primary: holding new connections",
+		log_msg("warn", "%s: %s primary: holding new connections",
 			as->conf.name, ds.primary == -2 ? "more than one" : "no");
 	} else if (!ds.hold && as->holding) {
 		as->holding = false;
-		agent_log("info", "%s: single primary confirmed after %llu ms",
+		log_msg("info", "%s: single primary confirmed after %llu ms",
 			as->conf.name,
 			(unsigned long long)(now - as->hold_since_ns) / 1000000);
 	}
 	hold = ds.hold && now - as->hold_since_ns < as->conf.hold_ms * 1000000ull;
 	if (ds.hold && !hold && !as->hold_expired)
-		agent_log("warn", "%s: hold time over, refusing new connections",
+		log_msg("warn", "%s: hold time over, refusing new connections",
 			as->conf.name);
 	as->hold_expired = ds.hold && !hold;
 	if (svc_set_flags(&a->st, &as->conf.key, HL_SVC_F_HOLD | HL_SVC_F_RESET,
@@ -236,7 +239,7 @@ static void svc_commit(struct agent_svc *as)
 		}
 	}
 	if (nodes_set_effective(&a->st, svc.id, eff, n) < 0) {
-		agent_log("error", "%s: cannot write the nodes' state: %s",
+		log_msg("error", "%s: cannot write the nodes' state: %s",
 			as->conf.name, hl_errmsg());
 		return;
 	}
@@ -339,12 +342,12 @@ static void announce_sync(struct agent *a)
 			const char *why = withdraw_reason(a, &svc);
 
 			if (on)
-				agent_log("info", "%s: VIP announced", as->conf.name);
+				log_msg("info", "%s: VIP announced", as->conf.name);
 			else
-				agent_log(as->announced < 0 ? "info" : "warn",
-					  "%s: VIP not announced: %s", as->conf.name,
-					  why ? why : err ? "BIRD did not take it" :
-					  "another service's VIP");
+				log_msg(as->announced < 0 ? "info" : "warn",
+					"%s: VIP not announced: %s", as->conf.name,
+					why ? why : err ? "BIRD did not take it" :
+					"another service's VIP");
 			as->announced = on;
 		}
 		svc_set_flags(&a->st, k, HL_SVC_F_BGP | HL_SVC_F_ANNOUNCED |
@@ -363,8 +366,8 @@ static void bgp_start(struct agent *a)
 		return;
 	for (i = 0; i < a->nsvcs; i++)
 		a->svcs[i].announced = -1;
-	if (announce_init(&a->bgp, a->base, &a->conf.bgp))
-		agent_log("error", "bgp: cannot start: out of memory");
+	if (announce_init(&a->bgp, a->base, &a->conf.bgp, log_msg))
+		log_msg("error", "bgp: cannot start: out of memory");
 	else
 		a->bgp_on = true;
 }
@@ -382,7 +385,7 @@ static void bgp_stop(struct agent *a)
 	for (i = 0; i < a->nsvcs; i++)
 		svc_set_flags(&a->st, &a->svcs[i].conf.key, HL_SVC_F_BGP |
 			      HL_SVC_F_ANNOUNCED | HL_SVC_F_BGP_DOWN, 0);
-	agent_log("info", "bgp: no bgp group any more: every VIP withdrawn");
+	log_msg("info", "bgp: no bgp group any more: every VIP withdrawn");
 }
 
 /* ---- probing ----------------------------------------------------------- */
@@ -612,7 +615,7 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 		/* The file's group says all five: left out is the default. */
 		err = nat_timeouts_set(&a->st, &new->nat, ~(opt_seen_t)0);
 		if (!err)
-			agent_log("info", "NAT timeouts set from the configuration");
+			log_msg("info", "NAT timeouts set from the configuration");
 	}
 	for (i = 0; old && !err && i < old->nsvcs; i++) {
 		const struct svc_conf *o = &old->svcs[i];
@@ -621,7 +624,7 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 		int id;
 
 		if (!n) {
-			agent_log("info", "%s: removed from the configuration", o->name);
+			log_msg("info", "%s: removed from the configuration", o->name);
 			svc_del(&a->st, &o->key);
 			nodes_load(&a->st);
 			continue;
@@ -650,16 +653,16 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 			err = svc_add(&a->st, &n->key, &tpl);
 			if (err || svc_find(&a->st, &n->key, &svc))
 				break;
-			agent_log("info", "%s: added", n->name);
+			log_msg("info", "%s: added", n->name);
 		} else if (role_strategy(n, &svc)) {
 			err = svc_set_admin(&a->st, &n->key, &svc);
 			if (err)
 				break;
 		}
 		if ((svc.opts & HL_SVC_O_SCALEOUT) && svc_scaleout_problem(&svc))
-			agent_log("warn", "%s: scaleout with strategy %s: its pick depends on %s, so a flow that moves to another director may reach another node (maglev, rendezvous, srchash, primary and replica keep it)",
-				  n->name, hl_strategy_name(svc.strategy),
-				  svc_scaleout_problem(&svc));
+			log_msg("warn", "%s: scaleout with strategy %s: its pick depends on %s, so a flow that moves to another director may reach another node (maglev, rendezvous, srchash, primary and replica keep it)",
+				n->name, hl_strategy_name(svc.strategy),
+				svc_scaleout_problem(&svc));
 		for (j = 0; j < n->nnodes; j++) {
 			const struct node_conf *nc = &n->nodes[j];
 			const struct node_conf *oc = find_node_conf(o, &nc->addr);
@@ -754,7 +757,7 @@ static void drained(evutil_socket_t fd, short what, void *arg)
 {
 	struct agent *a = arg;
 
-	agent_log("info", "drained: exiting (the data path keeps running)");
+	log_msg("info", "drained: exiting (the data path keeps running)");
 	event_base_loopbreak(a->base);
 }
 
@@ -767,8 +770,8 @@ static void stop(struct agent *a, int sig)
 			a->drain = evtimer_new(a->base, drained, a);
 			announce_sync(a);
 		}
-		agent_log("info", "signal %d: exiting (the data path keeps running)",
-			  sig);
+		log_msg("info", "signal %d: exiting (the data path keeps running)",
+			sig);
 		event_base_loopbreak(a->base);
 		return;
 	}
@@ -778,8 +781,8 @@ static void stop(struct agent *a, int sig)
 		return;
 	}
 	announce_sync(a);
-	agent_log("info", "signal %d: every VIP withdrawn, exiting in %u ms (again: now)",
-		  sig, a->conf.bgp.drain_ms);
+	log_msg("info", "signal %d: every VIP withdrawn, exiting in %u ms (again: now)",
+		sig, a->conf.bgp.drain_ms);
 	timer_in(a->drain, a->conf.bgp.drain_ms);
 }
 
@@ -794,12 +797,12 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	if (config_load(a->conf_path, &conf, err, sizeof(err))) {
-		agent_log("error", "reload refused, keeping the running configuration: %s",
+		log_msg("error", "reload refused, keeping the running configuration: %s",
 			err);
 		return;
 	}
 	if (apply_config(a, &a->conf, &conf) || svcs_build(a, &conf)) {
-		agent_log("error", "reload: cannot apply %s", a->conf_path);
+		log_msg("error", "reload: cannot apply %s", a->conf_path);
 		config_free(&conf);
 		return;
 	}
@@ -811,7 +814,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		announce_reconf(&a->bgp, &a->conf.bgp);
 	else
 		bgp_start(a);
-	agent_log("info", "reloaded %s", a->conf_path);
+	log_msg("info", "reloaded %s", a->conf_path);
 	sync_all(-1, 0, a);
 }
 
@@ -863,7 +866,7 @@ static int do_run(int argc, char **argv)
 	a.sync = evtimer_new(a.base, sync_all, &a);
 	if (!a.sync)
 		goto out;
-	agent_log("info", "helios-agent running: %u services, maps in %s", a.nsvcs,
+	log_msg("info", "helios-agent running: %u services, maps in %s", a.nsvcs,
 		a.st.dir);
 	bgp_start(&a);
 	sync_all(-1, 0, &a);

@@ -223,15 +223,15 @@ static void set_state(struct announcer *an, enum bird_state st,
 		return;
 	switch (st) {
 	case BIRD_DOWN:
-		agent_log("error", "bgp: BIRD not reachable at %s: %s: VIPs are not announced by this director",
-			  an->cf->socket, why);
+		an->log("error", "bgp: BIRD not reachable at %s: %s: VIPs are not announced by this director",
+			an->cf->socket, why);
 		break;
 	case BIRD_NO_SESSION:
-		agent_log("error", "bgp: no BGP session established (%s): no router hears this director's VIPs",
-			  why);
+		an->log("error", "bgp: no BGP session established (%s): no router hears this director's VIPs",
+			why);
 		break;
 	case BIRD_UP:
-		agent_log("info", "bgp: BIRD up, sessions: %s", why);
+		an->log("info", "bgp: BIRD up, sessions: %s", why);
 		break;
 	case BIRD_UNKNOWN:
 		break;
@@ -255,10 +255,13 @@ static int configure(struct announcer *an)
 		for (c = rep.text; *c; c++)
 			if (*c == '\n')
 				*c = ' ';
-		agent_log("error", "bgp: BIRD refused to reconfigure: %s",
-			  rep.text);
+		if (!an->refused)	/* retried every sync: said once */
+			an->log("error", "bgp: BIRD refused to reconfigure: %s",
+				rep.text);
+		an->refused = true;
 		return -EINVAL;
 	}
+	an->refused = false;
 	an->configured = true;
 	return 0;
 }
@@ -277,8 +280,8 @@ int announce_set(struct announcer *an, const struct ip_addr *vips,
 	}
 	err = write_file(an->cf->include, text);
 	if (err) {
-		agent_log("error", "bgp: cannot write %s: %s", an->cf->include,
-			  strerror(-err));
+		an->log("error", "bgp: cannot write %s: %s", an->cf->include,
+			strerror(-err));
 		free(text);
 		return err;
 	}
@@ -330,8 +333,8 @@ static void poll_bird(evutil_socket_t fd, short what, void *arg)
 	}
 	if (strcmp(sessions, an->sessions)) {
 		if (an->state == BIRD_UP)
-			agent_log(up ? "info" : "warn", "bgp: sessions: %s",
-				  total ? sessions : "none");
+			an->log(up ? "info" : "warn", "bgp: sessions: %s",
+				total ? sessions : "none");
 		memcpy(an->sessions, sessions, sizeof(sessions));
 	}
 	set_state(an, up ? BIRD_UP : BIRD_NO_SESSION,
@@ -341,10 +344,11 @@ again:
 }
 
 int announce_init(struct announcer *an, struct event_base *base,
-		  const struct bgp_conf *cf)
+		  const struct bgp_conf *cf, announce_log_fn log)
 {
 	memset(an, 0, sizeof(*an));
 	an->cf = cf;
+	an->log = log;
 	an->poll = evtimer_new(base, poll_bird, an);
 	if (!an->poll)
 		return -ENOMEM;

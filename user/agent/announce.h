@@ -31,17 +31,23 @@ void bgp_conf_defaults(struct bgp_conf *cf);
 
 enum bird_state { BIRD_UNKNOWN, BIRD_DOWN, BIRD_NO_SESSION, BIRD_UP };
 
+/* The agent's logger: level "error", "warn", "info" or "debug". */
+typedef void (*announce_log_fn)(const char *level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 struct announcer {
 	const struct bgp_conf *cf;
+	announce_log_fn log;
 	struct event *poll;
 	char *written;		/* the include file as last written, or NULL */
 	bool configured;	/* BIRD took `written` (configure succeeded) */
+	bool refused;		/* BIRD's last configure failed (logged) */
 	enum bird_state state;
 	char sessions[512];	/* "name:state ..." of the BGP protocols seen */
 };
 
 int announce_init(struct announcer *an, struct event_base *base,
-		  const struct bgp_conf *cf);
+		  const struct bgp_conf *cf, announce_log_fn log);
 /* A new configuration: rewrite the file at the next announce_set(). */
 void announce_reconf(struct announcer *an, const struct bgp_conf *cf);
 /* Announce exactly these VIPs (none: withdraw all). 0 once BIRD has been
@@ -52,9 +58,5 @@ int announce_set(struct announcer *an, const struct ip_addr *vips,
 /* BIRD answers and at least one BGP session is established. */
 bool announce_healthy(const struct announcer *an);
 void announce_free(struct announcer *an);
-
-/* The agent's logger (agent.c). */
-void agent_log(const char *level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 #endif /* HELIOS_AGENT_ANNOUNCE_H */
