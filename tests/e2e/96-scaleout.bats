@@ -155,6 +155,20 @@ dg_digest() { dg "$1" -j service digest "$SO_SVC" | jq -r '.[0].digest'; }
 	poll 200 eval '[ "$(so_helios d2 -j health | jq -r ".[0].announce")" = announced ]'
 }
 
+@test "losing the BGP session is reported; the session back announces again" {
+	local d
+	so_kill9 bird-r
+	for d in $SO_DIRECTORS; do
+		poll 200 grep -q "bgp: no BGP session established" "$LAB_DIR/log/agent-$d.log"
+		poll 200 eval '[ "$(so_helios '"$d"' -j health | jq -r ".[0].announce")" = bgp-down ]'
+	done
+	so_bird_start r
+	so_wait_nexthops "$ALL"
+	for d in $SO_DIRECTORS; do
+		poll 200 eval '[ "$(so_helios '"$d"' -j health | jq -r ".[0].announce")" = announced ]'
+	done
+}
+
 @test "one director dies: no held connection breaks, new ones spread by weight" {
 	local t0 t1 alive
 	hold_start "$SO_SVC" 100
