@@ -174,11 +174,12 @@ dg_digest() { dg "$1" -j service digest "$SO_SVC" | jq -r '.[0].digest'; }
 	hold_start "$SO_SVC" 100
 	hold_cmd status
 	[ "$(jq '[.conns[] | select(.alive)] | length' <<<"$held")" -eq 100 ]
-	# d3: agent and BIRD killed, its link gone
+	# d3: its link gone first (a silent death: no BGP close reaches the
+	# router, BFD has to notice), then its agent and BIRD killed
 	t0=$(date +%s%N)
+	ip -n "$(lab_ns br)" link del pd3
 	so_kill9 agent-d3
 	so_kill9 bird-d3
-	ip -n "$(lab_ns br)" link del pd3
 	so_wait_nexthops "198.18.0.21 198.18.0.22"
 	t1=$(date +%s%N)
 	echo "# d3 dead to its route gone from the router: $(( (t1 - t0) / 1000000 )) ms" >&3

@@ -47,7 +47,7 @@ so_bird_conf_router() {
 		ipv4 { import none; export all; };
 		merge paths on;
 	}
-	protocol bfd { interface "eth0" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }
+	protocol bfd { interface "eth0" { min rx interval 200 ms; min tx interval 200 ms; multiplier 5; }; }
 	template bgp director {
 		local 198.18.0.1 as 65000;
 		hold time 3; keepalive time 1; connect retry time 1;
@@ -66,7 +66,7 @@ so_bird_conf_director() {
 	router id $(so_addr "$d");
 	log stderr all;
 	protocol device { scan time 1; }
-	protocol bfd { interface "eth0" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }
+	protocol bfd { interface "eth0" { min rx interval 200 ms; min tx interval 200 ms; multiplier 5; }; }
 	include "$LAB_DIR/vips-$d.conf";
 	protocol bgp uplink {
 		local $(so_addr "$d") as 65001;
@@ -84,8 +84,8 @@ so_agent_conf() {
 	bgp = { socket = "$LAB_DIR/bird-$d.ctl"; include = "$LAB_DIR/vips-$d.conf";
 		drain = ${SO_DRAIN:-3}; poll = 0.2; };
 	services = ( { service = "$SO_SVC"; scaleout = true;
-		check = { kind = "tcp"; interval = 0.5; timeout = 0.5; rise = 1; fall = 3;
-			  latency = 0.5; backoff = 0.05; breaker_open = 1; };
+		check = { kind = "tcp"; interval = 1; timeout = 1; rise = 1; fall = 3;
+			  latency = 1; backoff = 0.05; breaker_open = 1; };
 		nodes = (
 	EOC
 	for b in $SO_BACKENDS; do
@@ -229,6 +229,10 @@ so_wait_nexthops() {
 		sleep 0.05
 	done
 	echo "# router's next hops: '$(so_nexthops)', want '$want'" >&3
+	for i in $SO_DIRECTORS; do
+		echo "# $i: $(tail -n 3 "$LAB_DIR/log/agent-$i.log" 2>/dev/null | tr '\n' '|')" >&3
+	done
+	so_birdc r show protocols 2>&1 | sed 's/^/# r: /' >&3
 	return 1
 }
 
