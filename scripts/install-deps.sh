@@ -13,7 +13,7 @@ pkgs=(
 	postgresql postgresql-contrib
 	iproute2 ethtool procps util-linux
 	bats bats-assert bats-support jq
-	python3
+	python3 bird2
 )
 [ "${1:-}" = "--bench" ] && pkgs+=(haproxy gnuplot-nox)
 [ "${1:-}" = "--check" ] && pkgs+=(cppcheck clang-tidy)

@@ -118,6 +118,8 @@ static const struct doc_table doc_tables[] = {
 	{ "`monitor` options", monitor_opts, OPT_CLI },
 	{ "`top` options", top_opts, OPT_CLI },
 	{ "`switchover SVC to ADDR` options", switchover_opts, OPT_CLI },
+	{ "Configuration file: `bgp` keys (a top-level group: announce the VIPs through BIRD 2)",
+	  bgp_opts, OPT_CONF },
 };
 #define N_DOC_TABLES	(sizeof(doc_tables) / sizeof(doc_tables[0]))
 

@@ -64,6 +64,10 @@ struct hl_svc_key {
 #define HL_SVC_F_RESET		(1u << 1)	/* RST flows whose node went down */
 #define HL_SVC_F_SWITCHOVER	(1u << 2)	/* planned switchover: see
 						 * struct hl_switchover */
+/* BGP announcement (the agent's `bgp` group), for `health`; no data-path use */
+#define HL_SVC_F_BGP		(1u << 3)	/* the agent manages its announcement */
+#define HL_SVC_F_ANNOUNCED	(1u << 4)	/* its VIP is in BIRD's routes */
+#define HL_SVC_F_BGP_DOWN	(1u << 5)	/* BIRD or every BGP session down */
 
 /* How a service's packets reach its node: `service add SVC fwd MODE`.
  * Numbers are stored in maps; never reuse one. */
@@ -165,6 +169,9 @@ enum hl_hash_mode {
 #define HL_SVC_O_RYW		(1u << 5)	/* read-your-writes: `ryw` entry */
 #define HL_SVC_O_RYW_SRC	(1u << 6)	/* some read service's write
 						 * source: note its clients' writes */
+#define HL_SVC_O_POOLS		(1u << 7)	/* a class names a pool here */
+#define HL_SVC_O_SCALEOUT	(1u << 8)	/* several directors (ECMP) */
+#define HL_SVC_O_NO_ANNOUNCE	(1u << 9)	/* agent: withdraw its BGP route */
 
 /*
  * Read-your-writes: the map `ryw`, indexed by the read service's id. A new
@@ -190,7 +197,6 @@ struct hl_ryw {
  * replayed past a write: covers the coarse clock's tick, the time from
  * the client's packet to its commit and the WAL's way to the standby. */
 #define HL_RYW_MARGIN		20
-#define HL_SVC_O_POOLS		(1u << 7)	/* a class names a pool here */
 
 /* The usable nodes of a service, for the strategies that look at each:
  * the map `node_lists`, indexed by service id. Built by user space. */

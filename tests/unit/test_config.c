@@ -258,6 +258,36 @@ static void test_metrics_key(void)
 	config_free(&conf);
 }
 
+static void test_bgp(void)
+{
+	static const char with[] =
+		"bgp = { socket = \"/run/b.ctl\"; drain = 2.5; };\n"
+		"services = ( { service = \"198.18.1.10:80/tcp\"; scaleout = true;\n"
+		"               announce = false; check = { kind = \"tcp\"; }; },\n"
+		"             { service = \"198.18.1.11:80/tcp\";\n"
+		"               check = { kind = \"tcp\"; }; } );\n";
+	struct agent_conf conf;
+
+	if (load(with, &conf)) {
+		CHECK(0, "config_load: %s", err);
+		return;
+	}
+	CHECK(conf.has_bgp, "bgp group seen");
+	CHECK(!strcmp(conf.bgp.socket, "/run/b.ctl"), "socket %s", conf.bgp.socket);
+	CHECK(!strcmp(conf.bgp.include, "/etc/bird/helios-vips.conf"),
+	      "include: the default, %s", conf.bgp.include);
+	CHECK(conf.bgp.drain_ms == 2500 && conf.bgp.poll_ms == 1000,
+	      "drain %u poll %u", conf.bgp.drain_ms, conf.bgp.poll_ms);
+	CHECK((conf.svcs[0].admin_seen & OPT_SEEN(svc_admin_opts, "scaleout")) &&
+	      conf.svcs[0].admin.scaleout &&
+	      (conf.svcs[0].admin_seen & OPT_SEEN(svc_admin_opts, "announce")) &&
+	      !conf.svcs[0].admin.announce, "scaleout and announce given");
+	CHECK(!(conf.svcs[1].admin_seen & (OPT_SEEN(svc_admin_opts, "scaleout") |
+					   OPT_SEEN(svc_admin_opts, "announce"))),
+	      "left out: the CLI's choice");
+	config_free(&conf);
+}
+
 /* A file that must be refused, the line it must name (-1: any) and a part
  * of why. */
 struct bad_case {
@@ -344,6 +374,13 @@ static const struct bad_case bad_cases[] = {
 	  TCP NODE END, 3, "postgres check" },
 	{ "primary with a tcp check", SVC "    strategy = \"primary\";\n" TCP NODE END,
 	  4, "postgres or patroni" },
+	{ "unknown bgp key", "bgp = {\n  sock = \"/run/b.ctl\"; };\n" SVC TCP NODE END,
+	  2, "unknown key 'sock'" },
+	{ "bgp socket not absolute", "bgp = { socket = \"bird.ctl\"; };\n" SVC TCP NODE END,
+	  1, "socket" },
+	{ "bgp not a group", "bgp = true;\n" SVC TCP NODE END, 1, "group" },
+	{ "scaleout not a boolean", SVC "    scaleout = \"yes\";\n" TCP NODE END,
+	  3, "scaleout" },
 };
 
 /* kind patroni: roles from Patroni, its endpoint by the strategy; and
@@ -415,6 +452,7 @@ int main(void)
 	}
 	RUN(test_valid);
 	RUN(test_patroni);
+	RUN(test_bgp);
 	RUN(test_nat_timeouts);
 	RUN(test_db_keys);
 	RUN(test_devices);
@@ -426,9 +464,9 @@ int main(void)
 	RUN(test_missing_file);
 
 	/* Remove what load() wrote (test_valid one file, test_nat_timeouts
-	 * two, test_db_keys, test_devices and test_metrics_key one each, each
-	 * bad case one), then the directory. */
-	for (i = 1; i <= sizeof(bad_cases) / sizeof(bad_cases[0]) + 6; i++) {
+	 * two, test_patroni three, test_bgp, test_db_keys, test_devices and
+	 * test_metrics_key one each, each bad case one), then the directory. */
+	for (i = 1; i <= sizeof(bad_cases) / sizeof(bad_cases[0]) + 10; i++) {
 		snprintf(path, sizeof(path), "%s/%u.conf", dir, i);
 		unlink(path);
 	}

@@ -22,6 +22,7 @@
 #include <json-c/json.h>
 
 #include "agent/agent.h"
+#include "agent/announce.h"
 #include "agent/config.h"
 #include "agent/decide.h"
 #include "agent/resume.h"
@@ -38,6 +39,7 @@
 #include "lib/nodes.h"
 #include "lib/rate.h"
 #include "lib/services.h"
+#include "lib/tables.h"
 
 #define SYNC_MS		1000	/* node-set refresh and time-driven changes */
 
@@ -76,6 +78,7 @@ struct agent_svc {
 	bool disagree;		/* holding: postgres and Patroni disagree */
 	char disagree_msg[256];	/* who says what, as last logged */
 	bool hold_expired;	/* logged once */
+	int announced;		/* -1 unknown, else its VIP announced (logged) */
 	__u64 hold_since_ns;
 	__u64 sysid;		/* the cluster's: configured, or learnt from
 				 * the first primary confirmed (0: not yet) */
@@ -101,6 +104,9 @@ struct agent {
 	double lag_prev_max_s;		/* the largest the minute before */
 	__u64 lag_window_ns;
 	__u64 probes_ok, probes_failed, reloads_ok, reloads_failed;
+	struct announcer bgp;	/* with a bgp group */
+	bool bgp_on;
+	struct event *drain;	/* stopping: the wait after the withdrawal */
 };
 
 static void log_msg(const char *level, const char *fmt, ...)
@@ -552,6 +558,124 @@ static bool datapath_trouble(struct agent_node *an, __u64 now)
 					delta > 1000 ? 1000 : delta, now);
 }
 
+/* ---- BGP announcements ------------------------------------------------- */
+
+static bool svc_has_usable(const struct agent *a, __u32 svc_id)
+{
+	__u32 i;
+
+	for (i = 0; a->st.nodes && i < HL_MAX_NODES; i++)
+		if ((a->st.nodes[i].flags & HL_NODE_F_EXISTS) &&
+		    a->st.nodes[i].svc_id == svc_id &&
+		    node_table_weight(&a->st.nodes[i]))
+			return true;
+	return false;
+}
+
+static const char *withdraw_reason(const struct agent *a,
+				   const struct hl_service *svc)
+{
+	if (a->drain)
+		return "the agent is stopping";
+	if (svc->opts & HL_SVC_O_NO_ANNOUNCE)
+		return "announce off";
+	return svc_has_usable(a, svc->id) ? NULL : "no usable node";
+}
+
+/*
+ * Announce the VIP of every service with a usable node (and announce on),
+ * withdraw the others. A VIP shared by several services (other ports) is
+ * announced while one of them is. The services' HL_SVC_F_BGP* flags tell
+ * `health` what happened.
+ */
+static void announce_sync(struct agent *a)
+{
+	struct ip_addr *vips;
+	unsigned int n = 0, i, j;
+	bool healthy;
+	int err;
+
+	if (!a->bgp_on)
+		return;
+	vips = calloc(a->nsvcs ? a->nsvcs : 1, sizeof(*vips));
+	if (!vips)
+		return;
+	for (i = 0; i < a->nsvcs; i++) {
+		const struct hl_svc_key *k = &a->svcs[i].conf.key;
+		struct ip_addr v = { .family = k->family };
+		struct hl_service svc;
+
+		if (svc_find(&a->st, k, &svc) || withdraw_reason(a, &svc))
+			continue;
+		memcpy(v.w, k->vip, sizeof(v.w));
+		for (j = 0; j < n && memcmp(&vips[j], &v, sizeof(v)); j++)
+			;
+		if (j == n)
+			vips[n++] = v;
+	}
+	err = announce_set(&a->bgp, vips, n);
+	healthy = announce_healthy(&a->bgp);
+	for (i = 0; i < a->nsvcs; i++) {
+		struct agent_svc *as = &a->svcs[i];
+		const struct hl_svc_key *k = &as->conf.key;
+		struct hl_service svc;
+		bool on = false;
+
+		if (svc_find(&a->st, k, &svc))
+			continue;
+		for (j = 0; !err && j < n; j++)
+			on |= vips[j].family == k->family &&
+			      !memcmp(vips[j].w, k->vip, sizeof(vips[j].w));
+		if (as->announced != on) {
+			const char *why = withdraw_reason(a, &svc);
+
+			if (on)
+				log_msg("info", "%s: VIP announced", as->conf.name);
+			else
+				log_msg(as->announced < 0 ? "info" : "warn",
+					"%s: VIP not announced: %s", as->conf.name,
+					why ? why : err ? "BIRD did not take it" :
+					"another service's VIP");
+			as->announced = on;
+		}
+		svc_set_flags(&a->st, k, HL_SVC_F_BGP | HL_SVC_F_ANNOUNCED |
+			      HL_SVC_F_BGP_DOWN, HL_SVC_F_BGP |
+			      (on ? HL_SVC_F_ANNOUNCED : 0) |
+			      (healthy ? 0 : HL_SVC_F_BGP_DOWN));
+	}
+	free(vips);
+}
+
+static void bgp_start(struct agent *a)
+{
+	unsigned int i;
+
+	if (a->bgp_on || !a->conf.has_bgp)
+		return;
+	for (i = 0; i < a->nsvcs; i++)
+		a->svcs[i].announced = -1;
+	if (announce_init(&a->bgp, a->base, &a->conf.bgp, log_msg))
+		log_msg("error", "bgp: cannot start: out of memory");
+	else
+		a->bgp_on = true;
+}
+
+/* The bgp group is gone from the file: withdraw, and let go. */
+static void bgp_stop(struct agent *a)
+{
+	unsigned int i;
+
+	if (!a->bgp_on)
+		return;
+	announce_set(&a->bgp, NULL, 0);
+	announce_free(&a->bgp);
+	a->bgp_on = false;
+	for (i = 0; i < a->nsvcs; i++)
+		svc_set_flags(&a->st, &a->svcs[i].conf.key, HL_SVC_F_BGP |
+			      HL_SVC_F_ANNOUNCED | HL_SVC_F_BGP_DOWN, 0);
+	log_msg("info", "bgp: no bgp group any more: every VIP withdrawn");
+}
+
 /* ---- probing ----------------------------------------------------------- */
 
 /* Read-your-writes: the node had replayed every commit older than the
@@ -640,8 +764,10 @@ static void probe_done(struct probe *p, const struct probe_result *res)
 	health_save(an);
 	/* Steady state writes one health record; the nodes and the table
 	 * only change on a transition. */
-	if (changed)
+	if (changed) {
 		svc_commit(an->svc);
+		announce_sync(an->svc->agent);	/* at once, not at the sync */
+	}
 	delay = health_next_delay(&an->h, &an->svc->conf.health,
 				  agent_random(an->svc->agent));
 	timer_in(an->timer, delay);
@@ -824,6 +950,7 @@ static void sync_all(evutil_socket_t fd, short what, void *arg)
 		svc_commit(&a->svcs[i]);
 	}
 	a->sync_due_ns = hl_now_ns() + SYNC_MS * 1000000ull;
+	announce_sync(a);
 	timer_in(a->sync, SYNC_MS);
 }
 
@@ -1176,6 +1303,10 @@ static int apply_config(struct agent *a, const struct agent_conf *old,
 			break;
 		if (!o)
 			forget_removed(a, n, &svc);
+		if ((svc.opts & HL_SVC_O_SCALEOUT) && svc_scaleout_problem(&svc))
+			log_msg("warn", "%s: scaleout with strategy %s: its pick depends on %s, so a flow that moves to another director may reach another node (maglev, rendezvous, srchash, primary and replica keep it)",
+				n->name, hl_strategy_name(svc.strategy),
+				svc_scaleout_problem(&svc));
 		for (j = 0; j < n->nnodes; j++) {
 			const struct node_conf *nc = &n->nodes[j];
 			const struct node_conf *oc = find_node_conf(o, &nc->addr);
@@ -1262,6 +1393,7 @@ static int svcs_build(struct agent *a, struct agent_conf *conf)
 		svcs[i].agent = a;
 		svcs[i].conf = conf->svcs[i];
 		svcs[i].sysid = conf->svcs[i].sysid;
+		svcs[i].announced = -1;
 		for (j = 0; j < a->nsvcs; j++) {
 			struct agent_svc *old = &a->svcs[j];
 			struct agent_node *an;
@@ -1277,6 +1409,7 @@ static int svcs_build(struct agent *a, struct agent_conf *conf)
 			svcs[i].hold_since_ns = old->hold_since_ns;
 			if (!svcs[i].sysid)
 				svcs[i].sysid = old->sysid;
+			svcs[i].announced = old->announced;
 			old->nodes = NULL;
 			for (an = svcs[i].nodes; an; an = an->next) {
 				an->svc = &svcs[i];
@@ -1366,6 +1499,39 @@ static void agent_metrics(struct expo *e, void *arg)
 	expo_sample_u64(e, NULL, 0, events_clients(a->events));
 }
 
+static void drained(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	log_msg("info", "drained: exiting (the data path keeps running)");
+	event_base_loopbreak(a->base);
+}
+
+/* SIGINT/SIGTERM: with a bgp group, withdraw every VIP first and give
+ * the routers `drain` seconds to move new flows to the other directors. */
+static void stop(struct agent *a, int sig)
+{
+	if (!a->bgp_on || a->drain || !a->conf.bgp.drain_ms) {
+		if (a->bgp_on && !a->drain) {
+			a->drain = evtimer_new(a->base, drained, a);
+			announce_sync(a);
+		}
+		log_msg("info", "signal %d: exiting (the data path keeps running)",
+			sig);
+		event_base_loopbreak(a->base);
+		return;
+	}
+	a->drain = evtimer_new(a->base, drained, a);
+	if (!a->drain) {
+		event_base_loopbreak(a->base);
+		return;
+	}
+	announce_sync(a);
+	log_msg("info", "signal %d: every VIP withdrawn, exiting in %u ms (again: now)",
+		sig, a->conf.bgp.drain_ms);
+	timer_in(a->drain, a->conf.bgp.drain_ms);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct agent *a = arg;
@@ -1373,10 +1539,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	char err[512];
 
 	if (sig != SIGHUP) {
-		log_msg("info", "signal %d: exiting (the data path keeps running)",
-			(int)sig);
 		sd_notify(0, "STOPPING=1");
-		event_base_loopbreak(a->base);
+		stop(a, (int)sig);
 		return;
 	}
 	/* systemd (Type=notify) sees the reload start and end; without
@@ -1404,6 +1568,12 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	sd_notifyf(0, "READY=1\nSTATUS=%u services", conf.nsvcs);
 	config_free(&a->conf);
 	a->conf = conf;		/* the services' copies point into it */
+	if (a->bgp_on && !a->conf.has_bgp)
+		bgp_stop(a);
+	else if (a->bgp_on)
+		announce_reconf(&a->bgp, &a->conf.bgp);
+	else
+		bgp_start(a);
 	log_msg("info", "reloaded %s", a->conf_path);
 	reload_event(a, true, NULL);
 	sync_all(-1, 0, a);
@@ -1504,6 +1674,7 @@ static int do_run(int argc, char **argv)
 	}
 	log_msg("info", "helios-agent running: %u services, maps in %s", a.nsvcs,
 		a.st.dir);
+	bgp_start(&a);
 	sync_all(-1, 0, &a);
 	/* Ready: the file's state is in the maps and the probes are set. */
 	sd_notifyf(0, "READY=1\nSTATUS=%u services, maps in %s", a.nsvcs, a.st.dir);
@@ -1513,6 +1684,10 @@ out:
 	metrics_http_stop(a.metrics);
 	events_stop(a.events);
 	free((char *)a.cli_metrics);
+	if (a.bgp_on)
+		announce_free(&a.bgp);
+	if (a.drain)
+		event_free(a.drain);
 	svcs_free(&a);
 	if (a.sync)
 		event_free(a.sync);

@@ -35,6 +35,18 @@ static const char *hold_reason(const struct hl_health *h)
 	return "no single primary";
 }
 
+/* The service's BGP announcement, as the agent last wrote it. */
+static const char *announce_name(const struct hl_service *svc)
+{
+	if (!(svc->flags & HL_SVC_F_BGP))
+		return "-";
+	if (svc->opts & HL_SVC_O_NO_ANNOUNCE)
+		return "off";
+	if (!(svc->flags & HL_SVC_F_ANNOUNCED))
+		return "withdrawn";
+	return svc->flags & HL_SVC_F_BGP_DOWN ? "bgp-down" : "announced";
+}
+
 static int health_service(struct store *st, const struct hl_svc_key *key,
 			  const struct hl_service *svc, void *data)
 {
@@ -62,7 +74,7 @@ static int health_service(struct store *st, const struct hl_svc_key *key,
 			 (ctx->now_ns - h.last_probe_ns) / 1000000ull : 0;
 		format_addr(n->family, n->addr, addr, sizeof(addr));
 		if (!json_output) {
-			printf("%-30s %-26s %-13s %-8s %-9s %6u %6u %-5s %8.2f %8.2f %10llu %8llu\n",
+			printf("%-30s %-26s %-13s %-8s %-9s %6u %6u %-5s %8.2f %8.2f %10llu %8llu %s\n",
 			       name, addr,
 			       !valid ? "unprobed" : h.flags & HL_HEALTH_F_FOREIGN ?
 			       "foreign" : health_state_name(h.state),
@@ -72,7 +84,7 @@ static int health_service(struct store *st, const struct hl_svc_key *key,
 			       !valid ? "-" : h.flags & HL_HEALTH_F_LAST_OK ? "ok" : "fail",
 			       h.ema_us / 1000.0, h.lag_ms / 1000.0,
 			       (unsigned long long)h.lag_bytes,
-			       (unsigned long long)in_state_s);
+			       (unsigned long long)in_state_s, announce_name(svc));
 			if (valid && (h.flags & HL_HEALTH_F_NO_READS))
 				printf("%-30s %-26s Patroni keeps it out of reads (noloadbalance)\n",
 				       "", "");
@@ -122,6 +134,8 @@ static int health_service(struct store *st, const struct hl_svc_key *key,
 			NULL);
 		json_object_object_add(o, "no_reads", json_object_new_boolean(
 			valid && (h.flags & HL_HEALTH_F_NO_READS)));
+		json_object_object_add(o, "announce",
+				       json_object_new_string(announce_name(svc)));
 		json_object_array_add(ctx->arr, o);
 	}
 	return 0;
@@ -160,9 +174,10 @@ static int do_health(int argc, char **argv)
 	if (err)
 		goto out;
 	if (!json_output)
-		printf("%-30s %-26s %-13s %-8s %-9s %6s %6s %-5s %8s %8s %10s %8s\n",
+		printf("%-30s %-26s %-13s %-8s %-9s %6s %6s %-5s %8s %8s %10s %8s %s\n",
 		       "SERVICE", "NODE", "STATE", "ROLE", "BREAKER", "WEIGHT",
-		       "EFFECT", "LAST", "EMA_MS", "LAG_S", "LAG_BYTES", "IN_STATE");
+		       "EFFECT", "LAST", "EMA_MS", "LAG_S", "LAG_BYTES", "IN_STATE",
+		       "BGP");
 	err = svc_for_each(&st, health_service, &ctx);
 	if (!err && json_output)
 		json_print(json_object_get(ctx.arr));

@@ -718,11 +718,29 @@ static int parse_nat(struct ctx *c, const config_setting_t *g,
 	return 0;
 }
 
+/* bgp = { socket = "/run/bird/bird.ctl"; include = "..."; }: announce
+ * the VIPs through BIRD. */
+static int parse_bgp(struct ctx *c, const config_setting_t *g,
+		     struct agent_conf *conf)
+{
+	static const char *const known[] = { NULL };
+	static const struct opt *const tbls[] = { bgp_opts, NULL };
+
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+		return fail(c, g, "'bgp' is a group: { socket = \"/run/bird/bird.ctl\"; ... }");
+	bgp_conf_defaults(&conf->bgp);
+	if (check_keys(c, g, known, tbls) ||
+	    get_opts(c, g, bgp_opts, &conf->bgp, NULL))
+		return -1;
+	conf->has_bgp = true;
+	return 0;
+}
+
 int config_load(const char *path, struct agent_conf *conf, char *err,
 		size_t errlen)
 {
 	static const char *const known[] = { "services", "nat", "attach", "decap",
-					     "classes", NULL };
+					     "classes", "bgp", NULL };
 	static const struct opt *const tbls[] = { agent_opts, NULL };
 	struct ctx c = { .file = path, .err = err, .errlen = errlen };
 	const config_setting_t *root, *svcs, *nat, *l;
@@ -756,6 +774,9 @@ int config_load(const char *path, struct agent_conf *conf, char *err,
 		goto out;
 	l = config_setting_get_member(root, "classes");
 	if (l && parse_classes(&c, l, conf))
+		goto out;
+	l = config_setting_get_member(root, "bgp");
+	if (l && parse_bgp(&c, l, conf))
 		goto out;
 	svcs = config_setting_get_member(root, "services");
 	if (!svcs && !conf->nattach && !conf->ndecap && !nat) {

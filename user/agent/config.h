@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "agent/announce.h"
 #include "agent/health.h"
 #include "agent/probe.h"
 #include "cmd/attach.h"
@@ -103,6 +104,10 @@ struct agent_conf {
 	struct hl_settings nat;
 	/* Top-level keys (agent_opts): `metrics ADDR:PORT`, "" = none. */
 	char metrics[ADDR_PORT_STRLEN];
+	/* The top-level `bgp` group (keys: bgp_opts): announce the VIPs
+	 * through BIRD. */
+	bool has_bgp;
+	struct bgp_conf bgp;
 };
 
 /* The keys of a service group (besides svc_admin_opts) and of its check

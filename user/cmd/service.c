@@ -428,8 +428,88 @@ static int do_list(int argc, char **argv)
 	return err;
 }
 
+struct digest_ctx {
+	const struct hl_svc_key *only;
+	struct json_object *arr;
+	unsigned int found;
+};
+
+static int digest_one(struct store *st, const struct hl_svc_key *key,
+		      const struct hl_service *svc, void *data)
+{
+	struct digest_ctx *c = data;
+	char name[SVC_STRLEN], hex[17];
+	struct json_object *o;
+	__u64 digest;
+	int err;
+
+	if (c->only && memcmp(c->only, key, sizeof(*key)))
+		return 0;
+	c->found++;
+	format_svc(key, name, sizeof(name));
+	err = tables_digest(st, svc, &digest);
+	if (err) {
+		p_err("%s: %s", name, hl_errmsg());
+		return err;
+	}
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)digest);
+	if (!json_output) {
+		printf("%-40s %-12s %7u %s\n", name,
+		       hl_strategy_name(svc->strategy), svc->slots, hex);
+		return 0;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "service", json_object_new_string(name));
+	json_object_object_add(o, "strategy",
+			       json_object_new_string(hl_strategy_name(svc->strategy)));
+	json_object_object_add(o, "slots", json_object_new_int64(svc->slots));
+	json_object_object_add(o, "digest", json_object_new_string(hex));
+	json_object_array_add(c->arr, o);
+	return 0;
+}
+
+/* service digest [SVC]: a fingerprint of each service's tables, the same
+ * on every director built from the same configuration. */
+static int do_digest(int argc, char **argv)
+{
+	struct digest_ctx c = { .arr = json_object_new_array() };
+	struct hl_svc_key key;
+	char name[SVC_STRLEN];
+	struct store st;
+	int err = -1;
+
+	if (argc > 1) {
+		p_err("unexpected '%s'", argv[1]);
+		goto out_free;
+	}
+	if (argc) {
+		if (parse_svc(argv[0], &key))
+			goto out_free;
+		c.only = &key;
+	}
+	err = cli_store_open(&st, false);
+	if (!err)
+		err = nodes_load(&st);
+	if (!err && !json_output)
+		printf("%-40s %-12s %7s %s\n", "SERVICE", "STRATEGY", "SLOTS",
+		       "DIGEST");
+	if (!err)
+		err = svc_for_each(&st, digest_one, &c);
+	if (!err && c.only && !c.found) {
+		p_err("no service %s", format_svc(&key, name, sizeof(name)));
+		err = -ENOENT;
+	}
+	if (!err && json_output)
+		json_print(json_object_get(c.arr));
+	store_close(&st);
+out_free:
+	json_object_put(c.arr);
+	return err;
+}
+
 static const struct cmd cmds[] = {
 	{ "add",	do_add },
+	{ "digest",	do_digest },
 	{ "set",	do_set },
 	{ "del",	do_del },
 	{ "list",	do_list },
@@ -446,7 +526,8 @@ const struct cli_object service_object = {
 		"service set SVC syn-retry { DELAY_MS [budget PCT] [min N] | off }\n"
 		"service set SVC snat { ADDR [ADDR ...] | off }\n"
 		"service del SVC\n"
-		"service list",
+		"service list\n"
+		"service digest [SVC]",
 	.details	=
 		"SVC := VIP:PORT/{tcp|udp}\n"
 		"RATE := { N[/s] [burst B] [leaky] | off }   N, B: positive integers, k/M/G allowed\n"
@@ -462,7 +543,9 @@ const struct cli_object service_object = {
 		"           source address. A nat node needs one or the other.\n"
 		"fwd: refused while the service has live flows (see conn list); ipip and\n"
 		"           l2 nodes have no port of their own.\n"
-		"At most " OPT_STR(HL_SEL_MAX) " nodes for rendezvous and lc.\n",
+		"At most " OPT_STR(HL_SEL_MAX) " nodes for rendezvous and lc.\n"
+		"digest: a fingerprint of each service's tables, nodes named by address\n"
+		"           (not id): equal on directors built from the same configuration.\n",
 	.opts		= svc_admin_opts,
 	.cmds		= cmds,
 };

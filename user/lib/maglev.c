@@ -30,7 +30,9 @@ static __u64 addr_hash(const struct maglev_node *n, __u64 seed)
 
 	for (i = 0; i < 4; i++)
 		h = mix64(h ^ n->addr[i]);
-	return h;
+	/* Nodes sharing an address (fwd nat, ports of their own) need
+	 * permutations of their own; without a port the hash is as before. */
+	return n->port ? mix64(h ^ n->port) : h;
 }
 
 __u32 maglev_node_seed(const struct maglev_node *n)
@@ -38,13 +40,19 @@ __u32 maglev_node_seed(const struct maglev_node *n)
 	return (__u32)addr_hash(n, 0x72656e64657a76ull);	/* "rendezv" */
 }
 
-static int addr_cmp(const void *a, const void *b)
+int maglev_node_cmp(const struct maglev_node *x, const struct maglev_node *y)
 {
-	const struct maglev_node *x = *(const struct maglev_node *const *)a;
-	const struct maglev_node *y = *(const struct maglev_node *const *)b;
 	int c = memcmp(x->addr, y->addr, sizeof(x->addr));
 
-	return c ? c : (int)x->family - (int)y->family;
+	if (!c)
+		c = (int)x->family - (int)y->family;
+	return c ? c : memcmp(&x->port, &y->port, sizeof(x->port));
+}
+
+static int addr_cmp(const void *a, const void *b)
+{
+	return maglev_node_cmp(*(const struct maglev_node *const *)a,
+			       *(const struct maglev_node *const *)b);
 }
 
 /* Earlier turn first: node a's next claim is due at (count+1)/weight. */

@@ -76,8 +76,31 @@ const struct opt svc_admin_opts[] = {
 	  OPT_FIELD(struct svc_admin, ryw_window_ms), .min = 0.001, .max = 60,
 	  .scale = 1000, .takes_off = true, .def = "off",
 	  .help = "read-your-writes: for S seconds after a client's last data packet to the ryw-of service, its new connections here go to a standby that has replayed past it, else the primary" },
+	{ .name = "scaleout", .type = OPT_BOOL, .where = OPT_BOTH, .arg = "on|off",
+	  OPT_FIELD(struct svc_admin, scaleout), .def = "off",
+	  .help = "several directors serve the VIP behind ECMP: warns about strategies that cannot keep a moved flow on its node" },
+	{ .name = "announce", .type = OPT_BOOL, .where = OPT_BOTH, .arg = "on|off",
+	  OPT_FIELD(struct svc_admin, announce), .def = "on",
+	  .help = "the agent announces the VIP by BGP (with a bgp group) while a node is usable; off withdraws it" },
 	{ NULL }
 };
+
+const char *svc_scaleout_problem(const struct hl_service *svc)
+{
+	switch (svc->strategy) {
+	case HL_STRAT_WRR:
+		return "a per-director cursor";
+	case HL_STRAT_RANDOM:
+		return "random draws";
+	case HL_STRAT_LC:
+	case HL_STRAT_P2C:
+		return "per-director active counts";
+	case HL_STRAT_PREFER_ZONE:
+		return "the director's own zone";
+	}
+	return svc->bounded_load ? "per-director active counts (bounded-load)" :
+				   NULL;
+}
 
 const char *svc_fwd_name(__u8 fwd)
 {
@@ -113,8 +136,12 @@ int svc_admin_apply(const struct svc_admin *in, opt_seen_t seen,
 		svc->opts = in->fallback == SVC_FALLBACK_PRIMARY ?
 			svc->opts | HL_SVC_O_FALLBACK_PRIMARY :
 			svc->opts & ~HL_SVC_O_FALLBACK_PRIMARY;
-	if (seen & OPT_SEEN(o, "fwd"))
-		svc->fwd = in->svc.fwd;
+	if (seen & OPT_SEEN(o, "scaleout"))
+		svc->opts = in->scaleout ? svc->opts | HL_SVC_O_SCALEOUT :
+			svc->opts & ~HL_SVC_O_SCALEOUT;
+	if (seen & OPT_SEEN(o, "announce"))
+		svc->opts = in->announce ? svc->opts & ~HL_SVC_O_NO_ANNOUNCE :
+			svc->opts | HL_SVC_O_NO_ANNOUNCE;
 	if (svc->bounded_load && !strategy_hashes(svc->strategy)) {
 		hl_err("bounded-load applies to maglev, srchash, primary, replica and prefer-zone, not %s",
 		       hl_strategy_name(svc->strategy));
@@ -125,6 +152,10 @@ int svc_admin_apply(const struct svc_admin *in, opt_seen_t seen,
 		hl_err("fallback applies to the replica strategy only");
 		return -EINVAL;
 	}
+	if ((svc->opts & HL_SVC_O_SCALEOUT) && svc_scaleout_problem(svc))
+		hl_warn("scaleout with strategy %s: its pick depends on %s, so a flow that moves to another director (ECMP) may reach another node; maglev, rendezvous, srchash, primary and replica do not",
+			hl_strategy_name(svc->strategy),
+			svc_scaleout_problem(svc));
 	/* Active counts: kept while the strategy needs them. */
 	if (svc->strategy == HL_STRAT_LC || svc->strategy == HL_STRAT_P2C ||
 	    svc->bounded_load)

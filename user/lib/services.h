@@ -10,6 +10,7 @@
 #ifndef HELIOS_LIB_SERVICES_H
 #define HELIOS_LIB_SERVICES_H
 
+#include <stdbool.h>
 #include <helios/abi.h>
 
 #include "lib/options.h"
@@ -25,6 +26,8 @@ struct svc_admin {
 	__u8 fallback;		/* enum svc_fallback */
 	char ryw_of[SVC_STRLEN + 1];	/* read-your-writes: the write service */
 	__u32 ryw_window_ms;	/* 0 = off */
+	bool scaleout;		/* HL_SVC_O_SCALEOUT */
+	bool announce;		/* not HL_SVC_O_NO_ANNOUNCE */
 };
 
 enum svc_fallback { SVC_FALLBACK_NONE, SVC_FALLBACK_PRIMARY };
@@ -41,6 +44,14 @@ const char *svc_fwd_name(__u8 fwd);
  */
 int svc_admin_apply(const struct svc_admin *in, opt_seen_t seen,
 		    struct hl_service *svc);
+
+/*
+ * Why `svc` cannot keep a flow on its node when the flow moves to another
+ * director (ECMP rehash): its pick depends on per-director state (a
+ * cursor, random draws, active counts) or on the director's zone. NULL
+ * for the strategies that depend on the flow and the node set alone.
+ */
+const char *svc_scaleout_problem(const struct hl_service *svc);
 
 int svc_find(struct store *st, const struct hl_svc_key *key,
 	     struct hl_service *svc);

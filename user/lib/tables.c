@@ -221,6 +221,11 @@ static bool has_fallback(const struct hl_service *svc)
 		(svc->opts & HL_SVC_O_FALLBACK_PRIMARY));
 }
 
+static int mn_cmp(const void *a, const void *b)
+{
+	return maglev_node_cmp(a, b);
+}
+
 void strategy_tables_free(struct strat_tables *t)
 {
 	free(t->table);
@@ -250,6 +255,7 @@ again:
 		mn[count].id = i;
 		mn[count].weight = strategy_weight(svc, n, zone, fallback);
 		mn[count].family = n->family;
+		mn[count].port = n->port;
 		memcpy(mn[count].addr, n->addr, sizeof(n->addr));
 		usable += !!mn[count].weight;
 		count++;
@@ -258,6 +264,10 @@ again:
 		fallback = true;
 		goto again;
 	}
+	/* Address order, not id order: ids are per director (the order
+	 * nodes were added), and WRR's ties, rendezvous' ties and the node
+	 * list would otherwise follow them. */
+	qsort(mn, count, sizeof(*mn), mn_cmp);
 
 	out->list.usable = usable;
 	for (i = 0; i < count; i++) {
@@ -458,5 +468,88 @@ int tables_swap(struct store *st, struct hl_service *svc)
 	if (!err)
 		svc->slots = t.len;
 	strategy_tables_free(&t);
+	return err;
+}
+
+/* FNV-1a, 64 bits: a fingerprint to compare, not a defence. */
+static void fnv(__u64 *h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	while (len--) {
+		*h ^= *p++;
+		*h *= 0x100000001b3ull;
+	}
+}
+
+/* A node as every director knows it: family, address and port, never
+ * its id (ids are per director). */
+static void fnv_node(__u64 *h, const struct hl_node *nodes, __u32 id)
+{
+	static const __u8 none = 0xff;
+	const struct hl_node *n;
+
+	if (id >= HL_MAX_NODES || !(nodes[id].flags & HL_NODE_F_EXISTS)) {
+		fnv(h, &none, 1);
+		return;
+	}
+	n = &nodes[id];
+	fnv(h, &n->family, sizeof(n->family));
+	fnv(h, n->addr, sizeof(n->addr));
+	fnv(h, &n->port, sizeof(n->port));
+}
+
+int tables_digest(struct store *st, const struct hl_service *svc,
+		  __u64 *digest)
+{
+	struct hl_node_list list = {};
+	__u32 *table = NULL, *keys = NULL, inner_id, count, id = svc->id, i;
+	__u64 h = 0xcbf29ce484222325ull;
+	int fd = -1, err = 0;
+
+	if (bpf_map_lookup_elem(st->fds[MAP_SLOTS], &id, &inner_id) ||
+	    bpf_map_lookup_elem(st->fds[MAP_NODE_LISTS], &id, &list)) {
+		hl_err("service %u has no tables", id);
+		return -ENOENT;
+	}
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0) {
+		err = -errno;
+		hl_err("cannot open the slot table: %s", strerror(-err));
+		return err;
+	}
+	count = svc->slots;
+	table = malloc((count ? count : 1) * sizeof(*table));
+	keys = malloc((count ? count : 1) * sizeof(*keys));
+	if (!table || !keys) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (bpf_map_lookup_batch(fd, NULL, &inner_id, keys, table, &count,
+				 NULL) && errno != ENOENT) {
+		err = -errno;
+		hl_err("cannot read the slot table: %s", strerror(-err));
+		goto out;
+	}
+	/* What decides a new flow's node: the strategy and its inputs, the
+	 * slots in order, the node list in order. */
+	fnv(&h, &svc->strategy, sizeof(svc->strategy));
+	fnv(&h, &svc->hash, sizeof(svc->hash));
+	fnv(&h, &svc->bounded_load, sizeof(svc->bounded_load));
+	fnv(&h, &count, sizeof(count));
+	for (i = 0; i < count; i++)
+		fnv_node(&h, st->nodes, table[i]);
+	fnv(&h, &list.count, sizeof(list.count));
+	fnv(&h, &list.usable, sizeof(list.usable));
+	for (i = 0; i < list.count && i < HL_SEL_MAX; i++) {
+		fnv_node(&h, st->nodes, list.ids[i]);
+		fnv(&h, &list.weights[i], sizeof(list.weights[i]));
+		fnv(&h, &list.seeds[i], sizeof(list.seeds[i]));
+	}
+	*digest = h;
+out:
+	free(table);
+	free(keys);
+	close(fd);
 	return err;
 }

@@ -74,4 +74,14 @@ void strategy_tables_free(struct strat_tables *t);
  * caller's (lib/services.c). */
 int tables_swap(struct store *st, struct hl_service *svc);
 
+/*
+ * A 64-bit fingerprint of the tables `svc` uses now (its slot array and
+ * node list as the maps hold them, strategy, hash and bounded load), with
+ * every node named by family, address and port rather than by its id:
+ * directors built from the same configuration give the same digest
+ * whatever order their nodes were added in. st->nodes must be loaded.
+ */
+int tables_digest(struct store *st, const struct hl_service *svc,
+		  __u64 *digest);
+
 #endif /* HELIOS_LIB_TABLES_H */
