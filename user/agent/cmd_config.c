@@ -223,15 +223,14 @@ static void dump_file_keys(const struct svc_conf *sc)
 static int dump_svc(struct store *st, const struct hl_svc_key *key,
 		    const struct hl_service *svc, void *data)
 {
-	struct svc_admin admin = { .svc = *svc };
+	struct svc_admin admin;
 	char name[SVC_STRLEN], addr[ADDR_STRLEN];
 	struct hl_snat snat = {};
 	struct dump_ctx *ctx = data;
 	const struct opt *o;
 	__u32 i;
 
-	admin.fallback = svc->opts & HL_SVC_O_FALLBACK_PRIMARY ?
-		SVC_FALLBACK_PRIMARY : SVC_FALLBACK_NONE;
+	svc_admin_read(st, svc, &admin);
 	printf("%s  { service = \"%s\";\n   ", ctx->first ? "services = (\n" : ",\n",
 	       format_svc(key, name, sizeof(name)));
 	for (o = svc_admin_opts; o->name; o++) {
@@ -241,7 +240,8 @@ static int dump_svc(struct store *st, const struct hl_svc_key *key,
 		    (!strcmp(o->name, "fallback") && svc->strategy != HL_STRAT_REPLICA) ||
 		    (!strcmp(o->name, "hash") &&
 		     svc->hash == (svc->strategy == HL_STRAT_SRCHASH ? HL_HASH_SRC :
-								     HL_HASH_5TUPLE)))
+								     HL_HASH_5TUPLE)) ||
+		    (!strncmp(o->name, "ryw-", 4) && !admin.ryw_of[0]))
 			continue;
 		if (o->where & OPT_CONF)
 			put_opt(o, &admin, " ");

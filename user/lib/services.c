@@ -766,6 +766,26 @@ out:
 
 /* ---- read-your-writes ---- */
 
+void svc_admin_read(struct store *st, const struct hl_service *svc,
+		    struct svc_admin *out)
+{
+	struct hl_svc_key src;
+	struct hl_service s;
+	struct hl_ryw r;
+
+	memset(out, 0, sizeof(*out));
+	out->svc = *svc;
+	out->fallback = svc->opts & HL_SVC_O_FALLBACK_PRIMARY ?
+			SVC_FALLBACK_PRIMARY : SVC_FALLBACK_NONE;
+	out->scaleout = svc->opts & HL_SVC_O_SCALEOUT;
+	out->announce = !(svc->opts & HL_SVC_O_NO_ANNOUNCE);
+	if ((svc->opts & HL_SVC_O_RYW) && !svc_ryw_get(st, svc->id, &r) &&
+	    r.window_ms && !svc_find_id(st, r.src_id, &src, &s)) {
+		format_svc(&src, out->ryw_of, sizeof(out->ryw_of));
+		out->ryw_window_ms = r.window_ms;
+	}
+}
+
 int svc_ryw_get(struct store *st, __u32 id, struct hl_ryw *r)
 {
 	if (bpf_map_lookup_elem(st->fds[MAP_RYW], &id, r)) {

@@ -44,6 +44,9 @@ const char *svc_fwd_name(__u8 fwd);
  */
 int svc_admin_apply(const struct svc_admin *in, opt_seen_t seen,
 		    struct hl_service *svc);
+/* The reverse: the admin options a pinned service has (config dump). */
+void svc_admin_read(struct store *st, const struct hl_service *svc,
+		    struct svc_admin *out);
 
 /*
  * Why `svc` cannot keep a flow on its node when the flow moves to another
