@@ -118,12 +118,15 @@ dg_digest() { dg "$1" -j service digest "$SO_SVC" | jq -r '.[0].digest'; }
 }
 
 @test "service set SVC announce off withdraws the route; on announces it again" {
+	poll 50 eval '[ "$(so_announced d2)" = 1 ]' || fail "metrics: announced $(so_announced d2)"
 	so_helios d2 service set "$SO_SVC" announce off
 	so_wait_nexthops "198.18.0.21 198.18.0.23"
 	[ "$(so_helios d2 -j health | jq -r '.[0].announce')" = off ]
 	grep -q "VIP not announced: announce off" "$LAB_DIR/log/agent-d2.log"
+	poll 50 eval '[ "$(so_announced d2)" = 0 ]' || fail "metrics: announced $(so_announced d2)"
 	so_helios d2 service set "$SO_SVC" announce on
 	so_wait_nexthops "$ALL"
+	poll 50 eval '[ "$(so_announced d2)" = 1 ]' || fail "metrics: announced $(so_announced d2)"
 }
 
 @test "a director whose backends are all down withdraws; traffic stops reaching it" {

@@ -34,6 +34,15 @@ so_addr() {
 
 # so_exec H CMD...
 so_exec() { local h=$1; shift; ip netns exec "$(lab_ns "$h")" "$@"; }
+SO_METRICS_PORT=19464	# each director's agent, on its own namespace's lo
+
+# so_announced D: D's helios_service_announced for the service (metrics).
+so_announced() {
+	so_exec "$1" "$LAB_PY" "$LAB_TOOLS/expo.py" get \
+		"http://127.0.0.1:$SO_METRICS_PORT/metrics" >"$LAB_DIR/scrape-$1" 2>/dev/null &&
+		"$LAB_PY" "$LAB_TOOLS/expo.py" series "$LAB_DIR/scrape-$1" |
+		jq -r --arg k "helios_service_announced{service=\"$SO_SVC\"}" '.[$k] // "none"'
+}
 so_helios() { lab_helios "$@"; }
 so_birdc() { so_exec "$1" birdc -s "$LAB_DIR/bird-$1.ctl" "${@:2}"; }
 
@@ -81,6 +90,7 @@ so_bird_conf_director() {
 so_agent_conf() {
 	local d=$1 i=0 b
 	cat <<-EOC
+	metrics = "$SO_METRICS_PORT";
 	bgp = { socket = "$LAB_DIR/bird-$d.ctl"; include = "$LAB_DIR/vips-$d.conf";
 		drain = ${SO_DRAIN:-3}; poll = 0.2; };
 	services = ( { service = "$SO_SVC"; scaleout = true;

@@ -166,6 +166,13 @@ static void write_services(struct expo *e, const struct metrics_snap *s)
 	SVC_FAMILY(e, s, "helios_service_hold_active", EXPO_GAUGE,
 		   "1 while the agent holds the service's new flows (no single primary).",
 		   !!(m->flags & HL_SVC_F_HOLD));
+	SVC_FAMILY(e, s, "helios_service_announced", EXPO_GAUGE,
+		   "1 while the agent has the VIP announced through BIRD (bgp group).",
+		   (m->flags & (HL_SVC_F_BGP | HL_SVC_F_ANNOUNCED)) ==
+		   (HL_SVC_F_BGP | HL_SVC_F_ANNOUNCED));
+	SVC_FAMILY(e, s, "helios_service_bgp_down", EXPO_GAUGE,
+		   "1 while BIRD, or every BGP session of it, is down (bgp group).",
+		   !!(m->flags & HL_SVC_F_BGP_DOWN));
 
 	expo_family(e, "helios_service_drops", EXPO_COUNTER,
 		    "Packets of the service not forwarded, by verdict reason.");
