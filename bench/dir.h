@@ -83,11 +83,11 @@ static inline void dir_free(struct dir *d)
 static inline void dir_table(struct dir *d, __u32 svc_id, __u32 first, __u32 n,
 		      __u32 ring)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = HL_SLOTS_INNER_FLAGS);
 	struct maglev_node *mn = calloc(n, sizeof(*mn));
 	__u32 *table = malloc(ring * sizeof(*table));
 	__u32 *keys = malloc(ring * sizeof(*keys));
-	__u32 i, count = ring;
+	__u32 i, count = ring, slots_key = hl_slots_key(svc_id, 0);
 	int fd, err;
 
 	if (!mn || !table || !keys)
@@ -105,7 +105,7 @@ static inline void dir_table(struct dir *d, __u32 svc_id, __u32 first, __u32 n,
 		keys[i] = i;
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "hl_ring", 4, 4, ring, &opts);
 	if (fd < 0 || bpf_map_update_batch(fd, keys, table, &count, NULL) ||
-	    bpf_map_update_elem(d->slots, &svc_id, &fd, BPF_ANY))
+	    bpf_map_update_elem(d->slots, &slots_key, &fd, BPF_ANY))
 		die("maglev table: %s", strerror(errno));
 	close(fd);
 	free(keys);
