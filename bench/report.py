@@ -446,10 +446,11 @@ p("## 4. Control plane")
 p()
 if cp:
     p("**Maglev rebuild** for one service, 5 runs each (ms, min / **median** / max). "
-      "`maglev_build` is the table computation alone; *build + swap* is `store_rebuild()` from "
+      "`maglev_build` is the table computation alone; *build + swap* is `svc_rebuild()` from "
       "the agent's library, what every `node add/set/del` runs: the nodes snapshot, "
-      "`maglev_build`, a fresh inner map filled with one batch update, and the swap into the "
-      "outer map.")
+      "`maglev_build`, the service's spare slot table written through mmap, and the flip of "
+      "the service entry to it (a new inner map, and the RCU grace period its swap into the "
+      "outer map waits for, only when the size changes).")
     p()
     p("| nodes | ring | maglev_build | build + swap |")
     p("|---|---|---|---|")
