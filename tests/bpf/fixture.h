@@ -285,14 +285,20 @@ static void read_reasons(uint64_t *sum)
 	}
 }
 
-static void run_xdp(const uint8_t *in, size_t len, struct result *r)
+/* A test run as if the frame came in on `ifindex` (0: the test-run
+ * default, lo), with the reason counters' deltas. */
+static void run_xdp_on(const uint8_t *in, size_t len, uint32_t ifindex,
+		       struct result *r)
 {
 	uint64_t before[HL_REASON_MAX], after[HL_REASON_MAX];
+	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = ifindex };
 	LIBBPF_OPTS(bpf_test_run_opts, o,
 		.data_in = in,
 		.data_size_in = len,
 		.data_out = r->out,
 		.data_size_out = sizeof(r->out),
+		.ctx_in = ifindex ? &ctx : NULL,
+		.ctx_size_in = ifindex ? sizeof(ctx) : 0,
 		.repeat = 1,
 	);
 
@@ -303,6 +309,11 @@ static void run_xdp(const uint8_t *in, size_t len, struct result *r)
 	read_reasons(after);
 	for (int i = 0; i < HL_REASON_MAX; i++)
 		r->delta[i] = after[i] - before[i];
+}
+
+static void run_xdp(const uint8_t *in, size_t len, struct result *r)
+{
+	run_xdp_on(in, len, 0, r);
 }
 
 static void send_spec(struct spec s, struct result *r)

@@ -379,31 +379,6 @@ static void test_load_nat(void)
 
 /* ---- running ---- */
 
-/* A test run as if the frame came in on `ifindex`. */
-static void run_xdp_on(const uint8_t *in, size_t len, uint32_t ifindex,
-		       struct result *r)
-{
-	uint64_t before[HL_REASON_MAX], after[HL_REASON_MAX];
-	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, o,
-		.data_in = in,
-		.data_size_in = len,
-		.data_out = r->out,
-		.data_size_out = sizeof(r->out),
-		.ctx_in = &ctx,
-		.ctx_size_in = sizeof(ctx),
-		.repeat = 1,
-	);
-
-	read_reasons(before);
-	r->err = bpf_prog_test_run_opts(prog_fd, &o) ? -errno : 0;
-	r->ret = o.retval;
-	r->len = o.data_size_out;
-	read_reasons(after);
-	for (int i = 0; i < HL_REASON_MAX; i++)
-		r->delta[i] = after[i] - before[i];
-}
-
 static int sweep_now(void)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o);
