@@ -90,7 +90,9 @@ says() { cp "$JSON/$2" "$LAB_DIR/$1.json.new" && mv "$LAB_DIR/$1.json.new" "$LAB
 		<<<"$output" >/dev/null || fail "$output"
 	run hl health "$PGC_WSVC"
 	assert_output --partial "holding: postgres and Patroni disagree"
-	grep -q "postgres says the primary is $(lab_addr4 b1), Patroni says $(lab_addr4 b2)" \
+	# The hold may start on an earlier version ("Patroni says none") when b1's
+	# answer is read before b2's; each new version is logged.
+	poll 200 grep -q "postgres says the primary is $(lab_addr4 b1), Patroni says $(lab_addr4 b2)" \
 		"$LAB_DIR/log/agent.log" || fail "$(cat "$LAB_DIR/log/agent.log")"
 	run landed_on "$PGC_WVIP"
 	assert_output ""	# held: the connection attempt times out
