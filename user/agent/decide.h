@@ -2,7 +2,7 @@
 /*
  * The health agent's model of one service: what its nodes' health and roles
  * mean for the data path. Pure (no maps, no clock, no configuration file),
- * so it is unit-tested; agent.c feeds it and commits the result.
+ * so it is unit-tested; commit.c feeds it and commits the result.
  */
 #ifndef HELIOS_DECIDE_H
 #define HELIOS_DECIDE_H
