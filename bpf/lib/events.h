@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The verdicts worth seeing one by one (drops, rate-limit trips, held SYNs,
- * resets, SYN second chances): counted per service, and written to the
- * ring buffer `events` while `helios-agent monitor` holds its lease, one
- * in `sample` and at most `budget` a second per CPU, so that a flood
- * cannot bury the monitor or cost the data path much. Forwarded and
- * passed packets never get past the first test; with no monitor the
- * others pay one array lookup and a compare.
+ * resets, SYN second chances): counted per service (and per node when the
+ * packet's node is known), and written to the ring buffer `events` while
+ * `helios-agent monitor` holds its lease, one in `sample` and at most
+ * `budget` a second per CPU, so that a flood cannot bury the monitor or
+ * cost the data path much. Forwarded and passed packets never get past the
+ * first test; with no monitor the others pay two or three array lookups
+ * and a compare.
  */
 #ifndef HELIOS_BPF_EVENTS_H
 #define HELIOS_BPF_EVENTS_H
@@ -83,6 +84,14 @@ static __always_inline int hl_verdict_ev(__u32 reason, int action,
 
 			if (cnt)
 				*cnt += 1;
+		}
+		if (t->node) {
+			__u32 id = t->node_id;
+			struct hl_node_reasons *nr =
+				bpf_map_lookup_elem(&node_reasons, &id);
+
+			if (nr && reason < HL_REASON_MAX)
+				nr->count[reason]++;
 		}
 		event_emit(reason, pkt, t);
 	}

@@ -417,6 +417,15 @@ struct {
 	__uint(max_entries, HL_MAX_SERVICES * HL_POOL_LISTS);
 } pool_lists SEC(".maps");
 
+/* Verdict reasons per node (struct hl_node_reasons, events.h): 8 bytes a
+ * reason, node and CPU, written only on the verdicts events.h counts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hl_node_reasons);
+	__uint(max_entries, HL_MAX_NODES);
+} node_reasons SEC(".maps");
+
 #endif /* HL_MAPS_DECAP */
 
 #endif /* HELIOS_BPF_MAPS_H */

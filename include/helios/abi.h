@@ -838,6 +838,16 @@ _Static_assert(sizeof(struct hl_switchover) == 16, "hl_switchover");
 _Static_assert(sizeof(struct hl_class_pool_key) == 8, "hl_class_pool_key");
 _Static_assert(__builtin_offsetof(struct hl_node, eff_pool) == 31, "hl_node.eff_pool");
 
+/* ---- drops by reason per node (issue 11) ---- */
+
+/* Per-CPU verdict counts of each node (`node_reasons`, by node id): the
+ * HL_EVENT_REASONS verdicts of packets whose node was known (a drop after
+ * the pick, a reset, too-big, a SYN second chance). Indexed by reason, so
+ * a new reason changes its size: bump its layout. */
+struct hl_node_reasons {
+	__u64 count[HL_REASON_MAX];
+};
+
 /*
  * Layout version of every pinned map of the director. A change to a map's
  * type, key, value or size bumps its number here; `helios-agent upgrade`
@@ -869,7 +879,7 @@ _Static_assert(__builtin_offsetof(struct hl_node, eff_pool) == 31, "hl_node.eff_
 	X(nat_scratch, 1) X(nat_sweeper, 1) X(ryw, 1)	\
 	X(ryw_clients, 1) X(svc_reasons, 1) X(events, 1)	\
 	X(monitor, 1)	X(mon_cpu, 1)	X(switchover, 1)	\
-	X(class_pools, 1) X(pool_lists, 1)
+	X(class_pools, 1) X(pool_lists, 1) X(node_reasons, 1)
 
 /* The map `layout`: map name (NUL-padded) -> its layout number; the key
  * HL_LAYOUT_BUILD holds a hash of the BPF object the program came from,

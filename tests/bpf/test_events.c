@@ -5,11 +5,12 @@
  * packet becomes one event that says what happened to which flow of which
  * service; forwarded packets never do; 1-in-N sampling and the per-second
  * budget skip what they should, counted; a full ring buffer counts its
- * losses; an expired lease is off. Needs root.
+ * losses; an expired lease is off; a verdict after the pick counts for
+ * its node as well. Needs root.
  */
 #include "fixture.h"
 
-static int monitor_fd, mon_cpu_fd, svc_reasons_fd;
+static int monitor_fd, mon_cpu_fd, svc_reasons_fd, node_reasons_fd;
 static struct ring_buffer *rb;
 static struct hl_event got[8];
 static unsigned int ngot;
@@ -77,6 +78,17 @@ static uint64_t svc_reason(uint32_t svc_id, uint32_t reason)
 	if (!bpf_map_lookup_elem(svc_reasons_fd, &k, v))
 		for (int c = 0; c < ncpus; c++)
 			sum += v[c];
+	return sum;
+}
+
+static uint64_t node_reason(uint32_t node_id, uint32_t reason)
+{
+	struct hl_node_reasons v[ncpus];
+	uint64_t sum = 0;
+
+	if (!bpf_map_lookup_elem(node_reasons_fd, &node_id, v))
+		for (int c = 0; c < ncpus; c++)
+			sum += v[c].count[reason];
 	return sum;
 }
 
@@ -189,6 +201,36 @@ static void test_expired(void)
 	CHECK(ngot == 0 && mon_counts().seen == 0, "%u events after the lease", ngot);
 }
 
+/* Too big for the picked node's path (a verdict after the pick): counted
+ * for that node and no other; a drop before any pick (no backend) for no
+ * node. */
+static void test_node_reasons(void)
+{
+	struct spec s = { .sport = 41002, .payload = 1600 };
+	uint32_t pick = table_node(s), base = svc_of(s)->base;
+	uint64_t before[NPER], nb[NPER];
+	struct result r;
+
+	reset();
+	for (uint32_t k = 0; k < NPER; k++) {
+		before[k] = node_reason(base + k, HL_REASON_TOO_BIG);
+		nb[k] = node_reason(base + k, HL_REASON_DROP_NO_BACKEND);
+	}
+	for (int i = 0; i < 3; i++) {
+		send_spec(s, &r);
+		CHECK(r.delta[HL_REASON_TOO_BIG] == 1, "not too-big");
+	}
+	for (uint32_t k = 0; k < NPER; k++)
+		CHECK(node_reason(base + k, HL_REASON_TOO_BIG) - before[k] ==
+		      (base + k == pick ? 3 : 0), "node %u: too-big +%llu",
+		      base + k, (unsigned long long)(node_reason(base + k,
+		      HL_REASON_TOO_BIG) - before[k]));
+	run_drops(2);
+	for (uint32_t k = 0; k < NPER; k++)
+		CHECK(node_reason(base + k, HL_REASON_DROP_NO_BACKEND) == nb[k],
+		      "node %u counted a drop before the pick", base + k);
+}
+
 /* Nobody reads: the ring buffer fills, and what does not fit is counted. */
 static void test_full(void)
 {
@@ -221,6 +263,7 @@ int main(void)
 		monitor_fd = bpf_map__fd(skel->maps.monitor);
 		mon_cpu_fd = bpf_map__fd(skel->maps.mon_cpu);
 		svc_reasons_fd = bpf_map__fd(skel->maps.svc_reasons);
+		node_reasons_fd = bpf_map__fd(skel->maps.node_reasons);
 		rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, NULL, NULL);
 		if (!rb)
 			load_failed = true;
@@ -231,6 +274,7 @@ int main(void)
 	SCENARIO(test_sampling);
 	SCENARIO(test_budget);
 	SCENARIO(test_expired);
+	SCENARIO(test_node_reasons);
 	SCENARIO(test_full);
 	ring_buffer__free(rb);
 	helios_xdp__destroy(skel);

@@ -227,6 +227,43 @@ state_is() { [ "$(agent_state "$1")" = "$2" ]; }
 	hl service set "$LAB_SVC4" rate conn off
 }
 
+# scraped_at_least FILE SERIES N: a scrape into FILE has SERIES >= N
+scraped_at_least() { scrape "$1" && [ "$(value "$1" "$2")" -ge "$3" ]; }
+
+# node_drops FILE REASON: every node's count of REASON, summed
+node_drops() {
+	"$LAB_PY" "$LAB_TOOLS/expo.py" series "$1" | jq --arg r "reason=\"$2\"" \
+		'[to_entries[] | select((.key | startswith("helios_node_drops_total{")) and
+		  (.key | contains($r))) | .value] | add // 0'
+}
+
+@test "metrics: a node's drops by reason rise by exactly the drops caused on it" {
+	local svc="$LAB_VIP4:5499/tcp" lost=198.19.254.1 m0=$LAB_DIR/nd0.txt
+	local m1=$LAB_DIR/nd1.txt series all0 sv0 n=25
+	# A node no route leads to (the director has none to 198.19/16): each
+	# new flow picks it, then is dropped-no-route, a drop after the pick.
+	hl service del "$svc" >/dev/null 2>&1 || true
+	hl service add "$svc"
+	hl node add "$svc" "$lost"
+	series="helios_node_drops_total{service=\"$svc\",node=\"$lost\",reason=\"dropped-no-route\"}"
+	scrape "$m0"
+	all0=$(node_drops "$m0" dropped-no-route)
+	sv0=$(value "$m0" "helios_service_drops_total{service=\"$svc\",reason=\"dropped-no-route\"}")
+	lab_exec client "$LAB_PY" "$LAB_TOOLS/synflood.py" "$LAB_VIP4" 5499 \
+		--count $n --rate 1000 --seed 11 >/dev/null
+	# the last SYNs may still be on their way through the veth
+	poll 100 scraped_at_least "$m1" "$series" $(( $(value "$m0" "$series") + n )) ||
+		fail "the node's dropped-no-route did not reach +$n: $(value "$m1" "$series")"
+	echo "# $series: $(value "$m0" "$series") -> $(value "$m1" "$series")" >&3
+	[ $(( $(value "$m1" "$series") - $(value "$m0" "$series") )) -eq $n ] ||
+		fail "the node's dropped-no-route rose by $(( $(value "$m1" "$series") - $(value "$m0" "$series") )), not $n"
+	[ $(( $(node_drops "$m1" dropped-no-route) - all0 )) -eq $n ] ||
+		fail "other nodes counted dropped-no-route too"
+	[ $(( $(value "$m1" "helios_service_drops_total{service=\"$svc\",reason=\"dropped-no-route\"}") - sv0 )) -eq $n ] ||
+		fail "the service's count does not match the node's"
+	hl service del "$svc"
+}
+
 @test "top in an 80x24 terminal: the service, its nodes and non-zero rates during traffic" {
 	command -v tmux >/dev/null || skip "tmux not installed"
 	local sock=$LAB_DIR/tmux.sock base
@@ -256,7 +293,9 @@ top_gone() { ! tmux -S "$LAB_DIR/tmux.sock" has-session -t top 2>/dev/null; }
 	local m=$LAB_DIR/g.txt dash=$BATS_TEST_DIRNAME/../../dist/grafana/helios.json name
 	scrape "$m"
 	for name in $(jq -r '.. | .expr? // empty' "$dash" | grep -o 'helios_[a-z_]*' | sort -u); do
-		grep -q "^$name[{ ]" "$m" || fail "the dashboard queries $name, not served"
+		# served: samples, or the TYPE of a family whose series come
+		# with their first count (helios_node_drops_total)
+		grep -qE "^(# TYPE )?$name[{ ]" "$m" || fail "the dashboard queries $name, not served"
 	done
 	command -v promtool >/dev/null || skip "promtool not installed: names checked only"
 	{

@@ -93,6 +93,8 @@ int metrics_snap_read(struct store *st, struct metrics_snap *s)
 		format_addr_port(hn->family, hn->addr, hn->port, m->node,
 				 sizeof(m->node));
 		counters_read(st, MAP_NODE_STATS, i, &m->c);
+		percpu_sum(st->fds[MAP_NODE_REASONS], i, &m->drops,
+			   sizeof(m->drops));
 		bpf_map_lookup_elem(st->fds[MAP_NODE_ACTIVE], &i, &m->active);
 		bpf_map_lookup_elem(st->fds[MAP_HEALTH], &i, &m->h);
 		m->weight = hn->weight;
@@ -208,6 +210,29 @@ static double health_code(const struct hl_health *h, double v)
 	return h->flags & HL_HEALTH_F_VALID ? v : -1;
 }
 
+/* A node's reasons only once counted: every reason for every node would
+ * make a scrape of many nodes mostly zeros (the service's family has
+ * them all). */
+static void write_node_drops(struct expo *e, const struct metrics_snap *s)
+{
+	unsigned int i, r;
+
+	expo_family(e, "helios_node_drops", EXPO_COUNTER,
+		    "Packets to the node not forwarded, by verdict reason (once counted).");
+	for (i = 0; i < s->nnodes; i++) {
+		const struct metrics_node *m = &s->nodes[i];
+
+		for (r = 0; r < HL_REASON_MAX; r++) {
+			struct expo_label lb[] = { { "service", m->svc },
+						   { "node", m->node },
+						   { "reason", reason_name(r) } };
+
+			if ((HL_EVENT_REASONS & (1ull << r)) && m->drops.count[r])
+				expo_sample_u64(e, lb, 3, m->drops.count[r]);
+		}
+	}
+}
+
 static void write_nodes(struct expo *e, const struct metrics_snap *s)
 {
 	NODE_COUNTER(e, s, "helios_node_packets",
@@ -221,6 +246,7 @@ static void write_nodes(struct expo *e, const struct metrics_snap *s)
 		     c.syn_retrans);
 	NODE_COUNTER(e, s, "helios_node_client_resets",
 		     "RSTs clients sent on the node's flows.", c.rsts);
+	write_node_drops(e, s);
 	NODE_FAMILY(e, s, "helios_node_active_flows", EXPO_GAUGE,
 		    "Open flows of the node (counted for lc, p2c, bounded-load and NAT).",
 		    m->active > 0 ? m->active : 0);

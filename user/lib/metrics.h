@@ -28,6 +28,7 @@ struct metrics_node {
 	__s64 active;
 	struct hl_health h;		/* zero: never probed */
 	__u32 weight, eff_weight;	/* admin, table (node_table_weight) */
+	struct hl_node_reasons drops;	/* HL_EVENT_REASONS only */
 };
 
 struct metrics_svc {

@@ -181,6 +181,9 @@ static int node_add_locked(struct store *st, const struct hl_svc_key *key,
 	err = percpu_zero(st->fds[MAP_NODE_STATS], id, sizeof(struct hl_counters),
 			  true);
 	if (!err)
+		err = percpu_zero(st->fds[MAP_NODE_REASONS], id,
+				  sizeof(struct hl_node_reasons), true);
+	if (!err)
 		err = percpu_zero(st->fds[MAP_NODE_ACTIVE], id, sizeof(__s64),
 				  false);
 	if (err)
