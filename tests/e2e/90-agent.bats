@@ -107,14 +107,37 @@ which() { landed_on "$@"; }
 	assert_output s
 }
 
-@test "failover: primary unreachable, standby promoted: writes follow it, its sessions get an RST" {
-	local resets0
+# monitor_has JQ-FILTER: a line of `monitor -j`'s output matches
+monitor_has() {
+	jq -e -s "[.[] | select($1)] | length > 0" "$LAB_DIR/log/monitor.log" >/dev/null 2>&1
+}
+
+# agent_event EVENT [JQ-FILTER]: the monitor has the write service's EVENT
+agent_event() {
+	monitor_has ".type == \"agent\" and .event == \"$1\" and .service == \"$WVIP:5432/tcp\" and (${2:-true})"
+}
+
+# The monitor is connected once it shows a reload of the agent.
+monitor_sees_reload() {
+	kill -HUP "$(cat "$LAB_DIR/pids/agent")" &&
+		poll 10 monitor_has '.type == "agent" and .event == "reload"'
+}
+
+@test "failover: primary unreachable, standby promoted: writes follow it, its sessions get an RST; monitor -j shows the hold and the failover" {
+	local resets0 b1 b2
+	b1=$(lab_addr4 b1) b2=$(lab_addr4 b2)
+	lab_spawn dir monitor "$HELIOS" --bpffs "$LAB_DIR/bpf/dir" -j monitor
+	poll 100 monitor_sees_reload || fail "monitor not connected to the agent"
 	session_start || fail "no session on the write VIP"
 	resets0=$(reason reset-node-down)
 	# The old primary's host drops off the network (its server keeps
 	# running and still believes it is the primary).
 	ip -n "$(lab_ns b1)" link set eth0 down
 	poll 100 state_is $WVIP b1 unhealthy || fail "b1 not Unhealthy: $(hl health)"
+	# no primary left: the agent holds, and says so at once
+	poll 20 agent_event hold || fail "no hold event: $(cat "$LAB_DIR/log/monitor.log")"
+	agent_event failover ".from == \"$b1\" and .to == \"none\"" ||
+		fail "no failover event away from b1: $(cat "$LAB_DIR/log/monitor.log")"
 	touch "$LAB_DIR/go"
 	poll 200 test -s "$LAB_DIR/result" || fail "session still waiting"
 	run cat "$LAB_DIR/result"
@@ -126,6 +149,11 @@ which() { landed_on "$@"; }
 	poll 200 writes_on s || fail "writes did not reach the promoted node: $(hl health)"
 	t1=$(date +%s%N)
 	echo "# first write connection on the promoted node $(( (t1 - t0) / 1000000 )) ms after pg_promote (probe interval ${INTERVAL}s)" >&3
+	# the writes reached b2: the decision that sent them is an event already
+	poll 20 agent_event hold-end || fail "no hold-end event: $(cat "$LAB_DIR/log/monitor.log")"
+	poll 20 agent_event failover ".from == \"none\" and .to == \"$b2\"" ||
+		fail "no failover event to b2: $(cat "$LAB_DIR/log/monitor.log")"
+	lab_kill "$LAB_DIR/pids/monitor"
 	run which $RVIP
 	assert_output s		# no standby left: reads fall back to the primary
 }
