@@ -20,7 +20,8 @@ teardown_file() { e2e_lab_down; }
 # Both services, every node; b3 weight W3 and SVC4's strategy S.
 write_conf() {
 	cat >"$LAB_DIR/helios.conf" <<-EOF
-	attach = ( { dev = "eth0"; mode = "native"; zone = "z1"; } );
+	attach = ( { dev = "eth0"; mode = "native"; zone = "z1";
+	             src = "$(lab_addr4 dir),$(lab_addr6 dir)"; } );
 	nat = { established = 3600; udp = 60; };
 	classes = ( { name = "lab"; prefix = "198.18.0.0/24"; rate = "1000/s burst 100"; } );
 	services = (
@@ -85,6 +86,8 @@ state() {
 	[ "$(jq -r '.[0].name' <<<"$output")" = lab ] || fail "classes: $output"
 	run hl config dump
 	assert_output --partial 'rate_conn = "20000/s burst 2000"; client_rate = "5000/s burst 500 prefix 24"; syn_retry = "300 budget 20 min 5";'
+	# both outer sources, IPv4 and IPv6
+	assert_output --partial "src = \"$(lab_addr4 dir),$(lab_addr6 dir)\";"
 
 	burst "$LAB_SVC4" 120
 	assert_spread 0.12 b1=100 b2=200 b3=300
@@ -182,6 +185,63 @@ complete_dir() {
 		fail "the service was re-created (counters reset): $output"
 	burst "$LAB_SVC4" 40
 	[ "$(jq .errors <<<"$burst")" -eq 0 ] || fail "$burst"
+}
+
+NAT4="$LAB_VIP4:6543/tcp"
+
+# nat_conf NODES: a fwd nat service whose nodes may have ports of their own
+nat_conf() {
+	cat >"$LAB_DIR/nat.conf" <<-EOF
+	services = ( { service = "$NAT4"; fwd = "nat"; nodes = ( $1 ); } );
+	EOF
+}
+
+# The NAT service's nodes: "ADDR PORT WEIGHT" each, sorted.
+nat_nodes() {
+	hl -j node list "$NAT4" | jq -r '.[] | "\(.addr) \(.port) \(.weight)"' | sort | paste -sd, -
+}
+nat_nodes_are() { [ "$(nat_nodes)" = "$1" ]; }
+
+@test "nodes with a port of their own: declared in the file, dumped as ADDR:PORT, changed by reload and restart" {
+	local b1 b2 want
+	b1=$(lab_addr4 b1) b2=$(lab_addr4 b2)
+	nat_conf "{ addr = \"$b1:6432\"; }, { addr = \"$b1:6433\"; weight = 50; }, { addr = \"$b2\"; }"
+	agent_start "$LAB_DIR/nat.conf"
+	want="$b1 6432 100,$b1 6433 50,$b2 6543 100"
+	echo "# $(nat_nodes)" >&3
+	nat_nodes_are "$want" || fail "nodes: $(nat_nodes), not $want"
+	run hl config dump
+	assert_output --partial "{ addr = \"$b1:6432\"; weight = 100; }"
+	assert_output --partial "{ addr = \"$b1:6433\"; weight = 50; }"
+	assert_output --partial "{ addr = \"$b2\"; weight = 100; }"
+	refute_output --partial "not in the file format"
+	hl config dump >"$LAB_DIR/nat-dump.conf"
+	run hl config check "$LAB_DIR/nat-dump.conf"
+	assert_success
+
+	# reload: one port's weight changed, one node gone, one added
+	nat_conf "{ addr = \"$b1:6432\"; weight = 70; }, { addr = \"$b2\"; }, { addr = \"$b2:6434\"; }"
+	kill -HUP "$(cat "$LAB_DIR/pids/agent")"
+	want="$b1 6432 70,$b2 6434 100,$b2 6543 100"
+	poll 200 nat_nodes_are "$want" || fail "after the reload: $(nat_nodes), not $want"
+
+	# removed from the file while the agent was down: gone at its start
+	lab_kill "$LAB_DIR/pids/agent"
+	nat_conf "{ addr = \"$b1:6432\"; weight = 70; }, { addr = \"$b2\"; }"
+	agent_start "$LAB_DIR/nat.conf"
+	want="$b1 6432 70,$b2 6543 100"
+	nat_nodes_are "$want" || fail "after the restart: $(nat_nodes), not $want"
+
+	# a port of its own where nothing translates ports: refused, one line
+	nat_conf "{ addr = \"$b1:6432\"; }"
+	sed -i 's/fwd = "nat"; //' "$LAB_DIR/nat.conf"
+	run hl config check "$LAB_DIR/nat.conf"
+	assert_failure
+	assert_output --partial "nat.conf:1"
+	assert_output --partial "port of its own"
+	[ "${#lines[@]}" -eq 1 ] || fail "more than one line: $output"
+	lab_kill "$LAB_DIR/pids/agent"
+	hl service del "$NAT4"
 }
 
 # notified MSG N: the agent sent MSG at least N times.

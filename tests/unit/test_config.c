@@ -199,13 +199,15 @@ static void test_db_keys(void)
 static void test_devices(void)
 {
 	static const char text[] =
-		"attach = ( { dev = \"eth0\"; mode = \"generic\"; zone = \"z1\"; } );\n"
+		"attach = ( { dev = \"eth0\"; mode = \"generic\"; zone = \"z1\";\n"
+		"             src = \"198.18.0.1,fd00::1\"; } );\n"
 		"decap = ( { dev = \"eth1\"; vips = ( \"198.18.1.10\", \"fd00::10\" ); } );\n"
 		"classes = ( { name = \"vip\"; prefix = \"198.18.0.0/24\"; rate = \"100/s\"; } );\n"
 		"services = ( { service = \"198.18.1.10:80/tcp\"; strategy = \"wrr\";\n"
 		"  rate_conn = \"1k/s burst 50\"; client_rate = \"10/s prefix 24\";\n"
 		"  fwd = \"nat\"; snat = ( \"198.18.0.4\", \"198.18.0.5\" );\n"
-		"  nodes = ( { addr = \"198.18.0.11\"; zone = \"z1\"; } ); } );\n";
+		"  nodes = ( { addr = \"198.18.0.11\"; zone = \"z1\"; },\n"
+		"            { addr = \"198.18.0.11:6432\"; }, { addr = \"198.18.0.12:80\"; } ); } );\n";
 	const struct opt *t = svc_admin_opts;
 	struct agent_conf conf;
 	struct svc_conf *sc;
@@ -216,10 +218,12 @@ static void test_devices(void)
 	}
 	CHECK(conf.nattach == 1 && !strcmp(conf.attach[0].dev, "eth0") &&
 	      conf.attach[0].mode == ATTACH_GENERIC &&
-	      !strcmp(conf.attach[0].zone, "z1") && !conf.attach[0].src[0],
+	      !strcmp(conf.attach[0].zone, "z1") &&
+	      !strcmp(conf.attach[0].src, "198.18.0.1,fd00::1"),
 	      "attach: %u %s mode %u", conf.nattach, conf.attach[0].dev,
 	      conf.attach[0].mode);
 	CHECK(conf.attach_seen[0] == (OPT_SEEN(attach_opts, "mode") |
+				      OPT_SEEN(attach_opts, "src") |
 				      OPT_SEEN(attach_opts, "zone")),
 	      "attach keys seen: %llx", (unsigned long long)conf.attach_seen[0]);
 	CHECK(conf.ndecap == 1 && conf.decap[0].nvips == 2 &&
@@ -236,8 +240,13 @@ static void test_devices(void)
 	      sc->limits.rate_conn);
 	CHECK(conf.nclasses == 1 && !strcmp(conf.classes[0].name, "vip"),
 	      "classes: %u", conf.nclasses);
-	CHECK(sc->nnodes == 1 && sc->nodes[0].seen == OPT_SEEN(node_admin_opts, "zone"),
+	CHECK(sc->nnodes == 3 && sc->nodes[0].seen == OPT_SEEN(node_admin_opts, "zone"),
 	      "node keys seen: %llx", (unsigned long long)sc->nodes[0].seen);
+	/* a port of its own; the service's port is none */
+	CHECK(sc->nnodes == 3 && !sc->nodes[0].port &&
+	      sc->nodes[1].port == htons(6432) && !sc->nodes[2].port &&
+	      !memcmp(&sc->nodes[0].addr, &sc->nodes[1].addr, sizeof(sc->nodes[0].addr)),
+	      "node ports %u %u", ntohs(sc->nodes[1].port), ntohs(sc->nodes[2].port));
 	config_free(&conf);
 }
 
@@ -325,6 +334,8 @@ static const struct bad_case bad_cases[] = {
 	  2, "twice" },
 	{ "attach src not an address", "attach = ( { dev = \"eth0\"; src = \"x\"; } );\n",
 	  1, "src" },
+	{ "attach src twice of one family",
+	  "attach = ( { dev = \"eth0\"; src = \"198.18.0.1,198.18.0.2\"; } );\n", 1, "src" },
 	{ "decap without vips", "decap = ( { dev = \"eth0\"; } );\n", 1, "'vips'" },
 	{ "a rate the CLI would refuse", SVC "    rate_conn = \"fast\";\n" NODE END,
 	  3, "rate_conn" },
@@ -340,6 +351,12 @@ static const struct bad_case bad_cases[] = {
 	  SVC "    strategy = \"wrr\"; bounded_load = 1.25;\n" NODE END, 2, "" },
 	{ "http without path", SVC "    check = { kind = \"http\"; };\n" NODE END,
 	  3, "'path'" },
+	{ "a node's own port where nothing translates ports", SVC TCP
+	  "    nodes = ( { addr = \"198.18.0.11\"; },\n"
+	  "              { addr = \"198.18.0.11:6432\"; } );\n" END, 5, "port of its own" },
+	{ "the same node and port twice", SVC "    fwd = \"nat\";\n"
+	  "    nodes = ( { addr = \"198.18.0.11:6432\"; },\n"
+	  "              { addr = \"198.18.0.11:6432\"; } );\n" END, 5, "twice" },
 	{ "node of the wrong family", SVC TCP
 	  "    nodes = ( { addr = \"198.18.0.11\"; },\n"
 	  "              { addr = \"2001:db8::11\"; } );\n" END,

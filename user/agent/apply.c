@@ -20,13 +20,16 @@
 #include "lib/services.h"
 #include "lib/tables.h"
 
+/* The file's node at addr and port (0: the service's). */
 static const struct node_conf *find_node_conf(const struct svc_conf *sc,
-					      const struct ip_addr *addr)
+					      const struct ip_addr *addr,
+					      __be16 port)
 {
 	unsigned int i;
 
 	for (i = 0; sc && i < sc->nnodes; i++)
-		if (!memcmp(&sc->nodes[i].addr, addr, sizeof(*addr)))
+		if (!memcmp(&sc->nodes[i].addr, addr, sizeof(*addr)) &&
+		    sc->nodes[i].port == port)
 			return &sc->nodes[i];
 	return NULL;
 }
@@ -276,12 +279,11 @@ static void forget_removed(struct agent *a, const struct svc_conf *sc,
 		const struct hl_node *n = &a->st.nodes[id];
 		struct ip_addr addr = { .family = n->family };
 
-		if (!(n->flags & HL_NODE_F_EXISTS) || n->svc_id != svc->id ||
-		    n->port)
+		if (!(n->flags & HL_NODE_F_EXISTS) || n->svc_id != svc->id)
 			continue;
 		memcpy(addr.w, n->addr, sizeof(addr.w));
-		if (find_node_conf(sc, &addr) ||
-		    !conf_record_ours(a->conf_fd, id, &sc->key, &addr))
+		if (find_node_conf(sc, &addr, n->port) ||
+		    !conf_record_ours(a->conf_fd, id, &sc->key, &addr, n->port))
 			continue;
 		log_msg("info", "%s: node removed from the configuration while stopped",
 			sc->name);
@@ -329,10 +331,10 @@ int apply_config(struct agent *a, const struct agent_conf *old,
 		if (svc_find(&a->st, &o->key, &svc))
 			continue;
 		for (j = 0; j < o->nnodes; j++) {
-			if (find_node_conf(n, &o->nodes[j].addr))
+			if (find_node_conf(n, &o->nodes[j].addr, o->nodes[j].port))
 				continue;
 			id = node_find_port(&a->st, svc.id, o->key.port,
-					    &o->nodes[j].addr, 0);
+					    &o->nodes[j].addr, o->nodes[j].port);
 			if (id >= 0 && !node_del(&a->st, id))
 				conf_record_del(a->conf_fd, id);
 		}
@@ -373,12 +375,13 @@ int apply_config(struct agent *a, const struct agent_conf *old,
 				svc_scaleout_problem(&svc));
 		for (j = 0; j < n->nnodes; j++) {
 			const struct node_conf *nc = &n->nodes[j];
-			const struct node_conf *oc = find_node_conf(o, &nc->addr);
+			const struct node_conf *oc = find_node_conf(o, &nc->addr,
+								    nc->port);
 			struct hl_node node = {};
-			/* The file's nodes are on the service's port: a
-			 * node the CLI gave a port of its own is another. */
+			/* On the service's port, or on one of its own:
+			 * another node at the same address is another. */
 			int id = node_find_port(&a->st, svc.id, n->key.port,
-						&nc->addr, 0);
+						&nc->addr, nc->port);
 
 			/* Exists, and unchanged here: since the last reload,
 			 * or at start since the file last set it (so what
@@ -406,6 +409,7 @@ int apply_config(struct agent *a, const struct agent_conf *old,
 			} else {
 				node.family = nc->addr.family;
 				memcpy(node.addr, nc->addr.w, sizeof(node.addr));
+				node.port = nc->port;
 				node.weight = nc->weight;
 				node.role = nc->role;
 				memcpy(node.zone, nc->zone, sizeof(node.zone));

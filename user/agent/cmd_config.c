@@ -109,15 +109,11 @@ static void dump_nodes(struct store *st, const struct hl_svc_key *key,
 
 		if (!(n->flags & HL_NODE_F_EXISTS) || n->svc_id != svc_id)
 			continue;
-		if (n->port && n->port != key->port) {
-			/* The file's nodes are on the service's port. */
-			printf("\n      # not in the file format: node %s",
-			       format_addr_port(n->family, n->addr, n->port,
-						addr, sizeof(addr)));
-			continue;
-		}
+		/* A port of its own as `node add` takes it: ADDR:PORT */
 		printf("%s{ addr = \"%s\";", first ? "\n    nodes = ( " : ",\n              ",
-		       format_addr(n->family, n->addr, addr, sizeof(addr)));
+		       format_addr_port(n->family, n->addr,
+					n->port == key->port ? 0 : n->port,
+					addr, sizeof(addr)));
 		for (o = node_admin_opts; o->name; o++) {
 			if ((o->type == OPT_ENUM && !n->role) ||
 			    (o->type == OPT_STRING && !n->zone[0]))

@@ -413,13 +413,20 @@ static int parse_node(struct ctx *c, const config_setting_t *g,
 		return -1;
 	if (!str)
 		return fail(c, g, "node needs 'addr'");
-	if (parse_addr(str, &nc->addr))
+	/* ADDR or ADDR:PORT ([ADDR]:PORT for IPv6), as `node add` takes it */
+	if (parse_addr_port(str, &nc->addr, &nc->port))
 		return fail(c, config_setting_get_member(g, "addr"),
 			    "bad address '%s'", str);
 	if (nc->addr.family != sc->key.family)
 		return fail(c, config_setting_get_member(g, "addr"),
 			    "node %s and service %s are of different IP families",
 			    str, sc->name);
+	if (nc->port == sc->key.port)
+		nc->port = 0;	/* the service's port: the same node */
+	if (nc->port && sc->fwd != HL_FWD_NAT)
+		return fail(c, config_setting_get_member(g, "addr"),
+			    "node %s has a port of its own, but only fwd nat translates ports (service %s forwards by %s)",
+			    str, sc->name, svc_fwd_name(sc->fwd));
 	if (get_opts(c, g, node_admin_opts, &admin, &nc->seen))
 		return -1;
 	nc->weight = admin.weight;
@@ -686,7 +693,8 @@ static int parse_service(struct ctx *c, const config_setting_t *g,
 			return -1;
 		for (j = 0; j < i; j++)
 			if (!memcmp(&sc->nodes[j].addr, &sc->nodes[i].addr,
-				    sizeof(struct ip_addr)))
+				    sizeof(struct ip_addr)) &&
+			    sc->nodes[j].port == sc->nodes[i].port)
 				return fail(c, n, "node listed twice");
 	}
 	return 0;

@@ -26,6 +26,7 @@ struct node_conf {
 	__u8 role;
 	char zone[HL_ZONE_LEN];
 	opt_seen_t seen;	/* the node_admin_opts the file gives */
+	__be16 port;		/* 0: the service's; else one of its own (fwd nat) */
 };
 
 #define CONF_WORDS	64	/* a limit's value: the CLI's words */

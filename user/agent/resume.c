@@ -21,19 +21,22 @@ static __u64 fnv(__u64 h, const void *p, size_t len)
 	return h;
 }
 
-/* Field by field: the structs have padding. */
-static __u64 node_hash(const struct hl_svc_key *svc, const struct ip_addr *addr)
+/* Field by field: the structs have padding. A port of its own only when
+ * there is one, so that the records of the others stay as they were. */
+static __u64 node_hash(const struct hl_svc_key *svc, const struct ip_addr *addr,
+		       __be16 port)
 {
 	__u64 h = fnv(0xcbf29ce484222325ull, svc, sizeof(*svc));
 
 	h = fnv(h, &addr->family, sizeof(addr->family));
-	return fnv(h, addr->w, sizeof(addr->w));
+	h = fnv(h, addr->w, sizeof(addr->w));
+	return port ? fnv(h, &port, sizeof(port)) : h;
 }
 
 static void record_of(struct conf_record *r, const struct hl_svc_key *svc,
 		      const struct node_conf *nc)
 {
-	r->node = node_hash(svc, &nc->addr);
+	r->node = node_hash(svc, &nc->addr, nc->port);
 	r->conf = fnv(r->node, &nc->weight, sizeof(nc->weight));
 	r->conf = fnv(r->conf, &nc->role, sizeof(nc->role));
 	r->conf = fnv(r->conf, nc->zone, strnlen(nc->zone, sizeof(nc->zone)));
@@ -86,9 +89,10 @@ bool conf_record_same(int fd, __u32 id, const struct hl_svc_key *svc,
 }
 
 bool conf_record_ours(int fd, __u32 id, const struct hl_svc_key *svc,
-		      const struct ip_addr *addr)
+		      const struct ip_addr *addr, __be16 port)
 {
 	struct conf_record r;
 
-	return !bpf_map_lookup_elem(fd, &id, &r) && r.node == node_hash(svc, addr);
+	return !bpf_map_lookup_elem(fd, &id, &r) &&
+	       r.node == node_hash(svc, addr, port);
 }

@@ -27,8 +27,9 @@ void conf_record_del(int fd, __u32 id);
 /* Node id holds the file's entry `nc` of service `svc`, as last set. */
 bool conf_record_same(int fd, __u32 id, const struct hl_svc_key *svc,
 		      const struct node_conf *nc);
-/* Node id (at `addr`) was put there by the file of service `svc`. */
+/* Node id (at `addr`, `port` 0 or its own) was put there by the file of
+ * service `svc`. */
 bool conf_record_ours(int fd, __u32 id, const struct hl_svc_key *svc,
-		      const struct ip_addr *addr);
+		      const struct ip_addr *addr, __be16 port);
 
 #endif /* HELIOS_AGENT_RESUME_H */

@@ -160,12 +160,39 @@ static const struct opt_choice mode_choices[] = {
 	{ "native", ATTACH_NATIVE }, { "generic", ATTACH_GENERIC }, { NULL }
 };
 
-static const char *addr_check(const void *field)
+/* An attach's src: ADDR, or one of each family as IPV4,IPV6 (a family
+ * left out keeps its own). The addresses in out, their count in *n. */
+static int src_parse(const char *str, struct ip_addr out[2], unsigned int *n)
 {
-	struct ip_addr a;
+	char buf[2 * ADDR_STRLEN], *comma;
 
-	return *(const char *)field && parse_addr(field, &a) ?
-		"not an IPv4 or IPv6 address" : NULL;
+	*n = 0;
+	if (!*str)
+		return 0;
+	if (strlen(str) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, str);
+	comma = strchr(buf, ',');
+	if (comma)
+		*comma = '\0';
+	if (parse_addr(buf, &out[0]))
+		return -EINVAL;
+	*n = 1;
+	if (!comma)
+		return 0;
+	if (parse_addr(comma + 1, &out[1]) || out[1].family == out[0].family)
+		return -EINVAL;
+	*n = 2;
+	return 0;
+}
+
+static const char *src_check(const void *field)
+{
+	struct ip_addr a[2];
+	unsigned int n;
+
+	return src_parse(field, a, &n) ?
+		"not an IPv4 or IPv6 address, or one of each as IPV4,IPV6" : NULL;
 }
 
 /* `attach DEV` keywords and the keys of the configuration's attach groups. */
@@ -174,8 +201,9 @@ const struct opt attach_opts[] = {
 	  OPT_FIELD(struct attach_conf, mode), .choices = mode_choices,
 	  .def = "native", .help = "XDP in the driver, or generic (slower, any device)" },
 	{ .name = "src", .type = OPT_STRING, .where = OPT_BOTH, .arg = "ADDR",
-	  OPT_FIELD(struct attach_conf, src), .check = addr_check,
-	  .def = "the egress device's", .help = "outer source address of IPIP packets" },
+	  OPT_FIELD(struct attach_conf, src), .check = src_check,
+	  .def = "the egress device's",
+	  .help = "outer source address of IPIP packets (IPv4, IPv6, or both as IPV4,IPV6)" },
 	{ .name = "zone", .type = OPT_STRING, .where = OPT_BOTH, .arg = "NAME",
 	  OPT_FIELD(struct attach_conf, zone), .check = zone_check,
 	  .help = "the director's own zone, for prefer-zone services" },
@@ -252,7 +280,8 @@ int attach_settings(struct store *st, const struct attach_conf *ac,
 		    opt_seen_t seen)
 {
 	struct hl_settings cfg = {}, old;
-	struct ip_addr src = {};
+	struct ip_addr src[2];
+	unsigned int i, n;
 	__u32 zero = 0;
 	int err;
 
@@ -261,12 +290,13 @@ int attach_settings(struct store *st, const struct attach_conf *ac,
 	bpf_map_lookup_elem(st->fds[MAP_SETTINGS], &zero, &cfg);
 	old = cfg;
 	if (seen & OPT_SEEN(attach_opts, "src")) {
-		if (ac->src[0] && parse_addr(ac->src, &src))
+		if (src_parse(ac->src, src, &n))
 			return -EINVAL;
-		if (src.family == HL_AF_INET)
-			cfg.src4 = src.w[0];
-		else if (src.family)
-			memcpy(cfg.src6, src.w, sizeof(cfg.src6));
+		for (i = 0; i < n; i++)
+			if (src[i].family == HL_AF_INET)
+				cfg.src4 = src[i].w[0];
+			else
+				memcpy(cfg.src6, src[i].w, sizeof(cfg.src6));
 	}
 	if (seen & OPT_SEEN(attach_opts, "zone"))
 		memcpy(cfg.zone, ac->zone, sizeof(cfg.zone));
@@ -281,6 +311,20 @@ int attach_settings(struct store *st, const struct attach_conf *ac,
 	}
 	refresh_nexthops(st);
 	return 0;
+}
+
+/* The pinned outer sources as src takes them: IPv4, IPv6, or both. */
+static void attach_src_format(const struct hl_settings *cfg, char *buf,
+			      size_t len)
+{
+	char a4[ADDR_STRLEN] = "", a6[ADDR_STRLEN] = "";
+	__be32 w[4] = { cfg->src4 };
+
+	if (cfg->src4)
+		format_addr(HL_AF_INET, w, a4, sizeof(a4));
+	if (cfg->src6[0] || cfg->src6[1] || cfg->src6[2] || cfg->src6[3])
+		format_addr(HL_AF_INET6, cfg->src6, a6, sizeof(a6));
+	snprintf(buf, len, "%s%s%s", a4, a4[0] && a6[0] ? "," : "", a6);
 }
 
 int attach_for_each(struct store *st,
@@ -308,13 +352,7 @@ int attach_for_each(struct store *st,
 		if (!bpf_xdp_query(ifindex, 0, &q) &&
 		    q.attach_mode == XDP_ATTACHED_SKB)
 			ac.mode = ATTACH_GENERIC;
-		if (cfg.src4) {
-			__be32 w[4] = { cfg.src4 };
-
-			format_addr(HL_AF_INET, w, ac.src, sizeof(ac.src));
-		}
-		else if (cfg.src6[0] || cfg.src6[1] || cfg.src6[2] || cfg.src6[3])
-			format_addr(HL_AF_INET6, cfg.src6, ac.src, sizeof(ac.src));
+		attach_src_format(&cfg, ac.src, sizeof(ac.src));
 		memcpy(ac.zone, cfg.zone, sizeof(ac.zone));
 		err = fn(&ac, data);
 	}

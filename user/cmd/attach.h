@@ -16,7 +16,7 @@ enum attach_mode { ATTACH_NATIVE, ATTACH_GENERIC };
 struct attach_conf {
 	char dev[IF_NAMESIZE];
 	__u8 mode;			/* enum attach_mode */
-	char src[ADDR_STRLEN];		/* outer source of IPIP, or "" */
+	char src[2 * ADDR_STRLEN];	/* outer source of IPIP: ADDR, IPv4,IPv6 or "" */
 	char zone[HL_ZONE_LEN];		/* the director's zone, or "" */
 };
 
