@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# bench/metrics_cost.sh BUILD [NODES]: what the metrics endpoint costs with
+# bench/metrics_cost.sh BUILD OUT.json [NODES]: what the metrics endpoint costs with
 # NODES nodes (default 1000) probed by TCP every PROBE_INTERVAL seconds
 # (default 1; a long one keeps probes out of the scrape figures), on
 # bench/targets.sh's two namespaces like bench/agent_cpu.sh. Measures
@@ -9,11 +9,13 @@
 #     then 20 gzipped; the agent's CPU per scrape (its ticks over the 40);
 #   - the agent's CPU over WINDOW s (default 60) without scrapes, then
 #     over WINDOW s scraped every 5 s (from /proc/PID/stat), twice.
-# Prints the figures; not part of `make bench` (run it by hand, root).
+# Prints the figures and writes them to OUT.json (bench/run.sh's stage
+# "metrics"; bench/report.py puts them in BENCHMARKS.md). Root.
 set -euo pipefail
 
-BUILD=${1:?usage: metrics_cost.sh BUILD [NODES]}
-N=${2:-1000}
+BUILD=${1:?usage: metrics_cost.sh BUILD OUT.json [NODES]}
+OUT=${2:?usage: metrics_cost.sh BUILD OUT.json [NODES]}
+N=${3:-1000}
 AGENT=$BUILD/helios-agent
 WINDOW=${METRICS_WINDOW:-60}
 INTERVAL=${PROBE_INTERVAL:-1}
@@ -45,8 +47,8 @@ hz=$(getconf CLK_TCK)
 # 20 scrapes in a row, then 20 gzipped: client-side time and bytes; agent
 # CPU per scrape (over the 40).
 c0=$(ticks "$apid")
-ip netns exec "$NS_A" python3 - "$MPORT" <<'PY'
-import statistics, sys, time, urllib.request
+ip netns exec "$NS_A" python3 - "$MPORT" "$DIR/scrape.json" <<'PY'
+import json, statistics, sys, time, urllib.request
 url = f"http://127.0.0.1:{sys.argv[1]}/metrics"
 ms, size = [], 0
 for _ in range(20):
@@ -64,9 +66,14 @@ for _ in range(20):
     zsize = len(urllib.request.urlopen(req, timeout=120).read())
     zms.append((time.perf_counter() - t) * 1000)
 print(f"scrape with gzip: median {statistics.median(zms):.1f} ms (20 scrapes); {zsize} bytes")
+ms3 = lambda v: {"min": round(min(v), 2), "median": round(statistics.median(v), 2),
+                 "max": round(max(v), 2)}
+json.dump({"scrape_ms": ms3(ms), "bytes": size, "lines": lines,
+           "gzip_ms": ms3(zms), "gzip_bytes": zsize}, open(sys.argv[2], "w"))
 PY
 c1=$(ticks "$apid")
-awk -v c=$((c1 - c0)) -v hz="$hz" 'BEGIN { printf "agent CPU per scrape (40 scrapes, probes included): %.1f ms\n", 1000 * c / hz / 40 }'
+per_scrape=$(awk -v c=$((c1 - c0)) -v hz="$hz" 'BEGIN { printf "%.1f", 1000 * c / hz / 40 }')
+echo "agent CPU per scrape (40 scrapes, probes included): $per_scrape ms"
 
 window() {	# window SCRAPE(0|1): agent CPU % over WINDOW s
 	local c0 c1 w0 w1 t=0
@@ -84,9 +91,25 @@ window() {	# window SCRAPE(0|1): agent CPU % over WINDOW s
 echo "agent CPU, $N nodes probed every $INTERVAL s, ${WINDOW} s windows:"
 # Alternating, twice: a machine busy with other work shows as a
 # difference between the two rounds rather than between the two kinds.
+rounds=()
 for round in 1 2; do
-	echo "  round $round: no scrapes $(window 0)%, scraped every 5 s $(window 1)% of one CPU"
+	idle=$(window 0)
+	scraped=$(window 1)
+	echo "  round $round: no scrapes $idle%, scraped every 5 s $scraped% of one CPU"
+	rounds+=("{\"no_scrapes_percent\": $idle, \"scraped_every_5s_percent\": $scraped}")
 done
 ip netns exec "$NS_A" python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$MPORT/metrics', timeout=120).read().decode())" |
 	grep -E '^helios_agent_(loop_lag|probes_total)' | sed 's/^/  /'
 echo "  (start-up: $probed nodes probed)"
+# The figures, and when and at what commit they were taken (the stage may
+# also be run alone, and its figures merged into an older run's results).
+python3 - "$DIR/scrape.json" "$OUT" "$N" "$probed" "$INTERVAL" "$WINDOW" "$per_scrape" \
+	"$(IFS=,; echo "${rounds[*]}")" "$(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || true)" <<'PY'
+import json, sys, time
+scrape, out, n, probed, interval, window, per_scrape, rounds, commit = sys.argv[1:10]
+r = {"nodes": int(n), "probed": int(probed), "probe_interval_s": float(interval), "window_s": int(window),
+     **json.load(open(scrape)), "agent_cpu_per_scrape_ms": float(per_scrape),
+     "agent_cpu_rounds": json.loads(f"[{rounds}]"),
+     "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "commit": commit}
+json.dump(r, open(out, "w"), indent=2)
+PY

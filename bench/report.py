@@ -489,6 +489,32 @@ if ag:
 else:
     p("**Agent CPU: not measured in this run.**")
     p()
+mc = R.get("metrics")
+if mc:
+    alone = mc.get("date") and mc.get("commit") != R.get("commit")
+    p(f"**Metrics endpoint** (`bench/metrics_cost.sh`): the agent with one service of "
+      f"{mc['nodes']} nodes (TCP checks every {f(mc['probe_interval_s'], 0)} s) and "
+      "`--metrics`; 20 scrapes in a row, then 20 asking for gzip (client-side wall time, "
+      "body bytes); the agent's CPU per scrape over the 40 (probes included); then its CPU "
+      f"over {mc['window_s']} s windows without scrapes and scraped every 5 s, alternating, "
+      "twice (a busy machine shows as a difference between rounds)"
+      + (f"; measured on its own ({mc['date']}, commit `{mc['commit']}`)." if alone else "."))
+    p()
+    p("| scrape of %d nodes | min / **median** / max | size |" % mc["nodes"])
+    p("|---|---|---|")
+    p(f"| plain text | {mmm(mc['scrape_ms'], 1)} ms | {mc['bytes']} bytes, {mc['lines']} lines |")
+    p(f"| gzip | {mmm(mc['gzip_ms'], 1)} ms | {mc['gzip_bytes']} bytes |")
+    p(f"| agent CPU per scrape | {f(mc['agent_cpu_per_scrape_ms'])} ms | |")
+    p()
+    p("| round | agent CPU, no scrapes | scraped every 5 s | difference |")
+    p("|---|---|---|---|")
+    for i, r in enumerate(mc["agent_cpu_rounds"], 1):
+        p(f"| {i} | {r['no_scrapes_percent']:.2f} % | {r['scraped_every_5s_percent']:.2f} % | "
+          f"{r['scraped_every_5s_percent'] - r['no_scrapes_percent']:+.2f} % |")
+    p()
+else:
+    p("**Metrics endpoint: not measured in this run.**")
+    p()
 
 # ---- 5
 p("## 5. Database traffic")

@@ -4,9 +4,11 @@
 # `make bench`: every benchmark in one run, then bench/results/latest.json,
 # bench/results/cost-vs-nodes.png and BENCHMARKS.md. Needs root (BPF,
 # namespaces). Each stage is bounded by `timeout`; the whole takes about
-# 6-9 minutes, most of it pgbench (PGB_T seconds x 27 runs).
+# 9-12 minutes, most of it pgbench (PGB_T seconds x 27 runs) and the
+# metrics endpoint's CPU windows.
 #
-#   bench/run.sh [BUILD]        PGB_T=10 PGB_RUNS=3 BENCH_SKIP_PG=1 to adjust
+#   bench/run.sh [BUILD]        PGB_T=10 PGB_RUNS=3 BENCH_SKIP_PG=1
+#                               METRICS_WINDOW=30 to adjust
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -35,6 +37,10 @@ stage pktcost 300 "$BUILD/bench/pktcost" -o "$TMP/pktcost.json"
 stage live 120 "$BUILD/bench/live" -o "$TMP/live.json"
 stage ctlplane 120 "$BUILD/bench/ctlplane" -a "$BUILD/helios-agent" -o "$TMP/ctlplane.json"
 stage agent 180 bench/agent_cpu.sh "$BUILD" "$TMP/agent.json" 100 1000
+# the metrics endpoint: a scrape of 1000 nodes, the agent's CPU scraped
+# every 5 s (two rounds of two METRICS_WINDOW s windows)
+stage metrics 420 env METRICS_WINDOW="${METRICS_WINDOW:-30}" \
+	bench/metrics_cost.sh "$BUILD" "$TMP/metrics.json" 1000
 if [ -z "${BENCH_SKIP_PG:-}" ]; then
 	stage pgbench 480 bench/pgbench.sh "$BUILD" "$TMP/pgbench.json"
 fi
@@ -66,7 +72,7 @@ res = {"machine": {"nproc": os.cpu_count(), "kernel": platform.release(),
 for line in open(os.path.join(tmp, "stages")):
     name, rc, secs = line.split()
     res["stages"][name] = {"rc": int(rc), "seconds": int(secs)}
-for name in ("pktcost", "live", "ctlplane", "agent", "pgbench"):
+for name in ("pktcost", "live", "ctlplane", "agent", "metrics", "pgbench"):
     p = os.path.join(tmp, name + ".json")
     if os.path.exists(p) and res["stages"].get(name, {}).get("rc") == 0:
         res[name] = json.load(open(p))
