@@ -58,8 +58,13 @@ static __always_inline int stage_established(struct xdp_md *ctx,
 	if (!node || !node_keeps_flow(node, svc, pkt->key.family)) {
 		/* Its old node no longer holds it. */
 		active_close(svc, flow, HL_TCP_RST);
-		if (reset_wanted(svc, pkt))
+		if (reset_wanted(svc, pkt)) {
+			if (node) {	/* the reset counts for it (events.h) */
+				t->node = node;
+				t->node_id = node_id;
+			}
 			return reset_flow(ctx, pkt, t);
+		}
 		return HL_CONTINUE;
 	}
 	t->node = node;

@@ -842,9 +842,9 @@ _Static_assert(__builtin_offsetof(struct hl_node, eff_pool) == 31, "hl_node.eff_
 
 /* Per-CPU verdict counts of each node (`node_reasons`, by node id): the
  * HL_EVENT_REASONS verdicts of packets whose node was known (a drop after
- * the pick: no route, encapsulation, too-big, NAT; a SYN second chance).
- * A reset of a flow whose node no longer keeps it has no node: not here.
- * Indexed by reason, so a new reason changes its size: bump its layout. */
+ * the pick: no route, encapsulation, too-big, NAT; a SYN second chance;
+ * the reset of a flow its node, still there, no longer keeps). Indexed by
+ * reason, so a new reason changes its size: bump its layout. */
 struct hl_node_reasons {
 	__u64 count[HL_REASON_MAX];
 };

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * On-down reset: the RST a flow whose node went down gets from the VIP,
- * IPv4 and IPv6, checked field by field.
+ * IPv4 and IPv6, checked field by field, and counted for that node.
  * Frames, fixture and checks: fixture.h, pkt.h. Needs root.
  */
 #include "fixture.h"
@@ -17,6 +17,17 @@ static void svc_flags(uint32_t svc_id, uint32_t flags)
 	svc_put(&k, &v);
 }
 
+static uint64_t node_reason(uint32_t node_id, uint32_t reason)
+{
+	struct hl_node_reasons v[ncpus];
+	uint64_t sum = 0;
+
+	if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.node_reasons), &node_id, v))
+		for (int c = 0; c < ncpus; c++)
+			sum += v[c].count[reason];
+	return sum;
+}
+
 /* On-down reset: the next client segment of a flow whose node went down
  * gets a TCP RST from the VIP (SEQ = its ACK), and the flow is forgotten. */
 static void check_reset(uint8_t family, uint32_t svc_id)
@@ -27,10 +38,12 @@ static void check_reset(uint8_t family, uint32_t svc_id)
 	struct result r;
 	size_t len, l3 = 14, iphl = family == HL_AF_INET6 ? 40 : 20;
 	uint32_t first, sum = 0;
+	uint64_t resets;
 
 	fixture();
 	send_spec(s, &r);
 	first = out_node(&r);
+	resets = node_reason(first, HL_REASON_RESET_NODE_DOWN);
 	svc_flags(svc_id, HL_SVC_F_RESET);
 	node_update(first, HL_NODE_F_UNHEALTHY, 0);
 	s.tcp_flags = TCP_ACK;
@@ -65,6 +78,8 @@ static void check_reset(uint8_t family, uint32_t svc_id)
 	CHECK(th[13] == 0x04 && (th[12] >> 4) == 5, "bare RST, flags %#x", th[13]);
 	CHECK(csum16(th, 20, sum) == 0, "TCP checksum");
 	CHECK(ct_node(s, NULL) < 0, "reset flow still in the connection table");
+	CHECK(node_reason(first, HL_REASON_RESET_NODE_DOWN) == resets + 1,
+	      "reset not counted for its node");
 
 	/* Without the service's reset flag the flow is re-selected instead. */
 	fixture();
