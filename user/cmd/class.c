@@ -209,8 +209,8 @@ static int do_set(int argc, char **argv)
 	}
 	if (seen & OPT_SEEN(class_admin_opts, "shed-order"))
 		c.shed_order = want.shed_order;
-	/* One word of the value changes: the data path reads it whole or
-	 * not at all (an array element is updated in place). */
+	/* The element is copied over in place: the bucket's tat goes back
+	 * to what we read (at most the few connections admitted since). */
 	if (bpf_map_update_elem(st.fds[MAP_CLASSES], &id, &c, BPF_EXIST)) {
 		err = -errno;
 		p_err("cannot set class %s: %s", name, strerror(errno));
