@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * helios-agent class { add | del | list }: priority classes of clients.
+ * helios-agent class { add | set | pool | del | list }: priority classes of clients.
  * Director-wide: a class's prefixes map (LPM trie) to its own connection
  * bucket, which admits the class's new connections to any service with a
  * connection limit in place of the service's `rate conn` bucket.
@@ -177,7 +177,7 @@ out:
 	return err;
 }
 
-/* class set NAME OPTIONS: no option, no change. */
+/* class set NAME OPTIONS: what is not given stays as it is. */
 static int do_set(int argc, char **argv)
 {
 	struct hl_class c, want = {};
