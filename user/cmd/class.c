@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * helios-agent class { add | set | pool | del | list }: priority classes of clients.
- * Director-wide: a class's prefixes map (LPM trie) to its own connection
- * bucket, which admits the class's new connections to any service with a
- * connection limit in place of the service's `rate conn` bucket.
+ * helios-agent class { add | set | pool | del | list }: priority classes
+ * of clients. Director-wide: a class's prefixes map (LPM trie) to its own
+ * connection bucket, which admits the class's new connections to any
+ * service with a connection limit in place of the service's `rate conn`
+ * bucket; with a shed order (class set), as well as it, in a ranking.
  */
 #include <errno.h>
 #include <stdio.h>
