@@ -8,6 +8,7 @@
 
 #include "agent/agent.h"
 #include "agent/config.h"
+#include "cmd/args.h"
 #include "cmd/attach.h"
 #include "cmd/cli.h"
 #include "cmd/docs.h"
@@ -96,6 +97,7 @@ static const struct doc_table doc_tables[] = {
 	{ "`attach DEV` options", attach_opts, OPT_CLI },
 	{ "`service add` / `service set` options", svc_admin_opts, OPT_CLI },
 	{ "`node add` / `node set` options", node_admin_opts, OPT_CLI },
+	{ "`class set` options", class_admin_opts, OPT_CLI },
 	{ "`conn timeout set` options: NAT flows' timeouts, seconds without a packet, by state",
 	  nat_timeout_opts, OPT_CLI },
 	{ "Configuration file: service keys (besides `service`, `check`, `nodes`; `strategy` there: maglev, primary or replica)",
@@ -113,6 +115,7 @@ static const struct doc_table doc_tables[] = {
 	  limit_opts, OPT_CONF },
 	{ "Configuration file: `classes` keys (a top-level list of groups, one a prefix)",
 	  class_opts, OPT_CONF },
+	{ NULL, class_admin_opts, OPT_CONF },
 	{ "Configuration file: top-level keys (`run config FILE` takes them too: `metrics ADDR:PORT` or `--metrics ADDR:PORT`, which beats the file's)",
 	  agent_opts, OPT_CONF },
 	{ "`monitor` options", monitor_opts, OPT_CLI },

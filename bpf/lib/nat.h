@@ -37,6 +37,7 @@
 #include "icmp.h"
 #include "reset.h"
 #include "fence.h"
+#include "switchover.h"
 #include "nat_state.h"
 #include "nat_xlate.h"
 #include "nat_sweep.h"
@@ -229,6 +230,7 @@ enum nat_fate {
 	NAT_AGAIN,	/* a SYN on a closed flow: it starts over */
 	NAT_FOREIGN,	/* a reply entry: the key of a node's packets */
 	NAT_FENCED,	/* made under an older generation (fence.h) */
+	NAT_SWITCHOVER,	/* open past a switchover's drain (switchover.h) */
 };
 
 static __always_inline enum nat_fate nat_fate(const struct hl_nat *e,
@@ -242,6 +244,9 @@ static __always_inline enum nat_fate nat_fate(const struct hl_nat *e,
 		return NAT_FOREIGN;
 	if (unlikely(nat_flow_fenced(svc, e)))
 		return NAT_FENCED;
+	if (unlikely(svc->flags & HL_SVC_F_SWITCHOVER) &&
+	    switchover_resets(svc, pkt))
+		return NAT_SWITCHOVER;
 	*node = bpf_map_lookup_elem(&nodes, &id);
 	if (!*node || !node_keeps_flow(*node, svc, pkt->key.family))
 		return NAT_GONE;
@@ -293,6 +298,10 @@ static __always_inline int stage_nat(struct xdp_md *ctx,
 			}
 			e = NULL;
 			break;
+		case NAT_SWITCHOVER:
+			nat_end(e, &pkt->key);
+			reason = HL_REASON_RESET_SWITCHOVER;
+			goto reset_as;
 		}
 	}
 	if (e) {

@@ -15,7 +15,9 @@
  *  - per service, new connections only (a TCP SYN without ACK, or a UDP
  *    packet without a connection-table entry): the client's own bucket
  *    (`client-rate`, an LRU hash by source prefix), then the bucket of the
- *    client's priority class if it has one, else the service's `rate conn`.
+ *    client's priority class if it has one, else the service's `rate conn`;
+ *    a class with a shed order both (its own, then the service's with a
+ *    reserve: the shedding order under overload, shed_reserve()).
  *    Packets of established flows never meet a connection limit.
  * Each check counts admitted or dropped per limit and per service.
  */
@@ -32,12 +34,14 @@ static __always_inline __u64 tb_now(void)
 }
 
 /*
- * Take `units` from the cell at *tat; true when they conform. A tat more
- * than `tolerance` ahead of now cannot be a real one (it never gets there):
- * the clock wrapped or the bucket was reconfigured; start afresh.
+ * Take `units` from the cell at *tat, leaving `reserve` (in time, as
+ * tolerance) untouched; true when they conform. A tat more than `tolerance`
+ * ahead of now cannot be a real one (it never gets there): the clock
+ * wrapped or the bucket was reconfigured; start afresh.
  */
-static __always_inline bool tb_take(__u64 *tat, __u64 cost, __u64 tolerance,
-				    __u64 units, __u64 now)
+static __always_inline bool tb_take_above(__u64 *tat, __u64 cost,
+					  __u64 tolerance, __u64 reserve,
+					  __u64 units, __u64 now)
 {
 	__u64 old, base, next, inc = cost * units;
 	int i;
@@ -48,12 +52,32 @@ static __always_inline bool tb_take(__u64 *tat, __u64 cost, __u64 tolerance,
 		if ((__s64)(old - now) < 0 || (__s64)(old - now) > (__s64)tolerance)
 			base = now;
 		next = base + inc;
-		if ((__s64)(next - now) > (__s64)tolerance)
+		if ((__s64)(next - now) > (__s64)(tolerance - reserve))
 			return false;
 		if (__sync_val_compare_and_swap(tat, old, next) == old)
 			return true;
 	}
 	return false;
+}
+
+static __always_inline bool tb_take(__u64 *tat, __u64 cost, __u64 tolerance,
+				    __u64 units, __u64 now)
+{
+	return tb_take_above(tat, cost, tolerance, 0, units, now);
+}
+
+/*
+ * What a class of shed order `order` must leave in the service's bucket:
+ * order / HL_SHED_LEVELS of the burst beyond the one token it takes, so
+ * order 7 gets in only while the bucket is nearly full, order 1 until it
+ * is nearly empty, and a burst of 1 leaves nothing to rank.
+ */
+static __always_inline __u64 shed_reserve(const struct hl_bucket *b,
+					  __u8 order)
+{
+	if (order > HL_SHED_ORDER_MAX || b->tolerance < b->cost)
+		return 0;
+	return (b->tolerance - b->cost) / HL_SHED_LEVELS * order;
 }
 
 static __always_inline void limit_count(__u32 svc_id, int limit, bool ok)
@@ -165,6 +189,7 @@ static __always_inline int rl_conn(const struct hl_service *svc,
 	struct hl_limit_stats *cs;
 	struct hl_limits *lim;
 	struct hl_class *cls;
+	__u8 shed = 0;
 	__u64 now;
 	bool ok;
 
@@ -178,26 +203,31 @@ static __always_inline int rl_conn(const struct hl_service *svc,
 		if (!ok)
 			return HL_REASON_DROP_RATE_CLIENT;
 	}
-	{
-		class_id = client_class(pkt);
-		cls = class_id ? bpf_map_lookup_elem(&classes, class_id) : NULL;
-		if (cls && cls->conn.cost) {
-			ok = tb_take(&cls->conn.tat, cls->conn.cost,
-				     cls->conn.tolerance, 1, now);
-			limit_count(svc_id, HL_LIMIT_CLASS, ok);
-			cs = bpf_map_lookup_elem(&class_stats, class_id);
-			if (cs && ok)
-				cs->admitted[HL_LIMIT_CLASS]++;
-			else if (cs)
-				cs->dropped[HL_LIMIT_CLASS]++;
-			return ok ? HL_REASON_FORWARDED :
-				    HL_REASON_DROP_RATE_CLASS;
-		}
+	class_id = client_class(pkt);
+	cls = class_id ? bpf_map_lookup_elem(&classes, class_id) : NULL;
+	cs = class_id ? bpf_map_lookup_elem(&class_stats, class_id) : NULL;
+	if (cls && cls->conn.cost) {
+		ok = tb_take(&cls->conn.tat, cls->conn.cost,
+			     cls->conn.tolerance, 1, now);
+		limit_count(svc_id, HL_LIMIT_CLASS, ok);
+		if (cs && ok)
+			cs->admitted[HL_LIMIT_CLASS]++;
+		else if (cs)
+			cs->dropped[HL_LIMIT_CLASS]++;
+		if (!ok)
+			return HL_REASON_DROP_RATE_CLASS;
+		if (!cls->shed_order)
+			return HL_REASON_FORWARDED;	/* its own lane */
+		shed = cls->shed_order;
 	}
 	if (lim->conn.cost) {
-		ok = tb_take(&lim->conn.tat, lim->conn.cost,
-			     lim->conn.tolerance, 1, now);
+		ok = tb_take_above(&lim->conn.tat, lim->conn.cost,
+				   lim->conn.tolerance,
+				   shed_reserve(&lim->conn, shed), 1, now);
 		limit_count(svc_id, HL_LIMIT_CONN, ok);
+		/* A ranked class's own count of what the service shed. */
+		if (cs && shed && !ok)
+			cs->dropped[HL_LIMIT_CONN]++;
 		if (!ok)
 			return HL_REASON_DROP_RATE_CONN;
 	}

@@ -38,23 +38,26 @@ static __always_inline bool switchover_holds(const struct hl_service *svc)
 	return switchover_get(svc) != NULL;
 }
 
+/* The drain time is over and `pkt`, of a flow still open, may be
+ * answered with an RST: conntrack flows (below) and NAT ones (nat.h). */
+static __always_inline bool switchover_resets(const struct hl_service *svc,
+					      const struct hl_pkt *pkt)
+{
+	const struct hl_switchover *so = switchover_get(svc);
+
+	return so && (so->flags & HL_SWO_F_RESET) && reset_possible(pkt);
+}
+
 /* A packet of an established flow: an RST once the drain time is over. */
 static __always_inline int stage_switchover(struct xdp_md *ctx,
 					    const struct hl_pkt *pkt,
 					    struct hl_target *t,
 					    struct hl_flow *flow)
 {
-	const struct hl_switchover *so = switchover_get(t->svc);
-
-	if (!so)
+	if (!switchover_resets(t->svc, pkt))
 		return HL_CONTINUE;
-	if ((so->flags & HL_SWO_F_RESET) && pkt->key.proto == IPPROTO_TCP &&
-	    (pkt->tcp_flags & (HL_TCP_ACK | HL_TCP_SYN | HL_TCP_RST)) ==
-		    HL_TCP_ACK) {
-		active_close(t->svc, flow, HL_TCP_RST);
-		return reset_flow_as(ctx, pkt, t, HL_REASON_RESET_SWITCHOVER);
-	}
-	return HL_CONTINUE;
+	active_close(t->svc, flow, HL_TCP_RST);
+	return reset_flow_as(ctx, pkt, t, HL_REASON_RESET_SWITCHOVER);
 }
 
 #endif /* HELIOS_BPF_SWITCHOVER_H */

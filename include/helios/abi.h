@@ -269,7 +269,12 @@ struct hl_limit_stats {
 /* Priority classes: an LPM trie `class_prefixes` of client prefixes to a
  * class id, and the array `classes` of their buckets (director-wide). A
  * new connection from a class's prefix is admitted by the class's bucket
- * instead of the service's: bulk clients are shed first. */
+ * instead of the service's: bulk clients are shed first. A class with a
+ * shed order (1..HL_SHED_ORDER_MAX) is admitted by its own bucket and then
+ * by the service's `rate conn` bucket, from which it may take a token only
+ * while the bucket keeps shed_order / HL_SHED_LEVELS of its burst (beyond
+ * the token) in reserve: under overload the highest order is refused first.
+ * Clients of no class take it down to empty (order 0). */
 #ifndef HL_MAX_CLASSES
 #define HL_MAX_CLASSES		64
 #endif
@@ -286,9 +291,12 @@ struct hl_class {
 	struct hl_bucket conn;
 	char name[HL_CLASS_NAME_LEN];
 	__u32 flags;		/* HL_CLASS_F_USED */
-	__u32 pad;
+	__u8 shed_order;	/* 0: its own lane; else shed before lower orders */
+	__u8 pad[3];
 };
 #define HL_CLASS_F_USED		(1u << 0)
+#define HL_SHED_LEVELS		8
+#define HL_SHED_ORDER_MAX	(HL_SHED_LEVELS - 1)
 
 #ifndef HL_CLIENT_ENTRIES
 #define HL_CLIENT_ENTRIES	262144	/* per-client buckets (LRU) */
@@ -834,6 +842,8 @@ _Static_assert(sizeof(struct hl_limit_stats) == 16 * HL_LIMIT_MAX,
 	       "hl_limit_stats");
 _Static_assert(sizeof(struct hl_class_key) == 24, "hl_class_key");
 _Static_assert(sizeof(struct hl_class) == 48, "hl_class");
+_Static_assert(__builtin_offsetof(struct hl_class, shed_order) == 44,
+	       "hl_class.shed_order (was padding: 0 keeps the old meaning)");
 _Static_assert(sizeof(struct hl_switchover) == 16, "hl_switchover");
 _Static_assert(sizeof(struct hl_class_pool_key) == 8, "hl_class_pool_key");
 _Static_assert(__builtin_offsetof(struct hl_node, eff_pool) == 31, "hl_node.eff_pool");

@@ -980,6 +980,51 @@ static void test_fenced(void)
 	CHECK(r.delta[HL_REASON_RESET_FENCED] == 0, "SYN answered with a reset");
 }
 
+/* A switchover past its drain time (switchover.h): a NAT flow still open
+ * gets an RST from the VIP on its next segment and both its entries go,
+ * as a conntrack flow does; a SYN is held, never reset. Before the drain
+ * is over the flow goes on. */
+static void test_switchover_reset(void)
+{
+	struct spec s = { .sport = 43460, .tcp_flags = TCP_ACK };
+	struct hl_switchover so = { .until_ns = mono_ns() + 10000000000ull };
+	int swo_fd = bpf_map__fd(skel->maps.switchover);
+	struct hl_svc_key k;
+	struct hl_service v;
+	struct hl_nat fe;
+	struct result r;
+	__u32 id = 1;
+
+	if (!net_ok)
+		SKIP("no client route");
+	nat_fixture();
+	forward_ok(s, &fe, 5432);
+	CHECK(!bpf_map_update_elem(swo_fd, &id, &so, BPF_ANY), "switchover map");
+	svc_get(1, &k, &v);
+	v.flags |= HL_SVC_F_SWITCHOVER;
+	svc_put(&k, &v);
+	send_spec(s, &r);
+	check_verdict(&r, XDP_TX, HL_REASON_FORWARDED);	/* draining */
+
+	so.flags = HL_SWO_F_RESET;
+	CHECK(!bpf_map_update_elem(swo_fd, &id, &so, BPF_ANY), "switchover map");
+	send_spec(s, &r);
+	check_verdict(&r, XDP_TX, HL_REASON_RESET_SWITCHOVER);
+	CHECK(r.len >= 14 + 20 + 20 && (r.out[14 + 20 + 13] & TCP_RST),
+	      "not an RST");
+	CHECK(nat_count_entries() == 0, "%u entries after the reset",
+	      nat_count_entries());
+	s.tcp_flags = TCP_SYN;
+	send_spec(s, &r);
+	check_verdict(&r, XDP_DROP, HL_REASON_HELD_SWITCHOVER);
+	CHECK(nat_count_entries() == 0, "a held SYN made entries");
+
+	so.until_ns = 0;	/* lapsed: the next test's service is free */
+	bpf_map_update_elem(swo_fd, &id, &so, BPF_ANY);
+	v.flags &= ~HL_SVC_F_SWITCHOVER;
+	svc_put(&k, &v);
+}
+
 /* ---- expiry ---- */
 
 /* Age both entries of the flow of `s` by `ns`. */
@@ -1539,6 +1584,7 @@ int main(void)
 	SCENARIO(test_tcp_resets);
 	SCENARIO(test_node_gone);
 	SCENARIO(test_fenced);
+	SCENARIO(test_switchover_reset);
 	SCENARIO(test_expiry);
 	SCENARIO(test_sweep_timer_wq);
 	SCENARIO(test_sweep_timer_softirq);

@@ -9,6 +9,7 @@
  *  - bounded-load Maglev: no node above the bound;
  *  - connection and packet buckets: exactly burst admitted back to back,
  *    established flows never cut by a connection limit;
+ *  - the classes' shedding order against the service's bucket, exactly;
  *  - per-packet cost (kernel ns, repeat 1 averaged) of each strategy's new
  *    flow and established flow, printed as TAP comments.
  * Runs in a private network namespace; needs root.
@@ -507,6 +508,105 @@ static void test_client_limit(void)
 }
 
 /*
+ * The shedding order (bpf/lib/ratelimit.h shed_reserve()): the service's
+ * `rate conn 1/s burst 17` leaves 16 tokens beyond one to rank, 2 per
+ * shed level. Class A (analytics, shed order 6) may take tokens while 12
+ * stay, so it gets 5 of a full bucket; class B (order 2) while 4 stay:
+ * 13 in all; clients of no class down to empty: 17. A class with no shed
+ * order keeps its own lane (its bucket only). Exact counts, both ways
+ * round: what a lower order took, a higher one cannot take back.
+ */
+#define SHED_A		0xc6170001	/* 198.23.0.1: class 1, order 6 */
+#define SHED_B		0xc6170002	/* class 2, order 2 */
+#define SHED_C		0xc6170003	/* no class */
+#define SHED_D		0xc6170004	/* class 3, no order: its own lane */
+
+static void shed_class(__u32 id, uint32_t src, __u8 order)
+{
+	struct hl_class_key k = { .prefixlen = 32 + 32, .family = HL_AF_INET };
+	struct hl_class c = { .flags = HL_CLASS_F_USED, .shed_order = order };
+	struct hl_limit_stats zero[libbpf_num_possible_cpus()];
+
+	k.addr[0] = htonl(src);
+	CHECK(!bucket_set(&c.conn, "class", 1000, 1000, 1), "class bucket");
+	memset(zero, 0, sizeof(zero));
+	CHECK(!bpf_map_update_elem(map_fd("classes"), &id, &c, BPF_ANY) &&
+	      !bpf_map_update_elem(map_fd("class_stats"), &id, zero, BPF_ANY) &&
+	      !bpf_map_update_elem(map_fd("class_prefixes"), &k, &id, BPF_ANY),
+	      "class %u", id);
+}
+
+/* SYNs from `src` until `n` were sent: how many got in. */
+static uint32_t shed_syns(uint32_t src, uint32_t n, uint16_t *sport)
+{
+	uint32_t in = 0;
+
+	for (uint32_t i = 0; i < n; i++, *sport += 2)
+		in += run(src, *sport, IPPROTO_TCP, TCP_SYN).ret == XDP_TX;
+	return in;
+}
+
+static uint64_t class_shed(__u32 id)
+{
+	struct hl_limit_stats st[libbpf_num_possible_cpus()];
+	uint64_t sum = 0;
+
+	if (bpf_map_lookup_elem(map_fd("class_stats"), &id, st))
+		return ~0ull;
+	for (int c = 0; c < libbpf_num_possible_cpus(); c++)
+		sum += st[c].dropped[HL_LIMIT_CONN];
+	return sum;
+}
+
+static void test_shed_order(void)
+{
+	struct hl_limits lim = {};
+	uint16_t sport = 3000;
+	uint32_t a, b, c, d;
+
+	CHECK(!setup(IPPROTO_TCP, HL_STRAT_MAGLEV, 0), "setup");
+	shed_class(1, SHED_A, 6);
+	shed_class(2, SHED_B, 2);
+	shed_class(3, SHED_D, 0);
+
+	/* Lowest priority first: A, then B, then no class. */
+	CHECK(!bucket_set(&lim.conn, "conn", 1, 17, 1), "bucket");
+	set_limits(&lim, HL_SVC_O_LIMIT_CONN);
+	a = shed_syns(SHED_A, 20, &sport);
+	b = shed_syns(SHED_B, 20, &sport);
+	c = shed_syns(SHED_C, 20, &sport);
+	CHECK(a == 5 && b == 8 && c == 4,
+	      "A then B then C: admitted %u %u %u, want 5 8 4", a, b, c);
+	CHECK(class_shed(1) == 15 && class_shed(2) == 12,
+	      "shed counts A %llu (want 15), B %llu (want 12)",
+	      (unsigned long long)class_shed(1), (unsigned long long)class_shed(2));
+	d = shed_syns(SHED_D, 20, &sport);
+	CHECK(d == 20, "no shed order: its own lane while the service is empty: %u of 20", d);
+
+	/* The other way round: what B and C take, A cannot. */
+	lim.conn.tat = 0;
+	set_limits(&lim, HL_SVC_O_LIMIT_CONN);
+	b = shed_syns(SHED_B, 20, &sport);
+	a = shed_syns(SHED_A, 20, &sport);
+	c = shed_syns(SHED_C, 20, &sport);
+	CHECK(b == 13 && a == 0 && c == 4,
+	      "B then A then C: admitted %u %u %u, want 13 0 4", b, a, c);
+	lim.conn.tat = 0;
+	set_limits(&lim, HL_SVC_O_LIMIT_CONN);
+	c = shed_syns(SHED_C, 20, &sport);
+	a = shed_syns(SHED_A, 5, &sport);
+	b = shed_syns(SHED_B, 5, &sport);
+	CHECK(c == 17 && !a && !b, "C first: admitted %u, then A %u and B %u", c, a, b);
+
+	for (__u32 id = 1; id <= 3; id++) {
+		struct hl_class gone = {};
+
+		bpf_map_update_elem(map_fd("classes"), &id, &gone, BPF_ANY);
+	}
+	ct_flush();
+}
+
+/*
  * prefer-zone: a director in zone "a" sends new flows to the usable nodes
  * of zone a only (10 and 12, by weight 2:5); when none of them is usable,
  * to the others (11); once one is back, to zone a again. Without a zone
@@ -652,6 +752,7 @@ int main(void)
 	RUN(test_conn_limit);
 	RUN(test_pkt_limit);
 	RUN(test_client_limit);
+	RUN(test_shed_order);
 	helios_xdp__destroy(skel);
 	free(snap);
 	return unit_done();

@@ -130,6 +130,34 @@ within() {
 	[ "$(limit "$LAB_SVC4" class admitted)" -gt 0 ]
 }
 
+# The shedding order: analytics (shed order 7) may draw on the service's
+# 20/s only while 7 of its 8 spare tokens stay; clients of no class (the
+# OLTP ones here, 15/s) down to empty. Offered 45/s in all, OLTP keeps
+# (nearly) everything and analytics gets what is left, about 5/s. Without
+# the order both would be shed alike (to 20/45 of what they offer).
+@test "under overload a class with a higher shed order is refused first" {
+	local an=${CLIENTS[2]} oltp=${CLIENTS[0]} shed an_ok an_off
+	hl service set "$LAB_SVC4" rate conn 20/s burst 9
+	hl class add "$an/32" name analytics rate conn 1000/s burst 100
+	run hl class set analytics shed-order 8
+	[ "$status" -ne 0 ] && [ "${#lines[@]}" -eq 1 ]
+	run hl class set nosuch shed-order 1
+	[ "$status" -ne 0 ] && [ "${#lines[@]}" -eq 1 ]
+	[ "$(hl -j class list | jq '.[] | select(.name == "analytics") | .shed_order')" -eq 0 ]
+	hl class set analytics shed-order 7
+	[ "$(hl -j class list | jq '.[] | select(.name == "analytics") | .shed_order')" -eq 7 ]
+	flood 5 "$oltp=15" "$an=30"
+	shed=$(hl -j class list | jq '.[] | select(.name == "analytics") | .shed_drops')
+	hl class del analytics
+	hl service set "$LAB_SVC4" rate conn off
+	an_ok=$(src_ok "$an") an_off=$(src_offered "$an")
+	echo "# oltp (no class): $(src_ok "$oltp") of $(src_offered "$oltp"); analytics (order 7): $an_ok of $an_off, $shed shed" >&3
+	[ "$(src_ok "$oltp")" -ge $(( $(src_offered "$oltp") * 95 / 100 )) ] ||
+		fail "oltp was shed: $(src_ok "$oltp") of $(src_offered "$oltp")"
+	[ "$an_ok" -lt $((an_off / 2)) ] || fail "analytics not shed: $an_ok of $an_off"
+	[ "$shed" -gt 0 ]
+}
+
 @test "the connection held from the start still echoes on its backend" {
 	hold_cmd status
 	[ "$(jq '[.conns[] | select(.alive)] | length' <<<"$held")" -eq 3 ]

@@ -26,6 +26,10 @@ teardown_file() { rf_teardown_file; }
 	rf_ryw_bad
 }
 
+@test "switchover: write connections held past the drain get an RST from the VIP" {
+	rf_switchover_reset
+}
+
 @test "fencing: standby promoted while the old primary stays up: held writes reset, none on the old node after" {
 	rf_fence
 }

@@ -4,11 +4,14 @@
 # Planned switchover (`helios-agent switchover`) with a real PostgreSQL 15
 # primary (b1, "p") and streaming standby (b2, "s") behind the director
 # (IPIP; the setup of 90-agent.bats, tests/e2e/pgcluster.bash), under a
-# write load of 8 pgbench clients (tests/e2e/pgload.sh), and for comparison
-# a plain failover under the same load. The figures (write outage, failed
-# transactions) are printed as TAP comments; the tests assert what does not
-# depend on timing: no failed transaction in a switchover, writes on the
-# new primary, a hold that ends when its command dies.
+# write load of 8 pgbench clients (tests/e2e/pgload.sh: a new connection
+# per transaction, or persistent connections that reconnect when reset),
+# and for comparison a plain failover under the same load. The figures
+# (write outage, failed transactions) are printed as TAP comments; the
+# tests assert what does not depend on timing: no failed transaction in a
+# switchover of new connections, at most one a persistent connection (the
+# one it was sending when reset), writes on the new primary, a hold that
+# ends when its command dies.
 
 load lib
 source "$BATS_TEST_DIRNAME/pg.bash"
@@ -56,10 +59,11 @@ snapshot() {
 
 teardown_file() { pgc_teardown_file; }
 
-# load_start NAME: the write load on the write VIP, in the client.
+# load_start NAME [MODE]: the write load on the write VIP, in the client
+# (MODE: pgload.sh's, new connections per transaction or persistent ones).
 load_start() {
 	lab_spawn client "load-$1" "$BATS_TEST_DIRNAME/pgload.sh" "$PG_BIN" \
-		"$PGC_WVIP" "$PGC_PORT" 8 "$LOAD_S" "$LAB_DIR/$1"
+		"$PGC_WVIP" "$PGC_PORT" 8 "$LOAD_S" "$LAB_DIR/$1" "${2:-new}"
 	poll 200 committed "$1" || fail "no transaction committed through $PGC_WVIP"
 }
 
@@ -134,10 +138,33 @@ rejoin() {
 	poll 200 state_is "$PGC_WVIP" b1 healthy || fail "$(hl health)"
 }
 
+# Persistent connections (a pool's, or an application's own) never drain:
+# they write on the old primary until `timeout`, then each gets an RST on
+# its next packet, so the transaction it was sending fails (at most one a
+# connection: its reconnect is held until the release, then lands on the
+# new primary). The figures are printed, not asserted, except that count.
+# Back from s to p, so the cluster is as it was for the tests after this.
+@test "switchover under persistent pgbench connections (reconnecting): outage and failed transactions" {
+	local res
+	load_start persist persistent
+	sleep "$LOAD_AT"	# load before the change (not a synchronisation)
+	run --separate-stderr hl -j switchover "$PGC_WSVC" to "$(lab_addr4 b1)" timeout 1 \
+		hook "$LAB_DIR/hook.sh p s"
+	echo "# $output" >&3
+	assert_success
+	res=$(load_result persist)
+	echo "# planned switchover (drain timeout 1 s) under 8 persistent pgbench clients, reconnecting at once after a reset: $res" >&3
+	[ "$(field "$res" commits)" -gt 0 ] || fail "$res"
+	[ "$(field "$res" failed)" -le 8 ] || fail "more than one failed transaction a connection: $res"
+	writes_on p || fail "writes not on the new primary: $(hl health)"
+	rejoin s p b1 || fail "s did not come back as a standby of p"
+	poll 200 state_is "$PGC_WVIP" b2 healthy || fail "$(hl health)"
+}
+
 @test "a switchover whose command dies: the hold ends by itself" {
 	rm -f "$LAB_DIR/hook.pid"
 	lab_spawn dir switchover "$HELIOS" --bpffs "$LAB_DIR/bpf/dir" switchover \
-		"$PGC_WSVC" to "$(lab_addr4 b1)" timeout 0 \
+		"$PGC_WSVC" to "$(lab_addr4 b2)" timeout 0 \
 		hook "echo \$\$ >$LAB_DIR/hook.pid; exec sleep 60"
 	poll 200 test -s "$LAB_DIR/hook.pid" || fail "hook not started: $(cat "$LAB_DIR/log/switchover.log")"
 	# Held now: a new write connection does not get through.
@@ -145,17 +172,17 @@ rejoin() {
 	assert_output ""
 	kill -KILL "$(cat "$LAB_DIR/pids/switchover")" "$(cat "$LAB_DIR/hook.pid")"
 	# The lease runs out: writes are taken again, by the same primary.
-	poll 200 writes_on s || fail "still held: $(hl -j stats)"
+	poll 200 writes_on p || fail "still held: $(hl -j stats)"
 }
 
 @test "for comparison: failover (primary killed, standby promoted) under the same load" {
 	local res
 	load_start fo
 	sleep "$LOAD_AT"
-	pg_stop "$PG_BASE/s"
-	pg_sql "$PG_BASE/p" "SELECT pg_promote(true, 10)" >/dev/null
+	pg_stop "$PG_BASE/p"
+	pg_sql "$PG_BASE/s" "SELECT pg_promote(true, 10)" >/dev/null
 	res=$(load_result fo)
 	echo "# unplanned failover under 8 pgbench clients (-C), promotion at once: $res" >&3
-	poll 200 writes_on p || fail "writes not on the promoted node: $(hl health)"
+	poll 200 writes_on s || fail "writes not on the promoted node: $(hl health)"
 	[ "$(field "$res" commits)" -gt 0 ] || fail "$res"
 }

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
 #
-# Read-your-writes and fencing by timeline with a real PostgreSQL 15
+# Read-your-writes, fencing by timeline and a switchover's drain-end reset
+# with a real PostgreSQL 15
 # primary (b1, "p") and streaming standby (b2, "s") behind the director,
 # the agent probing both: writes to 198.18.1.10:5432 (primary), reads to
 # 198.18.1.11:5432 (replica, fallback primary, ryw-of the write service).
@@ -221,6 +222,32 @@ rf_fence() {
 	[ "$rows_p" = 0 ] || fail "$rows_p writes on the old primary after the confirmation"
 	rows_s=$(pg_sql "$PG_BASE/s" "SELECT count(DISTINCT id) FROM w WHERE at > to_timestamp($tc / 1e9)")
 	[ "$rows_s" = "$WRITERS" ] || fail "only $rows_s writers wrote on the new primary"
+}
+
+# A switchover's drain ends with an RST for every flow still open, NAT
+# ones too: write connections held across it (pg_client writers, never
+# idle long enough to drain) are reset once `timeout 1` has passed, before
+# the hook runs. The hook fails here (exit 3), so the switchover fails and
+# releases the hold: the primary stays p and the next tests find the
+# cluster as it was.
+rf_switchover_reset() {
+	local r0 i
+	r0=$(reason reset-switchover)
+	writers_start || fail "writers did not connect"
+	run --separate-stderr hl -j switchover "$PGC_WSVC" to "$(lab_addr4 b2)" timeout 1 \
+		hook "exit 3"
+	echo "# switchover with a failing hook: $output" >&3
+	assert_failure
+	jq -e '([.phases[].phase] | index("drain")) and (.ok | not)' <<<"$output" >/dev/null ||
+		fail "phases: $output"
+	poll 100 all_broken || fail "held write connections not reset: $(cat "$LAB_DIR"/log/writer-*.log)"
+	[ "$(reason reset-switchover)" -ge $((r0 + WRITERS)) ] ||
+		fail "resets not counted as reset-switchover: $(( $(reason reset-switchover) - r0 ))"
+	touch "$LAB_DIR/stop"
+	for ((i = 1; i <= WRITERS; i++)); do
+		poll 100 grep -q '^done' "$LAB_DIR/log/writer-$i.log" || fail "writer $i did not end"
+	done
+	writes_on p || fail "writes moved: $(hl health)"
 }
 
 rf_foreign() {

@@ -202,7 +202,8 @@ static void test_devices(void)
 		"attach = ( { dev = \"eth0\"; mode = \"generic\"; zone = \"z1\";\n"
 		"             src = \"198.18.0.1,fd00::1\"; } );\n"
 		"decap = ( { dev = \"eth1\"; vips = ( \"198.18.1.10\", \"fd00::10\" ); } );\n"
-		"classes = ( { name = \"vip\"; prefix = \"198.18.0.0/24\"; rate = \"100/s\"; } );\n"
+		"classes = ( { name = \"vip\"; prefix = \"198.18.0.0/24\"; rate = \"100/s\";\n"
+		"              shed_order = 3; } );\n"
 		"services = ( { service = \"198.18.1.10:80/tcp\"; strategy = \"wrr\";\n"
 		"  rate_conn = \"1k/s burst 50\"; client_rate = \"10/s prefix 24\";\n"
 		"  fwd = \"nat\"; snat = ( \"198.18.0.4\", \"198.18.0.5\" );\n"
@@ -238,8 +239,10 @@ static void test_devices(void)
 	CHECK(sc->limits_seen == 9 && !strcmp(sc->limits.rate_conn, "1k/s burst 50"),
 	      "limits seen %llx: '%s'", (unsigned long long)sc->limits_seen,
 	      sc->limits.rate_conn);
-	CHECK(conf.nclasses == 1 && !strcmp(conf.classes[0].name, "vip"),
-	      "classes: %u", conf.nclasses);
+	CHECK(conf.nclasses == 1 && !strcmp(conf.classes[0].name, "vip") &&
+	      conf.classes[0].admin.shed_order == 3,
+	      "classes: %u, shed order %u", conf.nclasses,
+	      conf.classes[0].admin.shed_order);
 	CHECK(sc->nnodes == 3 && sc->nodes[0].seen == OPT_SEEN(node_admin_opts, "zone"),
 	      "node keys seen: %llx", (unsigned long long)sc->nodes[0].seen);
 	/* a port of its own; the service's port is none */
@@ -343,6 +346,8 @@ static const struct bad_case bad_cases[] = {
 	  3, "rate_pkt" },
 	{ "a class without a rate", "classes = ( { name = \"x\";\n prefix = \"198.18.0.0/24\"; } );\n",
 	  1, "rate" },
+	{ "a shed order past 7", "classes = ( { name = \"x\"; rate = \"5\";\n"
+	  " prefix = \"198.18.0.0/24\"; shed_order = 8; } );\n", 2, "shed-order" },
 	{ "a class prefix with host bits", "classes = ( { name = \"x\"; rate = \"5\";\n"
 	  " prefix = \"198.18.0.1/24\"; } );\n", 2, "prefix" },
 	{ "snat of the other family", SVC "    snat = ( \"2001:db8::1\" );\n" NODE END,

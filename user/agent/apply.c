@@ -187,9 +187,10 @@ static int run_cli(const struct cli_object *obj, const char *const *words,
 
 /*
  * Limits and classes go through the CLI's own writers (service set, class
- * add/del), outside the store lock they take themselves: every limit the
- * file gives at start, those it changed on reload; classes it adds (a
- * prefix already pinned is adopted as it is) and, on reload, removes.
+ * add/set/del), outside the store lock they take themselves: every limit
+ * the file gives at start, those it changed on reload; classes it adds (a
+ * prefix already pinned is adopted as it is, with the file's shed order)
+ * and, on reload, removes.
  */
 static int apply_limits(struct agent *a, const struct agent_conf *old,
 			const struct agent_conf *new)
@@ -214,16 +215,22 @@ static int apply_limits(struct agent *a, const struct agent_conf *old,
 	for (i = 0; i < new->nclasses && !err; i++) {
 		const struct class_conf *cc = &new->classes[i];
 		const char *w[] = { "add", cc->prefix, "name", cc->name, "rate", "conn" };
+		const char *set[] = { "set", cc->name, "shed-order" };
 		struct hl_class_key key;
+		char order[8];
 		__u32 id;
 
 		for (j = 0; old && j < old->nclasses; j++)
 			if (!memcmp(&old->classes[j], cc, sizeof(*cc)))
 				break;
-		if ((old && j < old->nclasses) || parse_prefix(cc->prefix, &key) ||
-		    !bpf_map_lookup_elem(a->st.fds[MAP_CLASS_PREFIXES], &key, &id))
-			continue;	/* as before, or pinned already */
-		err = run_cli(&class_object, w, 6, cc->rate);
+		if ((old && j < old->nclasses) || parse_prefix(cc->prefix, &key))
+			continue;	/* as before */
+		if (bpf_map_lookup_elem(a->st.fds[MAP_CLASS_PREFIXES], &key, &id))
+			err = run_cli(&class_object, w, 6, cc->rate);
+		/* The file's shed order, also for a class pinned already. */
+		snprintf(order, sizeof(order), "%u", cc->admin.shed_order);
+		if (!err)
+			err = run_cli(&class_object, set, 3, order);
 	}
 	for (i = 0; i < new->nsvcs && !err; i++) {
 		const struct svc_conf *n = &new->svcs[i];

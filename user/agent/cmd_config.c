@@ -178,11 +178,14 @@ static void dump_classes(struct store *st)
 		    bpf_map_lookup_elem(st->fds[MAP_CLASSES], &id, &c) ||
 		    !(c.flags & HL_CLASS_F_USED))
 			continue;
-		printf("%s  { name = \"%.*s\"; prefix = \"%s\"; rate = \"%llu/s burst %llu\"; }",
+		printf("%s  { name = \"%.*s\"; prefix = \"%s\"; rate = \"%llu/s burst %llu\";",
 		       first ? "classes = (\n" : ",\n", HL_CLASS_NAME_LEN, c.name,
 		       format_prefix(&k, pfx, sizeof(pfx)),
 		       (unsigned long long)bucket_rate(&c.conn),
 		       (unsigned long long)bucket_burst(&c.conn));
+		if (c.shed_order)
+			printf(" shed_order = %u;", c.shed_order);
+		printf(" }");
 		first = false;
 	}
 	if (!first)

@@ -10,6 +10,7 @@
 #include "agent/config.h"
 #include "agent/metrics_http.h"
 #include "agent/patroni.h"
+#include "cmd/args.h"
 #include "lib/conns.h"
 #include "lib/log.h"
 #include "lib/nodes.h"
@@ -526,7 +527,8 @@ static int parse_classes(struct ctx *c, const config_setting_t *l,
 			 struct agent_conf *conf)
 {
 	static const char *const known[] = { NULL };
-	static const struct opt *const tbls[] = { class_opts, NULL };
+	static const struct opt *const tbls[] = { class_opts, class_admin_opts,
+						  NULL };
 	unsigned int i, n = config_setting_length(l);
 
 	if (!config_setting_is_list(l))
@@ -541,7 +543,8 @@ static int parse_classes(struct ctx *c, const config_setting_t *l,
 		if (config_setting_type(g) != CONFIG_TYPE_GROUP)
 			return fail(c, g, "a class is a group: { name = \"...\"; ... }");
 		if (check_keys(c, g, known, tbls) ||
-		    get_opts(c, g, class_opts, cc, &seen))
+		    get_opts(c, g, class_opts, cc, &seen) ||
+		    get_opts(c, g, class_admin_opts, &cc->admin, NULL))
 			return -1;
 		if (seen != (1ull << 3) - 1)
 			return fail(c, g, "a class needs name, prefix and rate");

@@ -46,6 +46,7 @@ struct class_conf {
 	char name[HL_CLASS_NAME_LEN];
 	char prefix[64];
 	char rate[CONF_WORDS];
+	struct hl_class admin;	/* class_admin_opts (user/cmd/class.c) */
 };
 
 #define CONF_MAX_CLASSES	(HL_MAX_CLASSES * 4)

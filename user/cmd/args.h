@@ -42,6 +42,8 @@ int svc_parse_snat(int argc, char **argv, const struct hl_svc_key *key,
  * and the class to write. */
 int class_parse_add(int argc, char **argv, struct hl_class_key *key,
 		    struct hl_class *cls);
+/* class set NAME OPTIONS: the table (and configuration keys). */
+extern const struct opt class_admin_opts[];
 
 /* decap attach DEV's VIPs: vip ADDR [vip ADDR ...], at most `max`. */
 int decap_parse_vips(int argc, char **argv, struct ip_addr *vips,

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * helios-agent class { add | del | list }: priority classes of clients.
- * Director-wide: a class's prefixes map (LPM trie) to its own connection
- * bucket, which admits the class's new connections to any service with a
- * connection limit in place of the service's `rate conn` bucket.
+ * helios-agent class { add | set | pool | del | list }: priority classes
+ * of clients. Director-wide: a class's prefixes map (LPM trie) to its own
+ * connection bucket, which admits the class's new connections to any
+ * service with a connection limit in place of the service's `rate conn`
+ * bucket; with a shed order (class set), as well as it, in a ranking.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +21,18 @@
 #include "lib/rate.h"
 #include "lib/services.h"
 #include "lib/options.h"
+
+/* A class's settings beyond its bucket: class set NAME OPTIONS, and the
+ * same keys in the configuration file's classes. */
+const struct opt class_admin_opts[] = {
+	{ .name = "shed-order", .type = OPT_UINT, .where = OPT_BOTH, .arg = "N",
+	  OPT_FIELD(struct hl_class, shed_order), .min = 0,
+	  .max = HL_SHED_ORDER_MAX, .def = "0",
+	  .help = "1..7: also draw on the service's rate conn, shed under "
+		  "overload before lower orders (N/8 of its burst kept for them); "
+		  "0: its own bucket only" },
+	{ NULL }
+};
 
 /* Every class prefix, with its class id; returns the count. */
 static int read_prefixes(struct store *st, struct hl_class_key *keys,
@@ -134,6 +147,7 @@ static int do_add(int argc, char **argv)
 		/* Another prefix for the class; its rate is replaced. */
 		id = existing;
 		cls.conn.tat = 0;
+		cls.shed_order = c.shed_order;
 	} else {
 		for (id = 0; id < HL_MAX_CLASSES; id++)
 			if (bpf_map_lookup_elem(st.fds[MAP_CLASSES], &id, &c) ||
@@ -155,6 +169,52 @@ static int do_add(int argc, char **argv)
 		err = -errno;
 		p_err("cannot add class %.*s: %s", HL_CLASS_NAME_LEN, cls.name,
 		      strerror(errno));
+		goto out;
+	}
+	if (json_output)
+		json_print(NULL);
+out:
+	store_close(&st);
+	return err;
+}
+
+/* class set NAME OPTIONS: what is not given stays as it is. */
+static int do_set(int argc, char **argv)
+{
+	struct hl_class c, want = {};
+	opt_seen_t seen = 0;
+	struct store st;
+	const char *name;
+	char buf[128];
+	int err, id;
+
+	if (argc < 3) {
+		p_err("expected: class set NAME OPTIONS (%s)",
+		      opts_expected(class_admin_opts, OPT_CLI, buf, sizeof(buf)));
+		return -1;
+	}
+	name = argv[0];
+	argc--, argv++;
+	if (opts_parse_args(class_admin_opts, &want, &argc, &argv, true, &seen)) {
+		p_err_unreported();
+		return -1;
+	}
+	err = cli_store_open(&st, true);
+	if (err)
+		goto out;
+	id = find_class(&st, name, &c);
+	if (id < 0) {
+		p_err("no class %s", name);
+		err = -ENOENT;
+		goto out;
+	}
+	if (seen & OPT_SEEN(class_admin_opts, "shed-order"))
+		c.shed_order = want.shed_order;
+	/* The element is copied over in place: the bucket's tat goes back
+	 * to what we read (at most the few connections admitted since). */
+	if (bpf_map_update_elem(st.fds[MAP_CLASSES], &id, &c, BPF_EXIST)) {
+		err = -errno;
+		p_err("cannot set class %s: %s", name, strerror(errno));
 		goto out;
 	}
 	if (json_output)
@@ -224,8 +284,9 @@ static int do_list(int argc, char **argv)
 		goto out;
 	n = read_prefixes(&st, keys, ids, HL_MAX_CLASSES);
 	if (!json_output)
-		printf("%-16s %-44s %10s %8s %12s %12s\n", "CLASS", "PREFIXES",
-		       "RATE/S", "BURST", "ADMITTED", "DROPPED");
+		printf("%-16s %-44s %10s %8s %4s %12s %12s %12s\n", "CLASS",
+		       "PREFIXES", "RATE/S", "BURST", "SHED", "ADMITTED",
+		       "DROPPED", "SHED-DROPS");
 	for (id = 0; id < HL_MAX_CLASSES; id++) {
 		struct json_object *o, *pfx = json_object_new_array();
 		char plist[256] = "";
@@ -245,11 +306,14 @@ static int do_list(int argc, char **argv)
 		}
 		limit_stats_read(&st, MAP_CLASS_STATS, id, &ls);
 		if (!json_output) {
-			printf("%-16.16s %-44s %10llu %8llu %12llu %12llu\n", c.name,
-			       plist, (unsigned long long)bucket_rate(&c.conn),
+			printf("%-16.16s %-44s %10llu %8llu %4u %12llu %12llu %12llu\n",
+			       c.name, plist,
+			       (unsigned long long)bucket_rate(&c.conn),
 			       (unsigned long long)bucket_burst(&c.conn),
+			       c.shed_order,
 			       (unsigned long long)ls.admitted[HL_LIMIT_CLASS],
-			       (unsigned long long)ls.dropped[HL_LIMIT_CLASS]);
+			       (unsigned long long)ls.dropped[HL_LIMIT_CLASS],
+			       (unsigned long long)ls.dropped[HL_LIMIT_CONN]);
 			json_object_put(pfx);
 			continue;
 		}
@@ -262,6 +326,9 @@ static int do_list(int argc, char **argv)
 				       json_object_new_int64(ls.admitted[HL_LIMIT_CLASS]));
 		json_object_object_add(o, "dropped",
 				       json_object_new_int64(ls.dropped[HL_LIMIT_CLASS]));
+		json_object_object_add(o, "shed_order", json_object_new_int(c.shed_order));
+		json_object_object_add(o, "shed_drops",
+				       json_object_new_int64(ls.dropped[HL_LIMIT_CONN]));
 		json_object_array_add(arr, o);
 	}
 print:
@@ -342,6 +409,7 @@ out:
 
 static const struct cmd cmds[] = {
 	{ "add",	do_add },
+	{ "set",	do_set },
 	{ "pool",	do_pool },
 	{ "del",	do_del },
 	{ "list",	do_list },
@@ -352,14 +420,19 @@ const struct cli_object class_object = {
 	.name		= "class",
 	.usage		=
 		"class add PREFIX name NAME rate conn N[/s] [burst B] [leaky]\n"
+		"class set NAME OPTIONS\n"
 		"class pool NAME SVC sync|async|none\n"
 		"class del NAME\n"
 		"class list",
 	.details	=
 		"PREFIX := ADDR/LEN (no host bits; classes' prefixes must not overlap)\n"
 		"A class's clients get in by its own bucket when a service sheds the others.\n"
+		"With a shed order they need a token of the service's rate conn too, which\n"
+		"they may take only while order/8 of its burst stays for lower orders and\n"
+		"clients of no class: under overload the highest order is refused first.\n"
 		"class pool: on read service SVC the class's new connections go to the sync\n"
 		"(or async) standbys only, as pg_stat_replication.sync_state on the primary\n"
 		"says; an empty pool falls back as the service's fallback says.\n",
+	.opts		= class_admin_opts,
 	.cmds		= cmds,
 };
