@@ -348,8 +348,10 @@ assert_fast() {
 	for port in 8080 8081 8082; do
 		probe postgres "$(pr_addr4 20)" $port conninfo "$PR_CONNINFO" timeout 700
 		assert_fail
-		[ "$(field rtt_us)" -le 750000 ] ||
-			fail "rtt $(field rtt_us) us"
+		# A hang bound, not a timing: a loaded machine may run the
+		# loop late, a probe that ignored its deadline would not end.
+		[ "$(field rtt_us)" -le 2200000 ] ||
+			fail "rtt $(field rtt_us) us for a 700 ms timeout"
 		[ "$elapsed_ms" -le 2200 ] || fail "took ${elapsed_ms} ms for a 700 ms timeout"
 	done
 }
