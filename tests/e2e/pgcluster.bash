@@ -136,6 +136,17 @@ holding() {
 	[ "$(lab_helios dir -j health "$PGC_WSVC" | jq -r '.[0].hold')" = true ]
 }
 
+# pool_of HOST: the eff_pool (workload pool) of HOST's node in the read service.
+pool_of() {
+	lab_helios dir -j map dump nodes |
+		jq -r --arg a "$(lab_addr4 "$1")" --arg s "$(read_svc_id)" \
+			'.[] | select(.addr == $a and (.svc_id | tostring) == $s) | .eff_pool'
+}
+read_svc_id() {
+	lab_helios dir -j service list | jq -r --arg s "$PGC_RSVC" '.[] | select(.service == $s) | .id'
+}
+pool_is() { [ "$(pool_of "$1")" = "$2" ]; }
+
 # node_health VIP BACKEND FIELD: one field of the agent's `health -j`.
 node_health() {
 	lab_helios dir -j health "$1:$PGC_PORT/tcp" |

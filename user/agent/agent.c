@@ -61,7 +61,7 @@ struct agent_node {
 	__u8 ev_state, ev_role, ev_breaker; /* last sent as events */
 	__u64 probes, probe_failures;	/* since the agent started */
 	bool no_reads;			/* Patroni keeps it out of reads */
-	__u8 pool;			/* enum hl_pool, from the primary */
+	__u8 pool;			/* enum hl_pool: the primary's pg_stat_replication, or Patroni */
 	/* Patroni's view beside a postgres check (patroni_port). */
 	struct probe pat;
 	struct event *pat_timer;
@@ -727,6 +727,18 @@ static bool pools_from_primary(struct agent_svc *as, const char *states)
 	return changed;
 }
 
+/* A patroni check: each node's pool is what its own Patroni says
+ * (sync_standby), which is what Patroni wrote into the primary's
+ * synchronous_standby_names; a primary has none. True when it changed. */
+static bool pool_from_patroni(struct agent_node *an, const struct probe_result *res)
+{
+	__u8 pool = res->role == HL_ROLE_STANDBY ? res->pool : HL_POOL_ANY;
+	bool changed = an->pool != pool;
+
+	an->pool = pool;
+	return changed;
+}
+
 static void probe_timer(evutil_socket_t fd, short what, void *arg);
 
 static void probe_done(struct probe *p, const struct probe_result *res)
@@ -752,6 +764,8 @@ static void probe_done(struct probe *p, const struct probe_result *res)
 	if (res->ok && r.role == HL_ROLE_PRIMARY &&
 	    an->svc->conf.probe.kind == PROBE_POSTGRES)
 		changed |= pools_from_primary(an->svc, res->sync_states);
+	if (res->ok && an->svc->conf.probe.kind == PROBE_PATRONI)
+		changed |= pool_from_patroni(an, res);
 	an->probed = true;
 	an->last_ok = res->ok;
 	an->last_rtt_us = res->rtt_us;
@@ -851,7 +865,7 @@ static struct agent_node *node_new(struct agent_svc *as, __u32 id,
 	an->ev_state = an->h.state;
 	an->ev_role = an->h.role;
 	an->ev_breaker = an->h.breaker;
-	an->pool = n->eff_pool;		/* until the primary says again */
+	an->pool = n->eff_pool;		/* until the probes say again */
 	datapath_trouble(an, hl_now_ns());	/* counts from here on */
 	an->logged_flags = n->flags & (HL_NODE_F_DEGRADED | HL_NODE_F_TRANSITIONING |
 				       HL_NODE_F_UNHEALTHY | HL_NODE_F_AGENT);
