@@ -134,6 +134,9 @@ measure() {
 	esac
 	poll $(((secs + 30) * 20)) test -s "$LAB_DIR/$name/result" || { say "load $name did not end"; return 1; }
 	printf '%-8s %-10s %s %s\n' "$path" "$ev" "$(cat "$LAB_DIR/$name/result")" "$detail"
+	# what the clients were told, most frequent first
+	cat "$LAB_DIR/$name"/c*.out | { grep -iE "error|fatal" || true; } |
+		sed 's/client [0-9]*/client N/' | sort | uniq -c | sort -rn | head -4 | sed 's/^/    /'
 	poll 400 on "$path" "$to" || say "$path: writes not on the new leader $to"
 	if [ "$ev" = failover ]; then
 		# The crashed node comes back as a new replica (a fresh base backup).

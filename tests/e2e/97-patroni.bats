@@ -5,9 +5,9 @@
 # standby (b2, "s") behind the director (IPIP, pgcluster.bash), and on each
 # node a stand-in for Patroni's REST API on port 8008
 # (tests/e2e/patroni_server.py) that answers with responses in Patroni
-# 3.0's format (tests/unit/patroni/*.json), switched by the tests. Debian 12
-# packages Patroni 3.0.2, but it needs a DCS (etcd, Consul, ZooKeeper or
-# Kubernetes) that this machine does not have, so the REST API is played.
+# 3.0's format (tests/unit/patroni/*.json), switched by the tests: the
+# cases real Patroni does not produce on demand (postgres and Patroni
+# naming different primaries). Real Patroni: 98-patroni-real.bats.
 #   writes 198.18.1.10:5432: postgres check + patroni_port = 8008
 #   reads  198.18.1.11:5432: kind = "patroni" (roles and lag from Patroni)
 
