@@ -727,18 +727,6 @@ static bool pools_from_primary(struct agent_svc *as, const char *states)
 	return changed;
 }
 
-/* A patroni check: each node's pool is what its own Patroni says
- * (sync_standby), which is what Patroni wrote into the primary's
- * synchronous_standby_names; a primary has none. True when it changed. */
-static bool pool_from_patroni(struct agent_node *an, const struct probe_result *res)
-{
-	__u8 pool = res->role == HL_ROLE_STANDBY ? res->pool : HL_POOL_ANY;
-	bool changed = an->pool != pool;
-
-	an->pool = pool;
-	return changed;
-}
-
 static void probe_timer(evutil_socket_t fd, short what, void *arg);
 
 static void probe_done(struct probe *p, const struct probe_result *res)
@@ -764,8 +752,13 @@ static void probe_done(struct probe *p, const struct probe_result *res)
 	if (res->ok && r.role == HL_ROLE_PRIMARY &&
 	    an->svc->conf.probe.kind == PROBE_POSTGRES)
 		changed |= pools_from_primary(an->svc, res->sync_states);
-	if (res->ok && an->svc->conf.probe.kind == PROBE_PATRONI)
-		changed |= pool_from_patroni(an, res);
+	/* A patroni check: each replica's own Patroni names its pool
+	 * (sync_standby: what Patroni wrote into the primary's
+	 * synchronous_standby_names); a primary has none. */
+	if (res->ok && an->svc->conf.probe.kind == PROBE_PATRONI) {
+		changed |= an->pool != res->pool;
+		an->pool = res->pool;
+	}
 	an->probed = true;
 	an->last_ok = res->ok;
 	an->last_rtt_us = res->rtt_us;

@@ -65,7 +65,7 @@ struct probe_result {
 	bool pending_restart;
 	/* Patroni, on a replica: HL_POOL_SYNC when Patroni lists it as a
 	 * synchronous standby ("sync_standby"), else HL_POOL_ASYNC;
-	 * HL_POOL_ANY when the probe cannot tell (workload pools). */
+	 * HL_POOL_ANY on a primary or when the probe cannot tell. */
 	__u8 pool;
 	/* postgres, on a primary: its standbys' pg_stat_replication
 	 * sync_state, "ADDR=STATE,..." (workload pools). */
