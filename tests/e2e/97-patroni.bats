@@ -28,19 +28,7 @@ setup_file() {
 		lab_spawn "$h" "patroni-$h" "$LAB_PY" "$BATS_TEST_DIRNAME/patroni_server.py" \
 			"$(lab_addr4 "$h")" $PAT_PORT "$LAB_DIR/$h.json" || return 1
 	done
-	cat >"$LAB_DIR/agent.conf" <<-EOF
-	services = (
-	  { service = "$PGC_WSVC"; strategy = "primary"; hold = 60; on_down = "reset";
-	    patroni_port = $PAT_PORT;
-	    check = { kind = "postgres"; conninfo = "user=postgres dbname=postgres";
-	              interval = $PGC_INTERVAL; timeout = 0.4; rise = 1; fall = 2; latency = 1; };
-	    nodes = ( { addr = "$(lab_addr4 b1)"; }, { addr = "$(lab_addr4 b2)"; } ); },
-	  { service = "$PGC_RSVC"; strategy = "replica"; fallback = "primary";
-	    check = { kind = "patroni"; port = $PAT_PORT; interval = $PGC_INTERVAL;
-	              timeout = 0.4; rise = 1; fall = 2; latency = 1; };
-	    nodes = ( { addr = "$(lab_addr4 b1)"; }, { addr = "$(lab_addr4 b2)"; } ); }
-	);
-	EOF
+	pgc_patroni_conf "$LAB_DIR/agent.conf" $PAT_PORT
 	pgc_agent_start "$LAB_DIR/agent.conf" || return 1
 	poll 200 writes_on p || return 1
 	poll 200 reads_on s || return 1

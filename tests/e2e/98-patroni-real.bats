@@ -36,19 +36,7 @@ setup_file() {
 	# w: pg_client's writers; node: the server that took the INSERT.
 	pg_sql "$PT_BASE/b1" "CREATE TABLE w (id int, at timestamptz,
 		node text DEFAULT current_setting('data_directory'))" >/dev/null || return 1
-	cat >"$LAB_DIR/agent.conf" <<-EOF
-	services = (
-	  { service = "$PGC_WSVC"; strategy = "primary"; hold = 30; on_down = "reset";
-	    patroni_port = $PT_PORT;
-	    check = { kind = "postgres"; conninfo = "user=postgres dbname=postgres";
-	              interval = $PGC_INTERVAL; timeout = 0.4; rise = 1; fall = 2; latency = 1; };
-	    nodes = ( { addr = "$(lab_addr4 b1)"; }, { addr = "$(lab_addr4 b2)"; } ); },
-	  { service = "$PGC_RSVC"; strategy = "replica"; fallback = "primary";
-	    check = { kind = "patroni"; port = $PT_PORT; interval = $PGC_INTERVAL;
-	              timeout = 0.4; rise = 1; fall = 2; latency = 1; };
-	    nodes = ( { addr = "$(lab_addr4 b1)"; }, { addr = "$(lab_addr4 b2)"; } ); }
-	);
-	EOF
+	pgc_patroni_conf "$LAB_DIR/agent.conf" $PT_PORT
 	pgc_agent_start "$LAB_DIR/agent.conf" || return 1
 	poll 200 pt_writes_on b1 || return 1
 	poll 200 pt_reads_on b2 || return 1
