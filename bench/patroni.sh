@@ -32,7 +32,6 @@ case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 [ "$(id -u)" -eq 0 ] || { echo "bench/patroni: needs root (BPF, namespaces)" >&2; exit 1; }
 HELIOS_BUILD=$BUILD
 LAB_QUIET=1
-BATS_TEST_DIRNAME=$ROOT/tests/e2e	# where the e2e helpers find their files
 # shellcheck source=../scripts/lab.sh
 source "$ROOT/scripts/lab.sh"
 # shellcheck source=../tests/e2e/pg.bash
