@@ -28,11 +28,15 @@ PT_ETCD=b3			# etcd's host: a lab namespace, no node of any service
 PT_WAIT=${PT_WAIT:-600}		# polls of 50 ms: 30 s
 
 pt_etcd_url() { echo "http://$(lab_addr4 $PT_ETCD):2379"; }
+pt_etcd_healthy() {
+	lab_exec $PT_ETCD curl -s -m 1 "$(pt_etcd_url)/health" 2>/dev/null |
+		jq -e '.health == "true"' >/dev/null 2>&1
+}
 
 # pt_require: Debian's patroni and etcd (scripts/install-deps.sh).
 pt_require() {
 	local t
-	for t in patroni patronictl etcd etcdctl; do
+	for t in patroni patronictl etcd curl; do
 		command -v "$t" >/dev/null || {
 			echo "patroni lab: $t missing (run scripts/install-deps.sh)" >&2
 			return 1
@@ -174,8 +178,7 @@ pt_lab() {
 		--listen-peer-urls "http://$(lab_addr4 $PT_ETCD):2380" \
 		--initial-advertise-peer-urls "http://$(lab_addr4 $PT_ETCD):2380" \
 		--initial-cluster "e1=http://$(lab_addr4 $PT_ETCD):2380"
-	poll "$PT_WAIT" lab_exec $PT_ETCD etcdctl --endpoints "$(pt_etcd_url)" \
-		endpoint health >/dev/null 2>&1 || {
+	poll "$PT_WAIT" pt_etcd_healthy || {
 		echo "patroni lab: etcd not healthy: $(tail -5 "$LAB_DIR/log/etcd.log")" >&2
 		return 1
 	}
