@@ -5,9 +5,9 @@
 # standby (b2, "s") behind the director (IPIP, pgcluster.bash), and on each
 # node a stand-in for Patroni's REST API on port 8008
 # (tests/e2e/patroni_server.py) that answers with responses in Patroni
-# 3.0's format (tests/unit/patroni/*.json), switched by the tests. Debian 12
-# packages Patroni 3.0.2, but it needs a DCS (etcd, Consul, ZooKeeper or
-# Kubernetes) that this machine does not have, so the REST API is played.
+# 3.0's format (tests/unit/patroni/*.json), switched by the tests: the
+# cases real Patroni does not produce on demand (postgres and Patroni
+# naming different primaries). Real Patroni: 98-patroni-real.bats.
 #   writes 198.18.1.10:5432: postgres check + patroni_port = 8008
 #   reads  198.18.1.11:5432: kind = "patroni" (roles and lag from Patroni)
 
@@ -28,19 +28,7 @@ setup_file() {
 		lab_spawn "$h" "patroni-$h" "$LAB_PY" "$BATS_TEST_DIRNAME/patroni_server.py" \
 			"$(lab_addr4 "$h")" $PAT_PORT "$LAB_DIR/$h.json" || return 1
 	done
-	cat >"$LAB_DIR/agent.conf" <<-EOF
-	services = (
-	  { service = "$PGC_WSVC"; strategy = "primary"; hold = 60; on_down = "reset";
-	    patroni_port = $PAT_PORT;
-	    check = { kind = "postgres"; conninfo = "user=postgres dbname=postgres";
-	              interval = $PGC_INTERVAL; timeout = 0.4; rise = 1; fall = 2; latency = 1; };
-	    nodes = ( { addr = "$(lab_addr4 b1)"; }, { addr = "$(lab_addr4 b2)"; } ); },
-	  { service = "$PGC_RSVC"; strategy = "replica"; fallback = "primary";
-	    check = { kind = "patroni"; port = $PAT_PORT; interval = $PGC_INTERVAL;
-	              timeout = 0.4; rise = 1; fall = 2; latency = 1; };
-	    nodes = ( { addr = "$(lab_addr4 b1)"; }, { addr = "$(lab_addr4 b2)"; } ); }
-	);
-	EOF
+	pgc_patroni_conf "$LAB_DIR/agent.conf" $PAT_PORT
 	pgc_agent_start "$LAB_DIR/agent.conf" || return 1
 	poll 200 writes_on p || return 1
 	poll 200 reads_on s || return 1

@@ -27,13 +27,6 @@ setup() {
 
 teardown_file() { pgc_teardown_file; }
 
-# pool_of HOST: the eff_pool of HOST's node in the read service.
-pool_of() {
-	hl -j map dump nodes | jq -r --arg a "$(lab_addr4 "$1")" --arg s "$(read_svc_id)" \
-		'.[] | select(.addr == $a and (.svc_id | tostring) == $s) | .eff_pool'
-}
-read_svc_id() { hl -j service list | jq -r --arg s "$PGC_RSVC" '.[] | select(.service == $s) | .id'; }
-pool_is() { [ "$(pool_of "$1")" = "$2" ]; }
 sync_names() {
 	pg_sql "$PG_BASE/p" "ALTER SYSTEM SET synchronous_standby_names = '$1'" >/dev/null &&
 		pg_sql "$PG_BASE/p" "SELECT pg_reload_conf()" >/dev/null

@@ -11,6 +11,7 @@
 #   pgc_ipip_vips                 # IPIP only: read VIP on lo, decap on b1, b2
 #   pgc_cluster "$PGC_BASE"       # p on b1, s on b2, streaming, table t
 #   pgc_agent_conf FILE           # write + read service, postgres check
+#   pgc_patroni_conf FILE PORT    # or: Patroni's view too (patroni_port, kind patroni)
 #   pgc_agent_start FILE          # `helios-agent run` in the director's ns
 #   landed_on VIP                 # p or s: whose session a new connection gets
 #
@@ -109,6 +110,27 @@ pgc_agent_conf() {
 	EOF
 }
 
+# pgc_patroni_conf FILE PORT: the agent's file with Patroni's view on PORT:
+# writes by a postgres check with patroni_port (held while the two
+# disagree), reads by a patroni check (roles, lag, tags, pools).
+pgc_patroni_conf() {
+	local file=$1 port=$2
+	local nodes="nodes = ( { addr = \"$(lab_addr4 b1)\"; }, { addr = \"$(lab_addr4 b2)\"; } );"
+	cat >"$file" <<-EOF
+	services = (
+	  { service = "$PGC_WSVC"; strategy = "primary"; hold = 60; on_down = "reset";
+	    patroni_port = $port;
+	    check = { kind = "postgres"; conninfo = "user=postgres dbname=postgres";
+	              interval = $PGC_INTERVAL; timeout = 0.4; rise = 1; fall = 2; latency = 1; };
+	    $nodes },
+	  { service = "$PGC_RSVC"; strategy = "replica"; fallback = "primary";
+	    check = { kind = "patroni"; port = $port; interval = $PGC_INTERVAL;
+	              timeout = 0.4; rise = 1; fall = 2; latency = 1; };
+	    $nodes }
+	);
+	EOF
+}
+
 # pgc_agent_start FILE: the agent in the director's namespace; waits
 # (bounded) until it answers `health`.
 pgc_agent_start() {
@@ -135,6 +157,17 @@ reads_on() { [ "$(landed_on "$PGC_RVIP")" = "$1" ]; }
 holding() {
 	[ "$(lab_helios dir -j health "$PGC_WSVC" | jq -r '.[0].hold')" = true ]
 }
+
+# pool_of HOST: the eff_pool (workload pool) of HOST's node in the read service.
+pool_of() {
+	lab_helios dir -j map dump nodes |
+		jq -r --arg a "$(lab_addr4 "$1")" --arg s "$(read_svc_id)" \
+			'.[] | select(.addr == $a and (.svc_id | tostring) == $s) | .eff_pool'
+}
+read_svc_id() {
+	lab_helios dir -j service list | jq -r --arg s "$PGC_RSVC" '.[] | select(.service == $s) | .id'
+}
+pool_is() { [ "$(pool_of "$1")" = "$2" ]; }
 
 # node_health VIP BACKEND FIELD: one field of the agent's `health -j`.
 node_health() {

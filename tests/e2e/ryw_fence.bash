@@ -48,9 +48,7 @@ rf_setup_file() {
 	else
 		pgc_ipip_vips || return 1
 	fi
-	cc -O2 -Wall -o "$LAB_DIR/pg_client" "$BATS_TEST_DIRNAME/pg_client.c" \
-		-I"$(pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)" \
-		-lpq || return 1
+	rf_pg_client || return 1
 
 	PG_BASE=$(pg_base_new) || return 1
 	echo "$PG_BASE" >"$LAB_DIR/pg_base"
@@ -160,6 +158,12 @@ rf_ryw_bad() {
 	run hl -j service list
 	[ "$(jq -r --arg s "$PGC_RSVC" '.[] | select(.service == $s) | .ryw_window_ms' <<<"$output")" = 5000 ] ||
 		fail "settings changed: $output"
+}
+
+# rf_pg_client: build tests/e2e/pg_client.c into $LAB_DIR/pg_client.
+rf_pg_client() {
+	cc -O2 -Wall -o "$LAB_DIR/pg_client" "$BATS_TEST_DIRNAME/pg_client.c" \
+		-I"$(pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)" -lpq
 }
 
 # writers_start: WRITERS clients holding write connections, inserting every

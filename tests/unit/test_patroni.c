@@ -70,6 +70,23 @@ static void test_replica(void)
 	      "pending_restart, nofailover, noloadbalance");
 }
 
+/* Workload pools: Patroni marks the members it made synchronous
+ * (recorded from Patroni 3.0.2 in synchronous_mode); every other replica
+ * is async; a primary has no pool. */
+static void test_pools(void)
+{
+	struct probe_result r;
+	int ret;
+
+	parse("replica-sync.json", 200, false, &r, &ret);
+	CHECK(!ret && r.role == HL_ROLE_STANDBY && r.pool == HL_POOL_SYNC,
+	      "sync_standby: sync pool (%u)", r.pool);
+	parse("replica-plain.json", 200, false, &r, &ret);
+	CHECK(!ret && r.pool == HL_POOL_ASYNC, "no sync_standby: async pool (%u)", r.pool);
+	parse("primary.json", 200, false, &r, &ret);
+	CHECK(!ret && r.pool == HL_POOL_ANY, "a primary has no pool (%u)", r.pool);
+}
+
 /* /replica's 503 says "not for reads", whatever the tags say. */
 static void test_read_endpoint_refuses(void)
 {
@@ -122,6 +139,7 @@ int main(void)
 {
 	RUN(test_primary);
 	RUN(test_replica);
+	RUN(test_pools);
 	RUN(test_read_endpoint_refuses);
 	RUN(test_stopped);
 	RUN(test_garbage);

@@ -40,7 +40,7 @@ struct agent_node {
 	__u8 ev_state, ev_role, ev_breaker; /* last sent as events */
 	__u64 probes, probe_failures;	/* since the agent started */
 	bool no_reads;			/* Patroni keeps it out of reads */
-	__u8 pool;			/* enum hl_pool, from the primary */
+	__u8 pool;			/* enum hl_pool: the primary's pg_stat_replication, or Patroni */
 	/* Patroni's view beside a postgres check (patroni_port). */
 	struct probe pat;
 	struct event *pat_timer;

@@ -63,6 +63,10 @@ struct probe_result {
 	bool no_reads;		/* tag noloadbalance, or its endpoint said 503 */
 	bool nofailover;	/* tag nofailover */
 	bool pending_restart;
+	/* Patroni, on a replica: HL_POOL_SYNC when Patroni lists it as a
+	 * synchronous standby ("sync_standby"), else HL_POOL_ASYNC;
+	 * HL_POOL_ANY on a primary or when the probe cannot tell. */
+	__u8 pool;
 	/* postgres, on a primary: its standbys' pg_stat_replication
 	 * sync_state, "ADDR=STATE,..." (workload pools). */
 	char sync_states[256];

@@ -55,6 +55,11 @@ int patroni_parse(const char *body, int status, bool read_endpoint,
 	res->nofailover = truthy(member(tags, "nofailover"));
 	res->no_reads = truthy(member(tags, "noloadbalance")) ||
 			(read_endpoint && status != 200);
+	/* Patroni puts "sync_standby" only on the members it made
+	 * synchronous (synchronous_mode); every other replica is async. */
+	if (res->role == HL_ROLE_STANDBY)
+		res->pool = truthy(member(root, "sync_standby")) ? HL_POOL_SYNC :
+								 HL_POOL_ASYNC;
 	xlog = member(root, "xlog");
 	if ((v = member(root, "lag")) && json_object_is_type(v, json_type_int)) {
 		res->has_lag = true;

@@ -14,7 +14,8 @@
  * Fill `res` from the JSON `body` of an answer with HTTP `status`: role
  * (primary/master -> primary; replica, standby_leader -> standby),
  * timeline, lag (the "lag" field in bytes, else received minus replayed
- * WAL), pending_restart, tags nofailover and noloadbalance. ok is a
+ * WAL), pending_restart, tags nofailover and noloadbalance, a replica's
+ * pool (sync_standby: sync, else async). ok is a
  * running PostgreSQL ("state": "running"); no_reads is noloadbalance, or a
  * read endpoint's 503. 0, or -1 with why in `err` (not JSON, no role).
  */

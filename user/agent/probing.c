@@ -90,6 +90,13 @@ static void probe_done(struct probe *p, const struct probe_result *res)
 	if (res->ok && r.role == HL_ROLE_PRIMARY &&
 	    an->svc->conf.probe.kind == PROBE_POSTGRES)
 		changed |= pools_from_primary(an->svc, res->sync_states);
+	/* A patroni check: each replica's own Patroni names its pool
+	 * (sync_standby: what Patroni wrote into the primary's
+	 * synchronous_standby_names); a primary has none. */
+	if (res->ok && an->svc->conf.probe.kind == PROBE_PATRONI) {
+		changed |= an->pool != res->pool;
+		an->pool = res->pool;
+	}
 	an->probed = true;
 	an->last_ok = res->ok;
 	an->last_rtt_us = res->rtt_us;
@@ -189,7 +196,7 @@ static struct agent_node *node_new(struct agent_svc *as, __u32 id,
 	an->ev_state = an->h.state;
 	an->ev_role = an->h.role;
 	an->ev_breaker = an->h.breaker;
-	an->pool = n->eff_pool;		/* until the primary says again */
+	an->pool = n->eff_pool;		/* until the probes say again */
 	datapath_trouble(an, hl_now_ns());	/* counts from here on */
 	an->logged_flags = n->flags & (HL_NODE_F_DEGRADED | HL_NODE_F_TRANSITIONING |
 				       HL_NODE_F_UNHEALTHY | HL_NODE_F_AGENT);
