@@ -49,7 +49,10 @@ static int rounds = 5;
  * and fd00:4845::/112); established flows from 198.19.254.2 and
  * fd00:4845::1:2, which no new flow can be.
  */
-static __be32 client4[4], vip4[4], client6[4], vip6[4], est4[4], est6[4];
+static __be32 client4[4], vip4[4], client6[4], vip6[4], est4[4], est6[4],
+	      other4[4];
+
+#define SVC_UDP6	39	/* after the extra cases' services */
 
 /* Fill the connection table with `n` flows from 198.19.255.0/28 (not a
  * client address any case uses) to the first service, by batches. */
@@ -87,12 +90,13 @@ static __u64 dir_ct_prefill(struct dir *d, __u32 n)
 
 static struct floors *fl;
 
-enum prog_id { P_DIR, P_PASS, P_TX, P_NEWFLOW };
+enum prog_id { P_DIR, P_PASS, P_TX, P_NEWFLOW, P_EST };
 enum wrap_mode { W_NONE, W_RESTORE, W_BUMP };
 enum check {
 	C_FLOOR_PASS,
 	C_FLOOR_TX,
 	C_FLOOR_NEW,
+	C_FLOOR_EST,		/* the template's encapsulation */
 	C_NOT_SERVICE,
 	C_FORWARD,
 	C_DROP_RATE_CONN,	/* XDP_DROP by the service's conn bucket */
@@ -133,6 +137,8 @@ static int prog_fd(struct dir *d, enum prog_id p)
 		return bpf_program__fd(fl->progs.floor_tx);
 	case P_NEWFLOW:
 		return bpf_program__fd(fl->progs.floor_newflow);
+	case P_EST:
+		return bpf_program__fd(fl->progs.floor_established);
 	}
 	return -1;
 }
@@ -374,6 +380,36 @@ static void check_nat(struct dir *d, const struct bcase *c,
 		     l4_residue(r->out), l4_residue(in));
 }
 
+/* The established floor's output: the template, its length fields set
+ * (and a valid IPv4 checksum), then the input's IP packet unchanged. */
+static void check_floor_est(const struct bcase *c, const struct run *r,
+			    const __u8 *in)
+{
+	__u32 outer = c->f.family == HL_AF_INET ? 20 : 40;
+	const __u8 *hdr = c->f.family == HL_AF_INET ? fl->bss->est_hdr4 :
+						      fl->bss->est_hdr6;
+	__u8 want[ETH_HLEN + 40];
+
+	if (r->retval != XDP_TX || r->out_len != c->f.len + outer)
+		FAIL(c, "verdict %u, %u bytes, want XDP_TX, %u", r->retval,
+		     r->out_len, c->f.len + outer);
+	memcpy(want, hdr, ETH_HLEN + outer);
+	if (c->f.family == HL_AF_INET) {
+		struct iphdr *ip = (void *)(want + ETH_HLEN);
+
+		ip->tot_len = htons(c->f.len - ETH_HLEN + 20);
+		ip->check = ip_csum(ip, 20);
+	} else {
+		struct ipv6hdr *ip6 = (void *)(want + ETH_HLEN);
+
+		ip6->payload_len = htons(c->f.len - ETH_HLEN);
+	}
+	if (memcmp(r->out, want, ETH_HLEN + outer))
+		FAIL(c, "outer headers are not the template's");
+	if (memcmp(r->out + ETH_HLEN + outer, in + ETH_HLEN, c->f.len - ETH_HLEN))
+		FAIL(c, "inner packet changed");
+}
+
 static void check_run(struct dir *d, const struct bcase *c, const struct run *r,
 		      const struct snap *b, const struct snap *a)
 {
@@ -395,6 +431,9 @@ static void check_run(struct dir *d, const struct bcase *c, const struct run *r,
 	case C_FLOOR_TX:
 		if (r->retval != XDP_TX || r->out_len != c->f.len)
 			FAIL(c, "verdict %u, want XDP_TX", r->retval);
+		return;
+	case C_FLOOR_EST:
+		check_floor_est(c, r, in);
 		return;
 	case C_FLOOR_NEW:
 		if (r->retval != XDP_TX || r->out_len != c->f.len)
@@ -527,7 +566,62 @@ static struct bcase floors_tpl[] = {
 	CASE("tx", "MAC swap + XDP_TX", NULL, P_TX, W_NONE, C_FLOOR_TX, false, 0, REP_CHEAP),
 	CASE("newflow", "LRU insert (1M-entry conntrack type) + MAC swap + XDP_TX",
 	  NULL, P_NEWFLOW, W_BUMP, C_FLOOR_NEW, true, 0, REP_NEW),
+	CASE("established", "LRU lookup (1M-entry conntrack type) + IPIP from a "
+	  "precomputed header + XDP_TX, IPv4", NULL, P_EST, W_RESTORE, C_FLOOR_EST,
+	  false, 0, REP_FWD),
+	CASE("established6", "the same, IPv6 (IP6IP6)", NULL, P_EST, W_RESTORE,
+	  C_FLOOR_EST, false, 0, REP_FWD),
 };
+#define NR_FLOORS	(int)(sizeof(floors_tpl) / sizeof(floors_tpl[0]))
+
+/*
+ * The established floor's flows and headers: the frame's 5-tuple in its
+ * table, the outer headers of node `node` (template with length 0, and
+ * for IPv4 the sum of its words, checksum field 0).
+ */
+static void floor_est_setup(struct dir *d, struct bcase *c, __u32 node)
+{
+	const struct hl_nexthop *nh = &d->nh[node];
+	struct hl_flow_key key;
+	struct hl_flow val = { .node_id = node };
+	__u8 *h;
+
+	frame_flow_key(c->f.b, c->f.family, &key);
+	if (bpf_map_update_elem(bpf_map__fd(fl->maps.floor_ct), &key, &val, BPF_ANY))
+		die("floor_ct: %s", strerror(errno));
+	h = c->f.family == HL_AF_INET ? fl->bss->est_hdr4 : fl->bss->est_hdr6;
+	memcpy(h, nh->dmac, ETH_ALEN);
+	memcpy(h + ETH_ALEN, nh->smac, ETH_ALEN);
+	if (c->f.family == HL_AF_INET) {
+		struct iphdr *ip = (void *)(h + ETH_HLEN);
+		__u16 w[10];
+		__u32 sum = 0;
+
+		h[12] = 0x08, h[13] = 0x00;
+		memset(ip, 0, 20);
+		ip->version = 4;
+		ip->ihl = 5;
+		ip->frag_off = htons(0x4000);
+		ip->ttl = 64;
+		ip->protocol = IPPROTO_IPIP;
+		ip->saddr = nh->src[0];
+		ip->daddr = d->node[node].addr[0];
+		memcpy(w, ip, 20);
+		for (int i = 0; i < 10; i++)
+			sum += w[i];
+		fl->bss->est_sum4 = sum;
+	} else {
+		struct ipv6hdr *ip6 = (void *)(h + ETH_HLEN);
+
+		h[12] = 0x86, h[13] = 0xdd;
+		memset(ip6, 0, 40);
+		ip6->version = 6;
+		ip6->nexthdr = IPPROTO_IPV6;
+		ip6->hop_limit = 64;
+		memcpy(&ip6->saddr, nh->src, 16);
+		memcpy(&ip6->daddr, d->node[node].addr, 16);
+	}
+}
 
 /* A SYN (new flow, source to be bumped) or an ACK (established flow). */
 static void frame_tcp4(struct frame *f, __u16 sport, __u16 dport, bool syn)
@@ -650,7 +744,7 @@ static void extra_setup(struct dir *d, struct bcase *x)
 		snprintf(extra_names[n][0], 64, "strategy_%s_established", name);
 		snprintf(extra_names[n][1], 64, "strategy %s: established TCP flow, IPv4", name);
 		x[n] = (struct bcase)CASE(extra_names[n][0], extra_names[n][1],
-			"tx", P_DIR, W_RESTORE, C_FORWARD, false, sid, REP_FWD);
+			"established", P_DIR, W_RESTORE, C_FORWARD, false, sid, REP_FWD);
 		frame_build(&x[n].f, HL_AF_INET, est4, vip4, 41000 + st, port,
 			    IPPROTO_TCP, 0x10, 64);
 		establish(d, &x[n]);
@@ -695,7 +789,7 @@ static void extra_setup(struct dir *d, struct bcase *x)
 		     &lim, sid);
 	x[n] = (struct bcase)CASE("rate_pkt_admitted",
 		"rate pkt: established TCP flow admitted by the bucket, IPv4",
-		"tx", P_DIR, W_RESTORE, C_FORWARD, false, sid, REP_FWD);
+		"established", P_DIR, W_RESTORE, C_FORWARD, false, sid, REP_FWD);
 	frame_build(&x[n].f, HL_AF_INET, est4, vip4, 40998, port, IPPROTO_TCP,
 		    0x10, 64);
 	establish(d, &x[n]);
@@ -709,7 +803,7 @@ static void extra_setup(struct dir *d, struct bcase *x)
 		     sid);
 	x[n] = (struct bcase)CASE("ryw_note_established",
 		"read-your-writes source: established TCP flow with data, IPv4",
-		"tx", P_DIR, W_RESTORE, C_FORWARD, false, sid, REP_FWD);
+		"established", P_DIR, W_RESTORE, C_FORWARD, false, sid, REP_FWD);
 	frame_build(&x[n].f, HL_AF_INET, est4, vip4, 40997, port, IPPROTO_TCP,
 		    0x10, 64);
 	establish(d, &x[n]);
@@ -759,14 +853,19 @@ static void series_main(struct json_object *root, struct bcase *fls)
 	struct bcase cases[] = {
 		CASE("not_service", "non-service packet (TCP to VIP:9999)", "pass",
 		  P_DIR, W_NONE, C_NOT_SERVICE, false, 0, REP_CHEAP),
-		CASE("established_tcp4", "established TCP flow, IPv4", "tx",
+		CASE("not_service_addr", "non-service packet (TCP to 198.18.1.99:5432, "
+		  "a service's port on another address)", "pass",
+		  P_DIR, W_NONE, C_NOT_SERVICE, false, 0, REP_CHEAP),
+		CASE("established_tcp4", "established TCP flow, IPv4", "established",
 		  P_DIR, W_RESTORE, C_FORWARD, false, 0, REP_FWD),
 		CASE("new_tcp4", "new TCP flow (SYN), IPv4", "newflow",
 		  P_DIR, W_BUMP, C_FORWARD, true, 0, REP_NEW),
-		CASE("established_udp4", "UDP flow (established), IPv4", "tx",
+		CASE("established_udp4", "UDP flow (established), IPv4", "established",
 		  P_DIR, W_RESTORE, C_FORWARD, false, 1, REP_FWD),
-		CASE("established_tcp6", "established TCP flow, IPv6", "tx",
+		CASE("established_tcp6", "established TCP flow, IPv6", "established6",
 		  P_DIR, W_RESTORE, C_FORWARD, false, 2, REP_FWD),
+		CASE("established_udp6", "UDP flow (established), IPv6", "established6",
+		  P_DIR, W_RESTORE, C_FORWARD, false, SVC_UDP6, REP_FWD),
 		CASE("new_tcp6", "new TCP flow (SYN), IPv6", "newflow",
 		  P_DIR, W_BUMP, C_FORWARD, true, 2, REP_NEW),
 	};
@@ -777,27 +876,38 @@ static void series_main(struct json_object *root, struct bcase *fls)
 	dir_service(d, 0, HL_AF_INET, vip4, 5432, IPPROTO_TCP, 3, HL_RING_DEFAULT);
 	dir_service(d, 1, HL_AF_INET, vip4, 5432, IPPROTO_UDP, 3, HL_RING_DEFAULT);
 	dir_service(d, 2, HL_AF_INET6, vip6, 5432, IPPROTO_TCP, 3, HL_RING_DEFAULT);
+	dir_service(d, SVC_UDP6, HL_AF_INET6, vip6, 5432, IPPROTO_UDP, 3,
+		    HL_RING_DEFAULT);
 
 	frame_tcp4(&fls[0].f, 40000, 5432, false);
 	frame_tcp4(&fls[1].f, 40000, 5432, false);
 	frame_tcp4(&fls[2].f, 0, 5432, true);
+	frame_tcp4(&fls[3].f, 40001, 5432, false);
+	frame_tcp6(&fls[4].f, 40003, false);
 	frame_tcp4(&cases[0].f, 40000, 9999, false);
-	frame_tcp4(&cases[1].f, 40001, 5432, false);
-	frame_tcp4(&cases[2].f, 0, 5432, true);
-	frame_build(&cases[3].f, HL_AF_INET, est4, vip4, 40002, 5432,
+	frame_build(&cases[1].f, HL_AF_INET, est4, other4, 40000, 5432,
+		    IPPROTO_TCP, 0x10, 64);
+	frame_tcp4(&cases[2].f, 40001, 5432, false);
+	frame_tcp4(&cases[3].f, 0, 5432, true);
+	frame_build(&cases[4].f, HL_AF_INET, est4, vip4, 40002, 5432,
 		    IPPROTO_UDP, 0, 64);
-	frame_tcp6(&cases[4].f, 40003, false);
-	frame_tcp6(&cases[5].f, 0, true);
-	establish(d, &cases[1]);
-	establish(d, &cases[3]);
+	frame_tcp6(&cases[5].f, 40003, false);
+	frame_build(&cases[6].f, HL_AF_INET6, est6, vip6, 40004, 5432,
+		    IPPROTO_UDP, 0, 84);
+	frame_tcp6(&cases[7].f, 0, true);
+	establish(d, &cases[2]);
 	establish(d, &cases[4]);
+	establish(d, &cases[5]);
+	establish(d, &cases[6]);
+	floor_est_setup(d, &fls[3], 0);
+	floor_est_setup(d, &fls[4], 6);		/* service 2's first node */
 	extra_setup(d, x);
 
 	for (k = 0; k < rounds; k++) {
 		double pass = measure(d, &fls[0], k, 0);
 
-		measure(d, &fls[1], k, pass);
-		measure(d, &fls[2], k, pass);
+		for (i = 1; i < NR_FLOORS; i++)
+			measure(d, &fls[i], k, pass);
 		for (i = 0; i < nc; i++)
 			measure(d, &cases[i], k, pass);
 		for (i = 0; i < EXTRA_CASES; i++) {
@@ -805,8 +915,9 @@ static void series_main(struct json_object *root, struct bcase *fls)
 			if (x[i].new_flow)
 				ct_drop_bumped(d);
 		}
-		fprintf(stderr, "  round %d: pass %.0f tx %.0f newflow %.0f |", k + 1,
-			fls[0].ns[k], fls[1].ns[k], fls[2].ns[k]);
+		fprintf(stderr, "  round %d: pass %.0f tx %.0f newflow %.0f est %.0f est6 %.0f |",
+			k + 1, fls[0].ns[k], fls[1].ns[k], fls[2].ns[k],
+			fls[3].ns[k], fls[4].ns[k]);
 		for (i = 0; i < nc; i++)
 			fprintf(stderr, " %.0f", cases[i].ns[k]);
 		fprintf(stderr, " | extra");
@@ -816,7 +927,7 @@ static void series_main(struct json_object *root, struct bcase *fls)
 	}
 
 	jf = json_object_new_object();
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < NR_FLOORS; i++)
 		json_object_object_add(jf, fls[i].key, case_json(&fls[i]));
 	jc = json_object_new_object();
 	for (i = 0; i < nc; i++)
@@ -938,17 +1049,17 @@ static void series_nat(struct json_object *root, struct bcase *fls)
 		CASE("nat_snat_no_flow", "NAT in use: TCP to the SNAT address:40000, no flow",
 		  "pass", P_DIR, W_NONE, C_NOT_SERVICE, false, 0, REP_CHEAP),
 		CASE("nat_ipip_established_tcp4", "NAT in use: established IPIP TCP flow, IPv4",
-		  "tx", P_DIR, W_RESTORE, C_FORWARD, false, SVC_NAT_IPIP, REP_FWD),
+		  "established", P_DIR, W_RESTORE, C_FORWARD, false, SVC_NAT_IPIP, REP_FWD),
 		CASE("nat_established_tcp4", "NAT: established TCP flow, client to node, IPv4",
-		  "tx", P_DIR, W_RESTORE, C_NAT_FORWARD, false, SVC_NAT4, REP_FWD),
+		  "established", P_DIR, W_RESTORE, C_NAT_FORWARD, false, SVC_NAT4, REP_FWD),
 		CASE("nat_reply_tcp4", "NAT: reply of an established TCP flow, node to client, IPv4",
-		  "tx", P_DIR, W_RESTORE, C_NAT_REPLY, false, SVC_NAT4, REP_FWD),
+		  "established", P_DIR, W_RESTORE, C_NAT_REPLY, false, SVC_NAT4, REP_FWD),
 		CASE("nat_new_tcp4", "NAT: new TCP flow (SYN), SNAT port and two entries, IPv4",
 		  "newflow", P_DIR, W_BUMP, C_NAT_FORWARD, true, SVC_NAT4, REP_NEW),
 		CASE("nat_established_tcp6", "NAT: established TCP flow, client to node, IPv6",
-		  "tx", P_DIR, W_RESTORE, C_NAT_FORWARD, false, SVC_NAT6, REP_FWD),
+		  "established", P_DIR, W_RESTORE, C_NAT_FORWARD, false, SVC_NAT6, REP_FWD),
 		CASE("nat_reply_tcp6", "NAT: reply of an established TCP flow, node to client, IPv6",
-		  "tx", P_DIR, W_RESTORE, C_NAT_REPLY, false, SVC_NAT6, REP_FWD),
+		  "established", P_DIR, W_RESTORE, C_NAT_REPLY, false, SVC_NAT6, REP_FWD),
 	};
 	int nc = sizeof(cases) / sizeof(cases[0]), i, k;
 	struct json_object *o = json_object_new_object(), *jc;
@@ -1223,7 +1334,7 @@ struct scale {
 static struct json_object *scale_run(const struct scale *s, struct bcase *fls)
 {
 	struct bcase est = CASE("established_tcp4", "established TCP flow, IPv4",
-			     "tx", P_DIR, W_RESTORE, C_FORWARD, false, 0, REP_FWD);
+			     "established", P_DIR, W_RESTORE, C_FORWARD, false, 0, REP_FWD);
 	struct bcase nw = CASE("new_tcp4", "new TCP flow (SYN), IPv4", "newflow",
 			    P_DIR, W_BUMP, C_FORWARD, true, 0, REP_NEW);
 	struct json_object *o = json_object_new_object();
@@ -1355,7 +1466,7 @@ int main(int argc, char **argv)
 {
 	const char *out = "pktcost.json";
 	struct json_object *root;
-	const char *only = NULL;	/* -s: one series (recount) */
+	const char *only = NULL;	/* -s: one series (recount, main) */
 	bool quick = false;
 	int opt;
 
@@ -1376,7 +1487,7 @@ int main(int argc, char **argv)
 			only = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: pktcost [-r ROUNDS] [-o FILE] [-q] [-s recount]\n");
+			fprintf(stderr, "usage: pktcost [-r ROUNDS] [-o FILE] [-q] [-s recount|main]\n");
 			return 2;
 		}
 	}
@@ -1386,6 +1497,7 @@ int main(int argc, char **argv)
 		die("unshare(CLONE_NEWNET): %s (run as root)", strerror(errno));
 	client4[0] = htonl(0xc6120002);
 	vip4[0] = htonl(0xc612010a);
+	other4[0] = htonl(0xc6120163);
 	est4[0] = htonl(0xc613fe02);
 	addr6(client6, 0, 2);
 	addr6(est6, 0, 0x00010002);
@@ -1398,6 +1510,10 @@ int main(int argc, char **argv)
 	root = json_object_new_object();
 	if (only && !strcmp(only, "recount")) {
 		series_recount(root);
+		goto out;
+	}
+	if (only && !strcmp(only, "main")) {	/* the per-packet table only */
+		series_main(root, floors_tpl);
 		goto out;
 	}
 	fprintf(stderr, "per-packet cost (ns, %d rounds)\n", rounds);

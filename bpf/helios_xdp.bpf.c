@@ -54,7 +54,7 @@ int helios_xdp(struct xdp_md *ctx)
 	 * addressed to the director, no service: they must be matched before
 	 * the service lookup, whose free-port shortcut would pass them.
 	 */
-	reason = stage_reply(ctx, &pkt, &t);
+	reason = hl_skip(HL_AB_REPLY) ? HL_CONTINUE : stage_reply(ctx, &pkt, &t);
 	if (reason != HL_CONTINUE)
 		return hl_verdict_ev(reason, t.action, &pkt, &t);
 
@@ -64,7 +64,8 @@ int helios_xdp(struct xdp_md *ctx)
 		return hl_verdict_ev(reason, t.action, &pkt, &t);
 
 	/* a write service's client sent data: read-your-writes (ryw.h) */
-	ryw_note_write(&pkt, t.svc);
+	if (!hl_skip(HL_AB_RYW))
+		ryw_note_write(&pkt, t.svc);
 
 	/* NAT services: their own table and translation, no IPIP (nat.h) */
 	if (t.svc->fwd == HL_FWD_NAT) {

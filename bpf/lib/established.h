@@ -37,6 +37,8 @@ static __always_inline int stage_established(struct xdp_md *ctx,
 	/* A SYN on a flow its client closed is a new connection on a reused
 	 * tuple (pgbench -C, poolers): it is picked afresh (hold, limits,
 	 * strategy) and is no retransmission of the old one. */
+	if (hl_skip(HL_AB_FLOW))
+		goto node;
 	if (unlikely((flow->flags & HL_FLOW_F_CLOSED) &&
 		     (pkt->tcp_flags & (HL_TCP_SYN | HL_TCP_ACK)) == HL_TCP_SYN))
 		return HL_CONTINUE;
@@ -53,6 +55,7 @@ static __always_inline int stage_established(struct xdp_md *ctx,
 		if (!flow->gen)
 			flow->gen = svc->gen;	/* adopted, once */
 	}
+node:
 	node_id = flow->node_id;
 	node = bpf_map_lookup_elem(&nodes, &node_id);
 	if (!node || !node_keeps_flow(node, svc, pkt->key.family)) {
@@ -65,6 +68,8 @@ static __always_inline int stage_established(struct xdp_md *ctx,
 	t->node = node;
 	t->node_id = node_id;
 	t->hash = flow->hash;
+	if (hl_skip(HL_AB_FLOW))
+		return HL_CONTINUE;
 	hl_count_tcp_trouble(node_id, pkt->tcp_flags);
 	if (unlikely(svc->flags & HL_SVC_F_SWITCHOVER)) {
 		int reason = stage_switchover(ctx, pkt, t, flow);

@@ -879,4 +879,24 @@ _Static_assert(__builtin_offsetof(struct hl_node, eff_pool) == 31, "hl_node.eff_
 #define HL_LAYOUT_DIRTY		"@dirty"	/* a writer holds, or died holding, the lock */
 #define HL_LAYOUT_MAX		64
 
+/*
+ * Per-stage ablation, for bench/pktcost's breakdown only: a director built
+ * with -DHL_BENCH_ABLATE (never installed) has hl_ablate in .rodata, and
+ * each bit set there skips one piece of per-packet work. Production
+ * builds compile every test out (bpf/lib/common.h, hl_skip()).
+ */
+enum hl_ablate {
+	HL_AB_REPLY	= 1u << 0,	/* NAT reply stage (nat_dsts test) */
+	HL_AB_RYW	= 1u << 1,	/* read-your-writes note */
+	HL_AB_FLOW	= 1u << 2,	/* established: closed-SYN, fencing,
+					 * FIN/RST, TCP trouble, SYN retry */
+	HL_AB_COUNTERS	= 1u << 3,	/* service/node packet and flow counters */
+	HL_AB_VERDICT	= 1u << 4,	/* reason counter and monitor events */
+	HL_AB_CSUM	= 1u << 5,	/* outer IPv4 header checksum */
+	HL_AB_ADMIT	= 1u << 6,	/* new flow: hold, limits, pools, ryw */
+	HL_AB_STRATEGY	= 1u << 7,	/* new flow: strategy pick (node 0) */
+	HL_AB_TIME	= 1u << 8,	/* new flow: next-hop age (clock read) */
+	HL_AB_INSERT	= 1u << 9,	/* new flow: connection-table insert */
+};
+
 #endif /* HELIOS_ABI_H */
