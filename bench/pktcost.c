@@ -5,7 +5,9 @@
  * through BPF_PROG_TEST_RUN (kernel-measured ns per repetition) in a private
  * network namespace; no frame leaves the machine.
  *
- *   pktcost [-r ROUNDS] [-o FILE.json] [-q]   (-q: skip the scaling series)
+ *   pktcost [-r ROUNDS] [-o FILE.json] [-q] [-s SERIES] [-n DIV]
+ *     (-q: skip the scaling series; -s main|ablate|recount: that one only;
+ *      -n: every run DIV times shorter)
  *
  * A case that rewrites the frame runs under the restoring wrapper (see
  * bench/bpf/floors.bpf.c); in the same round the wrapper runs around
@@ -42,6 +44,9 @@
 #define REP_NEW		40000
 
 static int rounds = 5;
+/* -n: repetitions of every run divided by this: shorter runs, of which
+ * the fastest (min) is less often disturbed on a busy machine. */
+static __u32 rep_div = 1;
 
 /*
  * VIPs 198.18.1.10 and fd00:4845:1::10. New flows come from 198.18.0.2 and
@@ -102,6 +107,8 @@ enum check {
 	C_DROP_RATE_CONN,	/* XDP_DROP by the service's conn bucket */
 	C_NAT_FORWARD,		/* translated to the flow's node */
 	C_NAT_REPLY,		/* translated back to the client */
+	C_ABLATED,		/* XDP_TX only: the ablated work may be the
+				 * counters or the checksum checked otherwise */
 };
 
 struct bcase {
@@ -435,6 +442,10 @@ static void check_run(struct dir *d, const struct bcase *c, const struct run *r,
 	case C_FLOOR_EST:
 		check_floor_est(c, r, in);
 		return;
+	case C_ABLATED:
+		if (r->retval != XDP_TX)
+			FAIL(c, "verdict %u, want XDP_TX", r->retval);
+		return;
 	case C_FLOOR_NEW:
 		if (r->retval != XDP_TX || r->out_len != c->f.len)
 			FAIL(c, "verdict %u, want XDP_TX", r->retval);
@@ -509,6 +520,9 @@ static double measure(struct dir *d, struct bcase *c, int round, double pass_ns)
 	struct snap before, after;
 	struct run r, rw;
 	int fd = prog_fd(d, c->prog);
+
+	if (round == 0 && rep_div > 1 && c->repeat >= 1000 * rep_div)
+		c->repeat /= rep_div;	/* once: the first round */
 
 	if (c->prog == P_DIR && c->new_flow)
 		dir_nh_push(d, 0, d->nr_nodes);
@@ -701,7 +715,7 @@ static void dir_strategy(struct dir *d, const __be32 *vip, __u16 port,
 				&t.list, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(d->skel->maps.limits), &svc_id,
 				lim ? lim : &none, BPF_ANY) ||
-	    bpf_map_update_elem(d->services, &key, &svc, BPF_ANY))
+	    dir_svc_put(d, &key, &svc, BPF_ANY))
 		die("strategy tables: %s", strerror(errno));
 	close(fd);
 	free(keys);
@@ -943,6 +957,104 @@ static void series_main(struct json_object *root, struct bcase *fls)
 	dir_free(d);
 }
 
+/* ---- ablation -------------------------------------------------------------- */
+
+/*
+ * Where the time goes: the director built with HL_BENCH_ABLATE (bench only,
+ * make's variant `ablate`), one copy per row, each skipping the work of its
+ * hl_ablate bits; every round measures the full copy and each ablated one
+ * side by side (established and new TCP flows over IPv4, one service of 3
+ * nodes), and a row's figure is the full copy's time minus its own, per
+ * round, median. Ablated copies are checked for XDP_TX only (what they
+ * skip may be what the full checks look at).
+ */
+static const struct { const char *key, *what; __u32 bits; } ablations[] = {
+	{ "reply", "NAT reply stage (SNAT address test)", HL_AB_REPLY },
+	{ "ryw", "read-your-writes note", HL_AB_RYW },
+	{ "flow", "flow checks: closed-SYN, fencing, FIN/RST, TCP trouble, SYN retry", HL_AB_FLOW },
+	{ "counters", "service and node counters (packets, bytes, flows)", HL_AB_COUNTERS },
+	{ "verdict", "verdict-reason counter and monitor events", HL_AB_VERDICT },
+	{ "csum", "outer IPv4 header checksum", HL_AB_CSUM },
+	{ "admit", "new flow: hold, connection limits, pools, ryw pick", HL_AB_ADMIT },
+	{ "strategy", "new flow: strategy pick (Maglev slot lookup)", HL_AB_STRATEGY },
+	{ "time", "new flow: next-hop age check (clock read)", HL_AB_TIME },
+	{ "insert", "new flow: connection-table insert", HL_AB_INSERT },
+	{ "all_established", "all of reply, ryw, flow, counters, verdict, csum",
+	  HL_AB_REPLY | HL_AB_RYW | HL_AB_FLOW | HL_AB_COUNTERS | HL_AB_VERDICT |
+	  HL_AB_CSUM },
+};
+#define NR_ABL	(int)(sizeof(ablations) / sizeof(ablations[0]))
+
+static void series_ablate(struct json_object *root, struct bcase *fls)
+{
+	struct bcase est[NR_ABL + 1], nw[NR_ABL + 1];
+	struct dir *d[NR_ABL + 1];
+	struct json_object *o = json_object_new_object(), *jr;
+	double dest[MAX_ROUNDS], dnew[MAX_ROUNDS];
+	int i, k;
+
+	frame_tcp4(&fls[0].f, 40000, 5432, false);
+	for (i = 0; i <= NR_ABL; i++) {
+		__u32 bits = i ? ablations[i - 1].bits : 0;
+		enum check ch = i ? C_ABLATED : C_FORWARD;
+
+		d[i] = dir_load_ablated(bits);
+		dir_service(d[i], 0, HL_AF_INET, vip4, 5432, IPPROTO_TCP, 3,
+			    HL_RING_DEFAULT);
+		est[i] = (struct bcase)CASE("established_tcp4", "established TCP flow, IPv4",
+			"established", P_DIR, W_RESTORE, ch, false, 0, REP_FWD);
+		nw[i] = (struct bcase)CASE("new_tcp4", "new TCP flow (SYN), IPv4",
+			"newflow", P_DIR, W_BUMP, ch, true, 0, REP_NEW);
+		frame_tcp4(&est[i].f, 40001, 5432, false);
+		frame_tcp4(&nw[i].f, 0, 5432, true);
+		establish(d[i], &est[i]);
+		if (bits & HL_AB_INSERT) {	/* the flow as the full copy has it */
+			struct hl_flow_key fk;
+			struct hl_flow fv;
+
+			frame_flow_key(est[i].f.b, HL_AF_INET, &fk);
+			if (bpf_map_lookup_elem(d[0]->ct, &fk, &fv) ||
+			    bpf_map_update_elem(d[i]->ct, &fk, &fv, BPF_ANY))
+				die("ablation: established flow: %s", strerror(errno));
+		}
+	}
+	for (k = 0; k < rounds; k++) {
+		double p = measure(d[0], &fls[0], k, 0);
+
+		for (i = 0; i <= NR_ABL; i++) {
+			measure(d[i], &est[i], k, p);
+			measure(d[i], &nw[i], k, p);
+		}
+		fprintf(stderr, "  ablation round %d: full %.0f / %.0f |", k + 1,
+			est[0].ns[k], nw[0].ns[k]);
+		for (i = 1; i <= NR_ABL; i++)
+			fprintf(stderr, " %s %.0f/%.0f", ablations[i - 1].key,
+				est[0].ns[k] - est[i].ns[k], nw[0].ns[k] - nw[i].ns[k]);
+		fprintf(stderr, "\n");
+	}
+	json_object_object_add(o, "rounds", json_object_new_int(rounds));
+	json_object_object_add(o, "established_ns", jsummary(est[0].ns, rounds));
+	json_object_object_add(o, "new_flow_ns", jsummary(nw[0].ns, rounds));
+	jr = json_object_new_array();
+	for (i = 1; i <= NR_ABL; i++) {
+		struct json_object *r = json_object_new_object();
+
+		for (k = 0; k < rounds; k++) {
+			dest[k] = est[0].ns[k] - est[i].ns[k];
+			dnew[k] = nw[0].ns[k] - nw[i].ns[k];
+		}
+		json_object_object_add(r, "key", json_object_new_string(ablations[i - 1].key));
+		json_object_object_add(r, "what", json_object_new_string(ablations[i - 1].what));
+		json_object_object_add(r, "established_saved_ns", jsummary(dest, rounds));
+		json_object_object_add(r, "new_flow_saved_ns", jsummary(dnew, rounds));
+		json_object_array_add(jr, r);
+	}
+	json_object_object_add(o, "rows", jr);
+	json_object_object_add(root, "ablation", o);
+	for (i = 0; i <= NR_ABL; i++)
+		dir_free(d[i]);
+}
+
 /* ---- full NAT ------------------------------------------------------------- */
 
 #define SVC_NAT4	40	/* service ids of the NAT director */
@@ -966,7 +1078,7 @@ static void dir_nat(struct dir *d, __u32 svc_id, int family, const __be32 *vip,
 	if (bpf_map_lookup_elem(d->services, &key, &svc))
 		die("NAT service: %s", strerror(errno));
 	svc.fwd = HL_FWD_NAT;
-	if (bpf_map_update_elem(d->services, &key, &svc, BPF_EXIST) ||
+	if (dir_svc_put(d, &key, &svc, BPF_EXIST) ||
 	    bpf_map_update_elem(bpf_map__fd(d->skel->maps.snat_addrs), &svc_id,
 				&sn, BPF_ANY))
 		die("NAT service: %s", strerror(errno));
@@ -1466,12 +1578,17 @@ int main(int argc, char **argv)
 {
 	const char *out = "pktcost.json";
 	struct json_object *root;
-	const char *only = NULL;	/* -s: one series (recount, main) */
+	const char *only = NULL;	/* -s: one series (recount, main, ablate) */
 	bool quick = false;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "r:o:qs:")) != -1) {
+	while ((opt = getopt(argc, argv, "r:o:qs:n:")) != -1) {
 		switch (opt) {
+		case 'n':
+			rep_div = atoi(optarg);
+			if (rep_div < 1 || rep_div > 100)
+				die("-n: 1..100");
+			break;
 		case 'r':
 			rounds = atoi(optarg);
 			if (rounds < 1 || rounds > MAX_ROUNDS)
@@ -1487,7 +1604,7 @@ int main(int argc, char **argv)
 			only = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: pktcost [-r ROUNDS] [-o FILE] [-q] [-s recount|main]\n");
+			fprintf(stderr, "usage: pktcost [-r ROUNDS] [-o FILE] [-q] [-s recount|main|ablate] [-n DIV]\n");
 			return 2;
 		}
 	}
@@ -1514,6 +1631,11 @@ int main(int argc, char **argv)
 	}
 	if (only && !strcmp(only, "main")) {	/* the per-packet table only */
 		series_main(root, floors_tpl);
+		goto out;
+	}
+	if (only && !strcmp(only, "ablate")) {	/* an HL_BENCH_ABLATE build */
+		fprintf(stderr, "ablation (ns saved, established / new flow)\n");
+		series_ablate(root, floors_tpl);
 		goto out;
 	}
 	fprintf(stderr, "per-packet cost (ns, %d rounds)\n", rounds);

@@ -32,6 +32,7 @@ int helios_xdp(struct xdp_md *ctx)
 	struct hl_target t = { .fwd_reason = HL_REASON_FORWARDED,
 			       .action = XDP_DROP };
 	struct hl_pkt pkt = {};
+	struct hl_flow *flow;
 	int reason;
 
 	/* parse: a TCP/UDP packet over IPv4/IPv6, or its verdict */
@@ -58,8 +59,16 @@ int helios_xdp(struct xdp_md *ctx)
 	if (reason != HL_CONTINUE)
 		return hl_verdict_ev(reason, t.action, &pkt, &t);
 
+	/* Most traffic that is no service's stops at one array word. */
+	if (no_service_on_port(pkt.key.dport))
+		return hl_verdict_ev(HL_REASON_PASS_NOT_SERVICE, XDP_PASS,
+				     &pkt, &t);
+
+	/* The flow first: a known one leads to its service (service.h). */
+	flow = ct_lookup(&pkt.key);
+
 	/* service: ours, and within its packet and byte limits */
-	reason = stage_service(&pkt, &t);
+	reason = stage_service(&pkt, flow, &t);
 	if (reason != HL_CONTINUE)
 		return hl_verdict_ev(reason, t.action, &pkt, &t);
 
@@ -74,7 +83,7 @@ int helios_xdp(struct xdp_md *ctx)
 	}
 
 	/* established: stay on the flow's node, or reset the flow */
-	reason = stage_established(ctx, &pkt, &t);
+	reason = stage_established(ctx, &pkt, flow, &t);
 	if (reason != HL_CONTINUE)
 		return hl_verdict_ev(reason, t.action, &pkt, &t);
 

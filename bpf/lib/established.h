@@ -20,18 +20,18 @@
 #include "fence.h"
 #include "switchover.h"
 
-/* HL_CONTINUE with t->node set (stay) or NULL (no entry, or its node is
- * gone: a new flow), else the verdict's reason. */
+/* `flow`: the packet's connection-table entry (NULL: none). HL_CONTINUE
+ * with t->node set (stay) or NULL (no entry, or its node is gone: a new
+ * flow), else the verdict's reason. */
 static __always_inline int stage_established(struct xdp_md *ctx,
 					     const struct hl_pkt *pkt,
+					     struct hl_flow *flow,
 					     struct hl_target *t)
 {
 	const struct hl_service *svc = t->svc;
 	struct hl_node *node;
-	struct hl_flow *flow;
 	__u32 node_id;
 
-	flow = ct_lookup(&pkt->key);
 	if (!flow)
 		return HL_CONTINUE;
 	/* A SYN on a flow its client closed is a new connection on a reused

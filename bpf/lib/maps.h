@@ -417,6 +417,15 @@ struct {
 	__uint(max_entries, HL_MAX_SERVICES * HL_POOL_LISTS);
 } pool_lists SEC(".maps");
 
+/* Each service by its id, with its key: a known flow's way to its service
+ * (struct hl_svc_slot, abi.h; service.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hl_svc_slot);
+	__uint(max_entries, HL_MAX_SERVICES);
+} svc_by_id SEC(".maps");
+
 #endif /* HL_MAPS_DECAP */
 
 #endif /* HELIOS_BPF_MAPS_H */

@@ -110,6 +110,20 @@ struct hl_service {
 };
 
 /*
+ * The map `svc_by_id` (array, by hl_service.id): a copy of each service's
+ * entry with its key, written by user/lib/services.c with every write of
+ * `services` (a zeroed slot: no service). A packet of a known flow reaches
+ * its service through the flow's node (hl_node.svc_id) and this slot, an
+ * array load instead of the hash lookup, when the slot's key is the
+ * packet's; else the data path falls back to `services`.
+ */
+struct hl_svc_slot {
+	struct hl_service svc;
+	struct hl_svc_key key;
+	__u32 pad;
+};
+
+/*
  * Each service has two slot tables in `slots`: the current one and the one
  * the next rebuild writes (mmap'd, so a table of 100k slots is one memcpy)
  * before flipping `table` in the service entry: no map-in-map update, and
@@ -818,6 +832,7 @@ _Static_assert(sizeof(struct hl_flow) == 24, "hl_flow");
 #else
 _Static_assert(sizeof(struct hl_flow) == 20, "hl_flow");
 #endif
+_Static_assert(sizeof(struct hl_svc_slot) == 72, "hl_svc_slot");
 _Static_assert(sizeof(struct hl_retry_window) == 24, "hl_retry_window");
 _Static_assert(sizeof(struct hl_counters) == 40, "hl_counters");
 _Static_assert(sizeof(struct hl_vip_key) == 20, "hl_vip_key");
@@ -869,7 +884,7 @@ _Static_assert(__builtin_offsetof(struct hl_node, eff_pool) == 31, "hl_node.eff_
 	X(nat_scratch, 1) X(nat_sweeper, 1) X(ryw, 1)	\
 	X(ryw_clients, 1) X(svc_reasons, 1) X(events, 1)	\
 	X(monitor, 1)	X(mon_cpu, 1)	X(switchover, 1)	\
-	X(class_pools, 1) X(pool_lists, 1)
+	X(class_pools, 1) X(pool_lists, 1) X(svc_by_id, 1)
 
 /* The map `layout`: map name (NUL-padded) -> its layout number; the key
  * HL_LAYOUT_BUILD holds a hash of the BPF object the program came from,

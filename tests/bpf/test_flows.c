@@ -180,7 +180,7 @@ static void test_hold(void)
 	send_spec(a, &r);
 	check_verdict(&r, XDP_TX, HL_REASON_FORWARDED);
 	addr_parse(s->family, s->vip, k.vip);
-	bpf_map_update_elem(services_fd, &k, &v, BPF_ANY);
+	services_write(&k, &v, BPF_ANY);
 	a.tcp_flags = TCP_ACK;
 	send_spec(a, &r);
 	check_verdict(&r, XDP_TX, HL_REASON_FORWARDED);

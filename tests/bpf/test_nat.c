@@ -701,6 +701,7 @@ static void use_skel(struct helios_xdp *s)
 {
 	prog_fd = bpf_program__fd(s->progs.helios_xdp);
 	services_fd = bpf_map__fd(s->maps.services);
+	svc_by_id_fd = bpf_map__fd(s->maps.svc_by_id);
 	nodes_fd = bpf_map__fd(s->maps.nodes);
 	nexthops_fd = bpf_map__fd(s->maps.nexthops);
 	slots_fd = bpf_map__fd(s->maps.slots);

@@ -167,6 +167,22 @@ int svc_admin_apply(const struct svc_admin *in, opt_seen_t seen,
 
 static int ryw_forget(struct store *st, __u32 id);
 
+/*
+ * Every write of a service entry: `services` by key, then its copy by id
+ * in `svc_by_id` (struct hl_svc_slot, abi.h), which established packets
+ * read instead. 0, or -1 with errno, as bpf_map_update_elem().
+ */
+static int svc_put(struct store *st, const struct hl_svc_key *key,
+		   const struct hl_service *svc, __u64 flags)
+{
+	struct hl_svc_slot s = { .svc = *svc, .key = *key };
+
+	if (bpf_map_update_elem(st->fds[MAP_SERVICES], key, svc, flags))
+		return -1;
+	return bpf_map_update_elem(st->fds[MAP_SVC_BY_ID], &svc->id, &s,
+				   BPF_ANY);
+}
+
 int svc_find(struct store *st, const struct hl_svc_key *key,
 	     struct hl_service *svc)
 {
@@ -299,7 +315,7 @@ static int rebuild(struct store *st, const struct hl_svc_key *key,
 	}
 	err = tables_swap(st, svc);
 	if (!err && write_back &&
-	    bpf_map_update_elem(st->fds[MAP_SERVICES], key, svc, BPF_EXIST))
+	    svc_put(st, key, svc, BPF_EXIST))
 		err = -errno;
 	return err;
 }
@@ -375,7 +391,7 @@ int svc_add(struct store *st, const struct hl_svc_key *key,
 				  false);
 	if (!err)
 		err = rebuild(st, key, &svc, false);
-	if (!err && bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc,
+	if (!err && svc_put(st, key, &svc,
 					BPF_NOEXIST))
 		err = -errno;
 	if (!err)
@@ -609,7 +625,7 @@ int svc_set_limits(struct store *st, const struct hl_svc_key *key,
 		svc.opts |= HL_SVC_O_SYN_RETRY;
 	/* Limits first: a packet that sees the new opts finds them. */
 	if (bpf_map_update_elem(st->fds[MAP_LIMITS], &svc.id, lim, BPF_ANY) ||
-	    bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc, BPF_EXIST))
+	    svc_put(st, key, &svc, BPF_EXIST))
 		err = -errno;
 out:
 	store_unlock(st);
@@ -628,7 +644,7 @@ int svc_set_flags(struct store *st, const struct hl_svc_key *key, __u32 mask,
 	err = svc_find(st, key, &svc);
 	if (!err && (svc.flags & mask) != (flags & mask)) {
 		svc.flags = (svc.flags & ~mask) | (flags & mask);
-		if (bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc,
+		if (svc_put(st, key, &svc,
 					BPF_EXIST))
 			err = -errno;
 	}
@@ -656,7 +672,7 @@ int svc_switchover_set(struct store *st, const struct hl_svc_key *key,
 	}
 	if (!err && !(svc.flags & HL_SVC_F_SWITCHOVER)) {
 		svc.flags |= HL_SVC_F_SWITCHOVER;
-		if (bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc, BPF_EXIST))
+		if (svc_put(st, key, &svc, BPF_EXIST))
 			err = -errno;
 	}
 	store_unlock(st);
@@ -675,7 +691,7 @@ int svc_switchover_end(struct store *st, const struct hl_svc_key *key)
 	err = svc_find(st, key, &svc);
 	if (!err && (svc.flags & HL_SVC_F_SWITCHOVER)) {
 		svc.flags &= ~HL_SVC_F_SWITCHOVER;
-		if (bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc, BPF_EXIST))
+		if (svc_put(st, key, &svc, BPF_EXIST))
 			err = -errno;
 	}
 	if (!err && bpf_map_update_elem(st->fds[MAP_SWITCHOVER], &svc.id, &so,
@@ -734,11 +750,14 @@ int svc_del(struct store *st, const struct hl_svc_key *key)
 	err = svc_find(st, key, &svc);
 	if (err)
 		goto out;
-	/* Stop matching first, then free the nodes and the table. */
-	if (bpf_map_delete_elem(st->fds[MAP_SERVICES], key)) {
+	/* Stop matching first (the copy by id, then the entry), then free
+	 * the nodes and the table. */
+	err = percpu_zero(st->fds[MAP_SVC_BY_ID], svc.id,
+			  sizeof(struct hl_svc_slot), false);
+	if (!err && bpf_map_delete_elem(st->fds[MAP_SERVICES], key))
 		err = -errno;
+	if (err)
 		goto out;
-	}
 	svc_ports_sync(st);
 	err = nodes_load(st);
 	if (err)
@@ -826,7 +845,7 @@ static int ryw_sync_sources(struct store *st)
 		if ((svc.opts & HL_SVC_O_RYW_SRC) == want)
 			continue;
 		svc.opts = (svc.opts & ~HL_SVC_O_RYW_SRC) | want;
-		if (bpf_map_update_elem(st->fds[MAP_SERVICES], &k, &svc, BPF_EXIST))
+		if (svc_put(st, &k, &svc, BPF_EXIST))
 			err = -errno;
 	}
 	return err;
@@ -849,7 +868,7 @@ static int ryw_forget(struct store *st, __u32 id)
 		hl_warn("read-your-writes of service id %u is off: its write service is gone",
 			svc.id);
 		svc.opts &= ~HL_SVC_O_RYW;
-		bpf_map_update_elem(st->fds[MAP_SERVICES], &k, &svc, BPF_EXIST);
+		svc_put(st, &k, &svc, BPF_EXIST);
 		percpu_zero(st->fds[MAP_RYW], svc.id, sizeof(struct hl_ryw), false);
 	}
 	return ryw_sync_sources(st);
@@ -906,7 +925,7 @@ int svc_set_ryw(struct store *st, const struct hl_svc_key *key,
 	/* Named, with the window off: the data path reads the entry and
 	 * stops there; `ryw-window S` alone turns it on again. */
 	svc.opts = src ? svc.opts | HL_SVC_O_RYW : svc.opts & ~HL_SVC_O_RYW;
-	if (bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc, BPF_EXIST))
+	if (svc_put(st, key, &svc, BPF_EXIST))
 		err = -errno;
 	if (!err)
 		err = ryw_sync_sources(st);
@@ -958,7 +977,7 @@ int svc_set_gen(struct store *st, const struct hl_svc_key *key, __u32 gen,
 		svc.gen_node = node_id;
 		svc.gen_tli = tli;
 		svc.gen_ns = gen_ns;
-		if (bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc,
+		if (svc_put(st, key, &svc,
 					BPF_EXIST))
 			err = -errno;
 	}
