@@ -6,7 +6,7 @@
  * network namespace; no frame leaves the machine.
  *
  *   pktcost [-r ROUNDS] [-o FILE.json] [-q] [-s SERIES] [-n DIV]
- *     (-q: skip the scaling series; -s main|ablate|recount: that one only;
+ *     (-q: skip the scaling series; -s main|ablate|fill|recount: that one only;
  *      -n: every run DIV times shorter)
  *
  * A case that rewrites the frame runs under the restoring wrapper (see
@@ -964,8 +964,8 @@ static void series_main(struct json_object *root, struct bcase *fls)
  * make's variant `ablate`), one copy per row, each skipping the work of its
  * hl_ablate bits; every round measures the full copy and each ablated one
  * side by side (established and new TCP flows over IPv4, one service of 3
- * nodes), and a row's figure is the full copy's time minus its own, per
- * round, median. Ablated copies are checked for XDP_TX only (what they
+ * nodes), in an order that rotates from round to round, and a row's
+ * figure is the full copy's time minus its own, per round, median. Ablated copies are checked for XDP_TX only (what they
  * skip may be what the full checks look at).
  */
 static const struct { const char *key, *what; __u32 bits; } ablations[] = {
@@ -1021,7 +1021,10 @@ static void series_ablate(struct json_object *root, struct bcase *fls)
 	for (k = 0; k < rounds; k++) {
 		double p = measure(d[0], &fls[0], k, 0);
 
-		for (i = 0; i <= NR_ABL; i++) {
+		/* a different copy first each round: no place in the order
+		 * is one copy's alone */
+		for (int j = 0; j <= NR_ABL; j++) {
+			i = (j + k) % (NR_ABL + 1);
 			measure(d[i], &est[i], k, p);
 			measure(d[i], &nw[i], k, p);
 		}
@@ -1052,6 +1055,75 @@ static void series_ablate(struct json_object *root, struct bcase *fls)
 	json_object_object_add(o, "rows", jr);
 	json_object_object_add(root, "ablation", o);
 	for (i = 0; i <= NR_ABL; i++)
+		dir_free(d[i]);
+}
+
+/* ---- new flows against table fill ---------------------------------------------- */
+
+/* Delete the flows case `c` made with wrapper counters [from, to). */
+static void ct_drop_counters(struct dir *d, const struct bcase *c, __u32 from,
+			     __u32 to)
+{
+	__u8 b[BENCH_PKT_MAX];
+	struct hl_flow_key key;
+
+	for (__u32 n = from; n < to; n++) {
+		frame_bumped(&c->f, n, b);
+		frame_flow_key(b, c->f.family, &key);
+		bpf_map_delete_elem(d->ct, &key);
+	}
+}
+
+/*
+ * New TCP flows (IPv4) into an empty connection table and into one 90 %
+ * full (prefilled as the scaling series does), two directors side by
+ * side, the order alternating; after each round the flows it made are
+ * deleted again, so every run starts at the same fill.
+ */
+static void series_fill(struct json_object *root, struct bcase *fls)
+{
+	struct json_object *o = json_object_new_object();
+	struct bcase pass = fls[0], nw[2];
+	struct dir *d[2];
+	__u32 fill = HL_CT_ENTRIES / 10 * 9;
+	__u64 entries;
+	int i, k;
+
+	frame_tcp4(&pass.f, 40000, 5432, false);
+	for (i = 0; i < 2; i++) {
+		d[i] = dir_load();
+		dir_service(d[i], 0, HL_AF_INET, vip4, 5432, IPPROTO_TCP, 3,
+			    HL_RING_DEFAULT);
+		nw[i] = (struct bcase)CASE(i ? "new_tcp4_90" : "new_tcp4_empty",
+			i ? "new TCP flow (SYN), IPv4, table 90 % full" :
+			    "new TCP flow (SYN), IPv4, empty table",
+			"newflow", P_DIR, W_BUMP, C_FORWARD, true, 0, REP_NEW);
+		frame_tcp4(&nw[i].f, 0, 5432, true);
+	}
+	entries = dir_ct_prefill(d[1], fill);
+	nw[1].ct_full = true;	/* counted by the flows counter: no walk of 1M */
+	for (k = 0; k < rounds; k++) {
+		double p = measure(d[0], &pass, k, 0);
+
+		for (int j = 0; j < 2; j++) {
+			__u32 c0;
+
+			i = (j + k) % 2;
+			c0 = fl->bss->counter;
+			measure(d[i], &nw[i], k, p);
+			ct_drop_counters(d[i], &nw[i], c0, fl->bss->counter);
+		}
+	}
+	fprintf(stderr, "  new flows: empty table %.0f ns, %u entries (90 %%) %.0f ns (median)\n",
+		summarize(nw[0].ns, rounds).med, fill, summarize(nw[1].ns, rounds).med);
+	json_object_object_add(o, "capacity", json_object_new_int64(HL_CT_ENTRIES));
+	json_object_object_add(o, "prefill", json_object_new_int64(fill));
+	json_object_object_add(o, "entries_after_prefill", json_object_new_int64(entries));
+	json_object_object_add(o, "empty", case_json(&nw[0]));
+	json_object_object_add(o, "full90", case_json(&nw[1]));
+	json_object_object_add(o, "pass_ns", jsummary(pass.ns, rounds));
+	json_object_object_add(root, "fill", o);
+	for (i = 0; i < 2; i++)
 		dir_free(d[i]);
 }
 
@@ -1604,7 +1676,7 @@ int main(int argc, char **argv)
 			only = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: pktcost [-r ROUNDS] [-o FILE] [-q] [-s recount|main|ablate] [-n DIV]\n");
+			fprintf(stderr, "usage: pktcost [-r ROUNDS] [-o FILE] [-q] [-s recount|main|ablate|fill] [-n DIV]\n");
 			return 2;
 		}
 	}
@@ -1633,6 +1705,10 @@ int main(int argc, char **argv)
 		series_main(root, floors_tpl);
 		goto out;
 	}
+	if (only && !strcmp(only, "fill")) {
+		series_fill(root, floors_tpl);
+		goto out;
+	}
 	if (only && !strcmp(only, "ablate")) {	/* an HL_BENCH_ABLATE build */
 		fprintf(stderr, "ablation (ns saved, established / new flow)\n");
 		series_ablate(root, floors_tpl);
@@ -1644,6 +1720,8 @@ int main(int argc, char **argv)
 	series_nat(root, floors_tpl);
 	series_nat_table(root);
 	series_recount(root);
+	fprintf(stderr, "new flows against table fill\n");
+	series_fill(root, floors_tpl);
 	if (!quick) {
 		fprintf(stderr, "scaling\n");
 		series_scale(root, floors_tpl);

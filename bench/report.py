@@ -146,6 +146,14 @@ if cp:
         v = med(ns["first_obeying_packet_ms"])
         targets.append({"target": "`node set` to the first packet that obeys it ≤ 10 ms",
                         "value": f"{v:.1f} ms", "met": v <= 10})
+fi = pk.get("fill")
+if fi:
+    e, full = med(fi["empty"]["ns"]), med(fi["full90"]["ns"])
+    g = full / e if e else None
+    ratios["new_flow_fill90_vs_empty"] = g
+    targets.append({"target": "New flow into a 90 %-full connection table ≤ 1.3× into an empty one",
+                    "value": f"{f(g, 2)}× ({f(e, 0)} → {f(full, 0)} ns)",
+                    "met": None if g is None else g <= 1.3})
 lv = R.get("live")
 if lv:
     modes = lv["modes"]
@@ -345,6 +353,32 @@ if pp:
           f"{f(nt['memlock_bytes_1m_flows_at_creation'] / 2**20, 1)} MiB "
           f"(map flags {nt['map_flags']}: 0 is preallocated, all of it at load). The "
           f"connection table beside it: {f(nt['conntrack_memlock_bytes'] / 2**20, 1)} MiB.")
+        p()
+    if fi:
+        p(f"**New flows against table fill**: two directors side by side, the order "
+          f"alternating, one with an empty connection table, one prefilled to "
+          f"{fi['prefill']} of {fi['capacity']} entries (90 %); the flows a round makes are "
+          f"deleted after it, so every run starts at the same fill. New TCP flow (SYN), "
+          f"IPv4, ns (min / **median** / max): empty {mmm(fi['empty']['ns'])}, 90 % full "
+          f"{mmm(fi['full90']['ns'])}.")
+        p()
+    ab = R.get("ablate", {}).get("ablation")
+    if ab:
+        p(f"**Where the time goes** (ablation): the director built with `HL_BENCH_ABLATE` "
+          f"(make's `ablate` variant; real builds compile the tests out), one copy per row "
+          f"skipping that row's work, measured side by side with the full copy in every round "
+          f"({ab['rounds']} rounds, the order rotating) on one TCP service of 3 nodes over "
+          f"IPv4. The figure is the full copy's time minus the row's, per round "
+          f"(ns, min / **median** / max); the full copy: established "
+          f"{mmm(ab['established_ns'])} ns, new flow {mmm(ab['new_flow_ns'])} ns. Work the "
+          f"issue names that these rows do not split off: the service lookup (the hash for new "
+          f"flows; for established ones `svc_by_id` through the flow's node), the next hop, the "
+          f"parse.")
+        p()
+        p("| skipped | established: ns saved | new flow: ns saved |")
+        p("|---|---|---|")
+        for r in ab["rows"]:
+            p(f"| {r['what']} | {mmm(r['established_saved_ns'])} | {mmm(r['new_flow_saved_ns'])} |")
         p()
     p("How it is measured:")
     p()

@@ -189,6 +189,21 @@ int svc_find(struct store *st, const struct hl_svc_key *key,
 	return bpf_map_lookup_elem(st->fds[MAP_SERVICES], key, svc) ? -ENOENT : 0;
 }
 
+int svc_copies_sync(struct store *st)
+{
+	struct hl_svc_key k, *prev = NULL;
+	struct hl_service svc;
+
+	while (!bpf_map_get_next_key(st->fds[MAP_SERVICES], prev, &k)) {
+		prev = &k;
+		if (bpf_map_lookup_elem(st->fds[MAP_SERVICES], &k, &svc))
+			continue;	/* deleted meanwhile */
+		if (svc_put(st, &k, &svc, BPF_EXIST))
+			return -errno;
+	}
+	return 0;
+}
+
 int svc_find_id(struct store *st, __u32 id, struct hl_svc_key *key,
 		struct hl_service *svc)
 {

@@ -58,6 +58,9 @@ const char *svc_scaleout_problem(const struct hl_service *svc);
 
 int svc_find(struct store *st, const struct hl_svc_key *key,
 	     struct hl_service *svc);
+/* Write every service's copy by id (`svc_by_id`) again: after an upgrade
+ * created that map. 0 or -errno. */
+int svc_copies_sync(struct store *st);
 int svc_find_id(struct store *st, __u32 id, struct hl_svc_key *key,
 		struct hl_service *svc);
 
