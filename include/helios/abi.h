@@ -376,7 +376,7 @@ struct hl_nexthop {
 	__u32 ifindex;		/* egress device */
 	__u32 mtu;		/* egress device MTU, host order */
 	__u32 flags;		/* HL_NH_F_*, host order */
-	__u64 updated_ns;	/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 updated_ns;	/* CLOCK_MONOTONIC (the data path: coarse) */
 };
 
 /* Connection table key: the client's 5-tuple as received. */
