@@ -14,7 +14,7 @@
 struct dir {
 	struct helios_xdp *skel;
 	int prog, services, nodes, nexthops, slots, ct, svc_stats, reasons,
-	    free_ports, svc_by_id;
+	    free_ports, svc_by_id, free_vips;
 	struct hl_node node[HL_MAX_NODES];
 	struct hl_nexthop nh[HL_MAX_NODES];
 	__u32 nr_nodes;		/* ids 0..nr_nodes-1 in use */
@@ -71,11 +71,14 @@ static inline struct dir *dir_load_ablated(__u32 ablate)
 	d->svc_stats = bpf_map__fd(d->skel->maps.svc_stats);
 	d->reasons = bpf_map__fd(d->skel->maps.reasons);
 	d->free_ports = bpf_map__fd(d->skel->maps.free_ports);
-	/* Every port free until a service takes it, as user space keeps it. */
+	d->free_vips = bpf_map__fd(d->skel->maps.free_vips);
+	/* Every port and address bucket free until a service takes it, as
+	 * user space keeps them. */
 	for (__u32 w = 0; w < 65536 / 64; w++) {
 		__u64 all = ~0ull;
 
 		bpf_map_update_elem(d->free_ports, &w, &all, BPF_ANY);
+		bpf_map_update_elem(d->free_vips, &w, &all, BPF_ANY);
 	}
 	d->nh_ifindex = 1;
 	memcpy(d->nh_dmac, mac_router, ETH_ALEN);
@@ -205,12 +208,18 @@ static inline void dir_service(struct dir *d, __u32 svc_id, int family,
 	if (dir_svc_put(d, &key, &svc, BPF_NOEXIST))
 		die("services: %s", strerror(errno));
 	{
-		__u32 w = port / 64;
+		__u32 w = port / 64, b;
 		__u64 bits;
 
 		if (!bpf_map_lookup_elem(d->free_ports, &w, &bits)) {
 			bits &= ~(1ull << (port % 64));
 			bpf_map_update_elem(d->free_ports, &w, &bits, BPF_ANY);
+		}
+		b = hl_vip_bucket(vip);
+		w = b / 64;
+		if (!bpf_map_lookup_elem(d->free_vips, &w, &bits)) {
+			bits &= ~(1ull << (b % 64));
+			bpf_map_update_elem(d->free_vips, &w, &bits, BPF_ANY);
 		}
 	}
 	free(keys);

@@ -59,8 +59,8 @@ int helios_xdp(struct xdp_md *ctx)
 	if (reason != HL_CONTINUE)
 		return hl_verdict_ev(reason, t.action, &pkt, &t);
 
-	/* Most traffic that is no service's stops at one array word. */
-	if (no_service_on_port(pkt.key.dport))
+	/* Most traffic that is no service's stops at an array word or two. */
+	if (no_service_on_port(pkt.key.dport) || no_service_at_addr(pkt.key.dst))
 		return hl_verdict_ev(HL_REASON_PASS_NOT_SERVICE, XDP_PASS,
 				     &pkt, &t);
 

@@ -134,6 +134,15 @@ struct {
 	__uint(max_entries, 65536 / 64);
 } free_ports SEC(".maps");
 
+/* Destination-address buckets no VIP falls in (hl_vip_bucket(), abi.h):
+ * passed like free ports; a clear bit only means "look it up". */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, HL_VIP_BUCKETS / 64);
+} free_vips SEC(".maps");
+
 /* Written and read by user space only; defined here so that it is created
  * and pinned with the other maps. */
 struct {

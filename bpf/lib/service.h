@@ -45,6 +45,15 @@ flow_service(const struct hl_flow *flow, const struct hl_pkt *pkt)
 	return &s->svc;
 }
 
+/* And for traffic to an address that is no VIP: one array word too. */
+static __always_inline bool no_service_at_addr(const __be32 *dst)
+{
+	__u32 b = hl_vip_bucket(dst), word = b / 64;
+	__u64 *bits = bpf_map_lookup_elem(&free_vips, &word);
+
+	return bits && (*bits & (1ull << (b % 64)));
+}
+
 static __always_inline struct hl_service *
 service_lookup(const struct hl_pkt *pkt)
 {

@@ -110,6 +110,24 @@ struct hl_service {
 };
 
 /*
+ * The map `free_vips`: one bit per bucket of destination addresses that no
+ * service's VIP falls in (bit b % 64 of word b / 64, b = hl_vip_bucket()),
+ * like free_ports for ports: a packet to such an address is passed before
+ * the connection-table and services lookups. A clear bit only means "look
+ * it up": a map never filled costs speed, never correctness. Written with
+ * free_ports (svc_ports_sync(), user/lib/services.c).
+ */
+#define HL_VIP_BUCKETS		65536
+
+static inline __u32 hl_vip_bucket(const __be32 a[4])
+{
+	__u32 x = a[0] ^ a[1] ^ a[2] ^ a[3];
+
+	x ^= x >> 16;
+	return x & (HL_VIP_BUCKETS - 1);
+}
+
+/*
  * The map `svc_by_id` (array, by hl_service.id): a copy of each service's
  * entry with its key, written by user/lib/services.c with every write of
  * `services` (a zeroed slot: no service). A packet of a known flow reaches
@@ -884,7 +902,7 @@ _Static_assert(__builtin_offsetof(struct hl_node, eff_pool) == 31, "hl_node.eff_
 	X(nat_scratch, 1) X(nat_sweeper, 1) X(ryw, 1)	\
 	X(ryw_clients, 1) X(svc_reasons, 1) X(events, 1)	\
 	X(monitor, 1)	X(mon_cpu, 1)	X(switchover, 1)	\
-	X(class_pools, 1) X(pool_lists, 1) X(svc_by_id, 1)
+	X(class_pools, 1) X(pool_lists, 1) X(svc_by_id, 1) X(free_vips, 1)
 
 /* The map `layout`: map name (NUL-padded) -> its layout number; the key
  * HL_LAYOUT_BUILD holds a hash of the BPF object the program came from,

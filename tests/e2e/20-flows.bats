@@ -168,3 +168,14 @@ svc_copies() {
 	svc_setup "$LAB_SVC4" 100 100 100
 	[ "$(svc_copies | jq length)" -eq "$n" ] || fail "after add again: $(svc_copies)"
 }
+
+# free_vips (abi.h): every address bucket free but the VIPs' own.
+@test "free_vips: every address bucket is free but those of the VIPs" {
+	local n services
+	svc_setup "$LAB_SVC4" 100 100 100
+	services=$(hl -j service list | jq length)
+	n=$(bpftool -j map dump pinned "$LAB_DIR/bpf/dir/free_vips" |
+		jq '[.[] | .value[] | select(. != "0xff")] | length')
+	echo "# $services services, $n bytes of free_vips with a clear bit" >&3
+	[ "$n" -ge 1 ] && [ "$n" -le "$services" ] || fail "$n bytes with a clear bit"
+}

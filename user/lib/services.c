@@ -257,19 +257,26 @@ int svc_for_each(struct store *st, svc_iter_fn fn, void *data)
 
 int svc_ports_sync(struct store *st)
 {
-	static __u64 bits[65536 / 64];
+	static __u64 bits[65536 / 64], vips[HL_VIP_BUCKETS / 64];
 	__u32 keys[65536 / 64], count = 65536 / 64, i;
 	struct hl_svc_key k, *prev = NULL;
 
+	_Static_assert(HL_VIP_BUCKETS == 65536, "one key array for both maps");
 	memset(bits, 0xff, sizeof(bits));
+	memset(vips, 0xff, sizeof(vips));
 	while (!bpf_map_get_next_key(st->fds[MAP_SERVICES], prev, &k)) {
 		__u16 port = ntohs(k.port);
+		__u32 b = hl_vip_bucket(k.vip);
 
 		bits[port / 64] &= ~(1ull << (port % 64));
+		vips[b / 64] &= ~(1ull << (b % 64));
 		prev = &k;
 	}
 	for (i = 0; i < count; i++)
 		keys[i] = i;
+	if (bpf_map_update_batch(st->fds[MAP_FREE_VIPS], keys, vips, &count, NULL))
+		return -errno;
+	count = 65536 / 64;
 	return bpf_map_update_batch(st->fds[MAP_FREE_PORTS], keys, bits, &count,
 				    NULL) ? -errno : 0;
 }

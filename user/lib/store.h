@@ -48,7 +48,8 @@
 	X(SWITCHOVER,	switchover)	\
 	X(CLASS_POOLS,	class_pools)	\
 	X(POOL_LISTS,	pool_lists)	\
-	X(SVC_BY_ID,	svc_by_id)
+	X(SVC_BY_ID,	svc_by_id)	\
+	X(FREE_VIPS,	free_vips)
 
 enum store_map {
 #define STORE_MAP_ENUM(id, name) MAP_##id,
