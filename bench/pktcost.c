@@ -6,7 +6,7 @@
  * network namespace; no frame leaves the machine.
  *
  *   pktcost [-r ROUNDS] [-o FILE.json] [-q] [-s SERIES] [-n DIV]
- *     (-q: skip the scaling series; -s main|ablate|fill|recount: that one only;
+ *     (-q: skip the scaling series; -s main|ablate|fill|nat|recount: that one only;
  *      -n: every run DIV times shorter)
  *
  * A case that rewrites the frame runs under the restoring wrapper (see
@@ -1134,6 +1134,18 @@ static void series_fill(struct json_object *root, struct bcase *fls)
 #define SVC_NAT_IPIP	42
 #define NAT_PORT	7000
 
+/* Mark `port` as NAT services' only (nat_ports), as svc_ports_sync() does. */
+static int dir_nat_port(struct dir *d, __u16 port)
+{
+	int fd = bpf_map__fd(d->skel->maps.nat_ports);
+	__u32 word = port / 64;
+	__u64 bits = 0;
+
+	bpf_map_lookup_elem(fd, &word, &bits);
+	bits |= 1ull << (port % 64);
+	return bpf_map_update_elem(fd, &word, &bits, BPF_ANY);
+}
+
 /* Service `svc_id` (VIP:port, TCP) forwarded by NAT from `snat`. */
 static void dir_nat(struct dir *d, __u32 svc_id, int family, const __be32 *vip,
 		    const __be32 *snat)
@@ -1151,6 +1163,7 @@ static void dir_nat(struct dir *d, __u32 svc_id, int family, const __be32 *vip,
 		die("NAT service: %s", strerror(errno));
 	svc.fwd = HL_FWD_NAT;
 	if (dir_svc_put(d, &key, &svc, BPF_EXIST) ||
+	    dir_nat_port(d, NAT_PORT) ||
 	    bpf_map_update_elem(bpf_map__fd(d->skel->maps.snat_addrs), &svc_id,
 				&sn, BPF_ANY))
 		die("NAT service: %s", strerror(errno));
@@ -1676,7 +1689,7 @@ int main(int argc, char **argv)
 			only = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: pktcost [-r ROUNDS] [-o FILE] [-q] [-s recount|main|ablate|fill] [-n DIV]\n");
+			fprintf(stderr, "usage: pktcost [-r ROUNDS] [-o FILE] [-q] [-s recount|main|ablate|fill|nat] [-n DIV]\n");
 			return 2;
 		}
 	}
@@ -1699,6 +1712,11 @@ int main(int argc, char **argv)
 	root = json_object_new_object();
 	if (only && !strcmp(only, "recount")) {
 		series_recount(root);
+		goto out;
+	}
+	if (only && !strcmp(only, "nat")) {	/* the NAT director's table */
+		frame_tcp4(&floors_tpl[0].f, 40000, 5432, false);
+		series_nat(root, floors_tpl);
 		goto out;
 	}
 	if (only && !strcmp(only, "main")) {	/* the per-packet table only */

@@ -64,8 +64,9 @@ int helios_xdp(struct xdp_md *ctx)
 		return hl_verdict_ev(HL_REASON_PASS_NOT_SERVICE, XDP_PASS,
 				     &pkt, &t);
 
-	/* The flow first: a known one leads to its service (service.h). */
-	flow = ct_lookup(&pkt.key);
+	/* The flow first: a known one leads to its service (service.h).
+	 * NAT services keep theirs in another table (nat.h). */
+	flow = nat_port(pkt.key.dport) ? NULL : ct_lookup(&pkt.key);
 
 	/* service: ours, and within its packet and byte limits */
 	reason = stage_service(&pkt, flow, &t);

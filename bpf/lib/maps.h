@@ -143,6 +143,14 @@ struct {
 	__uint(max_entries, HL_VIP_BUCKETS / 64);
 } free_vips SEC(".maps");
 
+/* Ports of NAT services only (abi.h): no connection-table lookup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 65536 / 64);
+} nat_ports SEC(".maps");
+
 /* Written and read by user space only; defined here so that it is created
  * and pinned with the other maps. */
 struct {

@@ -45,6 +45,15 @@ flow_service(const struct hl_flow *flow, const struct hl_pkt *pkt)
 	return &s->svc;
 }
 
+/* A port whose services all forward by NAT: no connection-table entry. */
+static __always_inline bool nat_port(__be16 dport)
+{
+	__u32 port = bpf_ntohs(dport), word = port / 64;
+	__u64 *bits = bpf_map_lookup_elem(&nat_ports, &word);
+
+	return bits && (*bits & (1ull << (port % 64)));
+}
+
 /* And for traffic to an address that is no VIP: one array word too. */
 static __always_inline bool no_service_at_addr(const __be32 *dst)
 {

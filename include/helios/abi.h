@@ -119,6 +119,14 @@ struct hl_service {
  */
 #define HL_VIP_BUCKETS		65536
 
+/*
+ * The map `nat_ports`: one bit per port (as free_ports) whose services all
+ * forward by NAT, whose packets have no connection-table entry to look up
+ * (NAT flows live in `nat`). A clear bit means "look it up": user space
+ * clears a port's bit before a service of another mode appears on it
+ * (svc_put()) and sets bits only in svc_ports_sync().
+ */
+
 static inline __u32 hl_vip_bucket(const __be32 a[4])
 {
 	__u32 x = a[0] ^ a[1] ^ a[2] ^ a[3];
@@ -902,7 +910,8 @@ _Static_assert(__builtin_offsetof(struct hl_node, eff_pool) == 31, "hl_node.eff_
 	X(nat_scratch, 1) X(nat_sweeper, 1) X(ryw, 1)	\
 	X(ryw_clients, 1) X(svc_reasons, 1) X(events, 1)	\
 	X(monitor, 1)	X(mon_cpu, 1)	X(switchover, 1)	\
-	X(class_pools, 1) X(pool_lists, 1) X(svc_by_id, 1) X(free_vips, 1)
+	X(class_pools, 1) X(pool_lists, 1) X(svc_by_id, 1) X(free_vips, 1)	\
+	X(nat_ports, 1)
 
 /* The map `layout`: map name (NUL-padded) -> its layout number; the key
  * HL_LAYOUT_BUILD holds a hash of the BPF object the program came from,

@@ -176,7 +176,20 @@ static int svc_put(struct store *st, const struct hl_svc_key *key,
 		   const struct hl_service *svc, __u64 flags)
 {
 	struct hl_svc_slot s = { .svc = *svc, .key = *key };
+	__u16 port = ntohs(key->port);
+	__u32 word = port / 64;
+	__u64 bits;
 
+	/* A service that is not NAT: its port's packets look their flows
+	 * up from now on (nat_ports, abi.h; svc_ports_sync() sets bits). */
+	if (svc->fwd != HL_FWD_NAT &&
+	    !bpf_map_lookup_elem(st->fds[MAP_NAT_PORTS], &word, &bits) &&
+	    (bits & (1ull << (port % 64)))) {
+		bits &= ~(1ull << (port % 64));
+		if (bpf_map_update_elem(st->fds[MAP_NAT_PORTS], &word, &bits,
+					BPF_ANY))
+			return -1;
+	}
 	if (bpf_map_update_elem(st->fds[MAP_SERVICES], key, svc, flags))
 		return -1;
 	return bpf_map_update_elem(st->fds[MAP_SVC_BY_ID], &svc->id, &s,
@@ -257,24 +270,36 @@ int svc_for_each(struct store *st, svc_iter_fn fn, void *data)
 
 int svc_ports_sync(struct store *st)
 {
-	static __u64 bits[65536 / 64], vips[HL_VIP_BUCKETS / 64];
+	static __u64 bits[65536 / 64], vips[HL_VIP_BUCKETS / 64],
+		     nat[65536 / 64], other[65536 / 64];
 	__u32 keys[65536 / 64], count = 65536 / 64, i;
 	struct hl_svc_key k, *prev = NULL;
+	struct hl_service svc;
 
-	_Static_assert(HL_VIP_BUCKETS == 65536, "one key array for both maps");
+	_Static_assert(HL_VIP_BUCKETS == 65536, "one key array for all maps");
 	memset(bits, 0xff, sizeof(bits));
 	memset(vips, 0xff, sizeof(vips));
+	memset(nat, 0, sizeof(nat));
+	memset(other, 0, sizeof(other));
 	while (!bpf_map_get_next_key(st->fds[MAP_SERVICES], prev, &k)) {
 		__u16 port = ntohs(k.port);
 		__u32 b = hl_vip_bucket(k.vip);
+		bool is_nat = !bpf_map_lookup_elem(st->fds[MAP_SERVICES], &k, &svc) &&
+			      svc.fwd == HL_FWD_NAT;
 
 		bits[port / 64] &= ~(1ull << (port % 64));
 		vips[b / 64] &= ~(1ull << (b % 64));
+		(is_nat ? nat : other)[port / 64] |= 1ull << (port % 64);
 		prev = &k;
 	}
-	for (i = 0; i < count; i++)
+	for (i = 0; i < count; i++) {
 		keys[i] = i;
+		nat[i] &= ~other[i];
+	}
 	if (bpf_map_update_batch(st->fds[MAP_FREE_VIPS], keys, vips, &count, NULL))
+		return -errno;
+	count = 65536 / 64;
+	if (bpf_map_update_batch(st->fds[MAP_NAT_PORTS], keys, nat, &count, NULL))
 		return -errno;
 	count = 65536 / 64;
 	return bpf_map_update_batch(st->fds[MAP_FREE_PORTS], keys, bits, &count,
@@ -621,6 +646,8 @@ int svc_set_admin(struct store *st, const struct hl_svc_key *key,
 		svc.opts = (admin->opts & ~SVC_O_DERIVED) |
 			   (svc.opts & SVC_O_DERIVED);
 		err = rebuild(st, key, &svc, true);
+		if (!err)	/* the forwarding mode may have changed */
+			err = svc_ports_sync(st);
 	}
 	store_unlock(st);
 	return err;

@@ -147,8 +147,8 @@ int svc_switchover_get(struct store *st, const struct hl_service *svc,
  * in (nodes.c after node changes). */
 int svc_rebuild(struct store *st, __u32 id);
 
-/* Rewrite free_ports and free_vips from the services map: every port and
- * address bucket but theirs. */
+/* Rewrite free_ports and free_vips from the services map (every port and
+ * address bucket but theirs), and nat_ports (ports of NAT services only). */
 int svc_ports_sync(struct store *st);
 
 #endif /* HELIOS_LIB_SERVICES_H */

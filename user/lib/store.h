@@ -49,7 +49,8 @@
 	X(CLASS_POOLS,	class_pools)	\
 	X(POOL_LISTS,	pool_lists)	\
 	X(SVC_BY_ID,	svc_by_id)	\
-	X(FREE_VIPS,	free_vips)
+	X(FREE_VIPS,	free_vips)	\
+	X(NAT_PORTS,	nat_ports)
 
 enum store_map {
 #define STORE_MAP_ENUM(id, name) MAP_##id,
