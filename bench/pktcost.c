@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Per-packet cost of the XDP director against three floors, and how it
- * scales with nodes, services and connection-table size. Everything runs
+ * Per-packet cost of the XDP director against its floors (XDP_PASS, MAC
+ * swap, one connection-table insert, one lookup plus a precomputed
+ * encapsulation: bench/bpf/floors.bpf.c), and how it scales with nodes,
+ * services and connection-table size; new flows against table fill;
+ * where the time goes (-s ablate, on the HL_BENCH_ABLATE build). Everything runs
  * through BPF_PROG_TEST_RUN (kernel-measured ns per repetition) in a private
  * network namespace; no frame leaves the machine.
  *
  *   pktcost [-r ROUNDS] [-o FILE.json] [-q] [-s SERIES] [-n DIV]
- *     (-q: skip the scaling series; -s main|ablate|fill|nat|recount: that one only;
- *      -n: every run DIV times shorter)
+ *     (-q: skip the scaling series; -s main|ablate|fill|nat|recount:
+ *      that series only; -n: every run DIV times shorter)
  *
  * A case that rewrites the frame runs under the restoring wrapper (see
  * bench/bpf/floors.bpf.c); in the same round the wrapper runs around

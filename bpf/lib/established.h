@@ -34,11 +34,11 @@ static __always_inline int stage_established(struct xdp_md *ctx,
 
 	if (!flow)
 		return HL_CONTINUE;
+	if (hl_skip(HL_AB_FLOW))
+		goto node;
 	/* A SYN on a flow its client closed is a new connection on a reused
 	 * tuple (pgbench -C, poolers): it is picked afresh (hold, limits,
 	 * strategy) and is no retransmission of the old one. */
-	if (hl_skip(HL_AB_FLOW))
-		goto node;
 	if (unlikely((flow->flags & HL_FLOW_F_CLOSED) &&
 		     (pkt->tcp_flags & (HL_TCP_SYN | HL_TCP_ACK)) == HL_TCP_SYN))
 		return HL_CONTINUE;

@@ -11,7 +11,6 @@
 #define HELIOS_BPF_SERVICE_H
 
 #include "maps.h"
-#include "conntrack.h"
 #include "ratelimit.h"
 
 /* Cheap first test for traffic that is no service's: one array word. */

@@ -438,8 +438,7 @@ int svc_add(struct store *st, const struct hl_svc_key *key,
 				  false);
 	if (!err)
 		err = rebuild(st, key, &svc, false);
-	if (!err && svc_put(st, key, &svc,
-					BPF_NOEXIST))
+	if (!err && svc_put(st, key, &svc, BPF_NOEXIST))
 		err = -errno;
 	if (!err)
 		err = svc_ports_sync(st);
@@ -693,8 +692,7 @@ int svc_set_flags(struct store *st, const struct hl_svc_key *key, __u32 mask,
 	err = svc_find(st, key, &svc);
 	if (!err && (svc.flags & mask) != (flags & mask)) {
 		svc.flags = (svc.flags & ~mask) | (flags & mask);
-		if (svc_put(st, key, &svc,
-					BPF_EXIST))
+		if (svc_put(st, key, &svc, BPF_EXIST))
 			err = -errno;
 	}
 	store_unlock(st);
@@ -1026,8 +1024,7 @@ int svc_set_gen(struct store *st, const struct hl_svc_key *key, __u32 gen,
 		svc.gen_node = node_id;
 		svc.gen_tli = tli;
 		svc.gen_ns = gen_ns;
-		if (svc_put(st, key, &svc,
-					BPF_EXIST))
+		if (svc_put(st, key, &svc, BPF_EXIST))
 			err = -errno;
 	}
 	store_unlock(st);
