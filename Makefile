@@ -282,8 +282,18 @@ fuzz:
 
 bench:
 	$(Q)scripts/install-deps.sh --bench
-	$(Q)$(MAKE) --no-print-directory all $(BENCH_PROGS)
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_PROGS) $(BUILD)/variants/ablate/bench/pktcost
 	$(Q)bench/run.sh $(BUILD)
+
+# bench/pktcost's per-stage ablation (-s ablate) runs a director built with
+# HL_BENCH_ABLATE: its stages skip work by a .rodata mask (enum hl_ablate).
+VARIANT_ablate	:= -DHL_BENCH_ABLATE
+$(BUILD)/variants/ablate/bench/pktcost: FORCE
+	$(Q)if [ "$$(cat $(BUILD)/variants/ablate/defs 2>/dev/null)" != "$(VARIANT_ablate)" ]; then \
+		rm -rf $(BUILD)/variants/ablate && mkdir -p $(BUILD)/variants/ablate && \
+		echo "$(VARIANT_ablate)" >$(BUILD)/variants/ablate/defs; fi
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/variants/ablate \
+		HL_DEFS="$(VARIANT_ablate)" $@
 
 clean:
 	$(Q)rm -rf $(BUILD)

@@ -14,7 +14,7 @@
 struct dir {
 	struct helios_xdp *skel;
 	int prog, services, nodes, nexthops, slots, ct, svc_stats, reasons,
-	    free_ports;
+	    free_ports, svc_by_id, free_vips;
 	struct hl_node node[HL_MAX_NODES];
 	struct hl_nexthop nh[HL_MAX_NODES];
 	__u32 nr_nodes;		/* ids 0..nr_nodes-1 in use */
@@ -42,17 +42,28 @@ static inline void node_addr(int family, __u32 id, __be32 *a)
 		addr6(a, 0x00020000, id + 1);
 }
 
-static inline struct dir *dir_load(void)
+/* `ablate`: enum hl_ablate bits, for a director built with
+ * HL_BENCH_ABLATE only (0 otherwise). */
+static inline struct dir *dir_load_ablated(__u32 ablate)
 {
 	struct dir *d = calloc(1, sizeof(*d));
 
 	if (!d)
 		die("out of memory");
-	d->skel = helios_xdp__open_and_load();
+	d->skel = helios_xdp__open();
 	if (!d->skel)
+		die("cannot open helios_xdp: %s", strerror(errno));
+#ifdef HL_BENCH_ABLATE
+	d->skel->rodata->hl_ablate = ablate;
+#else
+	if (ablate)
+		die("ablation needs a director built with HL_BENCH_ABLATE");
+#endif
+	if (helios_xdp__load(d->skel))
 		die("cannot load helios_xdp: %s", strerror(errno));
 	d->prog = bpf_program__fd(d->skel->progs.helios_xdp);
 	d->services = bpf_map__fd(d->skel->maps.services);
+	d->svc_by_id = bpf_map__fd(d->skel->maps.svc_by_id);
 	d->nodes = bpf_map__fd(d->skel->maps.nodes);
 	d->nexthops = bpf_map__fd(d->skel->maps.nexthops);
 	d->slots = bpf_map__fd(d->skel->maps.slots);
@@ -60,16 +71,24 @@ static inline struct dir *dir_load(void)
 	d->svc_stats = bpf_map__fd(d->skel->maps.svc_stats);
 	d->reasons = bpf_map__fd(d->skel->maps.reasons);
 	d->free_ports = bpf_map__fd(d->skel->maps.free_ports);
-	/* Every port free until a service takes it, as user space keeps it. */
+	d->free_vips = bpf_map__fd(d->skel->maps.free_vips);
+	/* Every port and address bucket free until a service takes it, as
+	 * user space keeps them. */
 	for (__u32 w = 0; w < 65536 / 64; w++) {
 		__u64 all = ~0ull;
 
 		bpf_map_update_elem(d->free_ports, &w, &all, BPF_ANY);
+		bpf_map_update_elem(d->free_vips, &w, &all, BPF_ANY);
 	}
 	d->nh_ifindex = 1;
 	memcpy(d->nh_dmac, mac_router, ETH_ALEN);
 	memcpy(d->nh_smac, mac_dir, ETH_ALEN);
 	return d;
+}
+
+static inline struct dir *dir_load(void)
+{
+	return dir_load_ablated(0);
 }
 
 static inline void dir_free(struct dir *d)
@@ -111,6 +130,18 @@ static inline void dir_table(struct dir *d, __u32 svc_id, __u32 first, __u32 n,
 	free(keys);
 	free(table);
 	free(mn);
+}
+
+/* A service entry and its copy by id, as user/lib/services.c writes them;
+ * 0 or -1 with errno. */
+static inline int dir_svc_put(struct dir *d, const struct hl_svc_key *key,
+			      const struct hl_service *svc, __u64 flags)
+{
+	struct hl_svc_slot s = { .svc = *svc, .key = *key };
+
+	if (bpf_map_update_elem(d->services, key, svc, flags))
+		return -1;
+	return bpf_map_update_elem(d->svc_by_id, &svc->id, &s, BPF_ANY);
 }
 
 /* Push nexthops[first..first+n) with a fresh timestamp: a new flow refreshes
@@ -174,15 +205,21 @@ static inline void dir_service(struct dir *d, __u32 svc_id, int family,
 	dir_nh_push(d, first, n);
 	dir_table(d, svc_id, first, n, ring);
 	memcpy(key.vip, vip, 16);
-	if (bpf_map_update_elem(d->services, &key, &svc, BPF_NOEXIST))
+	if (dir_svc_put(d, &key, &svc, BPF_NOEXIST))
 		die("services: %s", strerror(errno));
 	{
-		__u32 w = port / 64;
+		__u32 w = port / 64, b;
 		__u64 bits;
 
 		if (!bpf_map_lookup_elem(d->free_ports, &w, &bits)) {
 			bits &= ~(1ull << (port % 64));
 			bpf_map_update_elem(d->free_ports, &w, &bits, BPF_ANY);
+		}
+		b = hl_vip_bucket(vip);
+		w = b / 64;
+		if (!bpf_map_lookup_elem(d->free_vips, &w, &bits)) {
+			bits &= ~(1ull << (b % 64));
+			bpf_map_update_elem(d->free_vips, &w, &bits, BPF_ANY);
 		}
 	}
 	free(keys);

@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Per-packet cost of the XDP director against three floors, and how it
- * scales with nodes, services and connection-table size. Everything runs
+ * Per-packet cost of the XDP director against its floors (XDP_PASS, MAC
+ * swap, one connection-table insert, one lookup plus a precomputed
+ * encapsulation: bench/bpf/floors.bpf.c), and how it scales with nodes,
+ * services and connection-table size; new flows against table fill;
+ * where the time goes (-s ablate, on the HL_BENCH_ABLATE build). Everything runs
  * through BPF_PROG_TEST_RUN (kernel-measured ns per repetition) in a private
  * network namespace; no frame leaves the machine.
  *
- *   pktcost [-r ROUNDS] [-o FILE.json] [-q]   (-q: skip the scaling series)
+ *   pktcost [-r ROUNDS] [-o FILE.json] [-q] [-s SERIES] [-n DIV]
+ *     (-q: skip the scaling series; -s main|ablate|fill|nat|recount:
+ *      that series only; -n: every run DIV times shorter)
  *
  * A case that rewrites the frame runs under the restoring wrapper (see
  * bench/bpf/floors.bpf.c); in the same round the wrapper runs around
@@ -42,6 +47,9 @@
 #define REP_NEW		40000
 
 static int rounds = 5;
+/* -n: repetitions of every run divided by this: shorter runs, of which
+ * the fastest (min) is less often disturbed on a busy machine. */
+static __u32 rep_div = 1;
 
 /*
  * VIPs 198.18.1.10 and fd00:4845:1::10. New flows come from 198.18.0.2 and
@@ -49,7 +57,10 @@ static int rounds = 5;
  * and fd00:4845::/112); established flows from 198.19.254.2 and
  * fd00:4845::1:2, which no new flow can be.
  */
-static __be32 client4[4], vip4[4], client6[4], vip6[4], est4[4], est6[4];
+static __be32 client4[4], vip4[4], client6[4], vip6[4], est4[4], est6[4],
+	      other4[4];
+
+#define SVC_UDP6	39	/* after the extra cases' services */
 
 /* Fill the connection table with `n` flows from 198.19.255.0/28 (not a
  * client address any case uses) to the first service, by batches. */
@@ -87,17 +98,20 @@ static __u64 dir_ct_prefill(struct dir *d, __u32 n)
 
 static struct floors *fl;
 
-enum prog_id { P_DIR, P_PASS, P_TX, P_NEWFLOW };
+enum prog_id { P_DIR, P_PASS, P_TX, P_NEWFLOW, P_EST };
 enum wrap_mode { W_NONE, W_RESTORE, W_BUMP };
 enum check {
 	C_FLOOR_PASS,
 	C_FLOOR_TX,
 	C_FLOOR_NEW,
+	C_FLOOR_EST,		/* the template's encapsulation */
 	C_NOT_SERVICE,
 	C_FORWARD,
 	C_DROP_RATE_CONN,	/* XDP_DROP by the service's conn bucket */
 	C_NAT_FORWARD,		/* translated to the flow's node */
 	C_NAT_REPLY,		/* translated back to the client */
+	C_ABLATED,		/* XDP_TX only: the ablated work may be the
+				 * counters or the checksum checked otherwise */
 };
 
 struct bcase {
@@ -133,6 +147,8 @@ static int prog_fd(struct dir *d, enum prog_id p)
 		return bpf_program__fd(fl->progs.floor_tx);
 	case P_NEWFLOW:
 		return bpf_program__fd(fl->progs.floor_newflow);
+	case P_EST:
+		return bpf_program__fd(fl->progs.floor_established);
 	}
 	return -1;
 }
@@ -374,6 +390,36 @@ static void check_nat(struct dir *d, const struct bcase *c,
 		     l4_residue(r->out), l4_residue(in));
 }
 
+/* The established floor's output: the template, its length fields set
+ * (and a valid IPv4 checksum), then the input's IP packet unchanged. */
+static void check_floor_est(const struct bcase *c, const struct run *r,
+			    const __u8 *in)
+{
+	__u32 outer = c->f.family == HL_AF_INET ? 20 : 40;
+	const __u8 *hdr = c->f.family == HL_AF_INET ? fl->bss->est_hdr4 :
+						      fl->bss->est_hdr6;
+	__u8 want[ETH_HLEN + 40];
+
+	if (r->retval != XDP_TX || r->out_len != c->f.len + outer)
+		FAIL(c, "verdict %u, %u bytes, want XDP_TX, %u", r->retval,
+		     r->out_len, c->f.len + outer);
+	memcpy(want, hdr, ETH_HLEN + outer);
+	if (c->f.family == HL_AF_INET) {
+		struct iphdr *ip = (void *)(want + ETH_HLEN);
+
+		ip->tot_len = htons(c->f.len - ETH_HLEN + 20);
+		ip->check = ip_csum(ip, 20);
+	} else {
+		struct ipv6hdr *ip6 = (void *)(want + ETH_HLEN);
+
+		ip6->payload_len = htons(c->f.len - ETH_HLEN);
+	}
+	if (memcmp(r->out, want, ETH_HLEN + outer))
+		FAIL(c, "outer headers are not the template's");
+	if (memcmp(r->out + ETH_HLEN + outer, in + ETH_HLEN, c->f.len - ETH_HLEN))
+		FAIL(c, "inner packet changed");
+}
+
 static void check_run(struct dir *d, const struct bcase *c, const struct run *r,
 		      const struct snap *b, const struct snap *a)
 {
@@ -394,6 +440,13 @@ static void check_run(struct dir *d, const struct bcase *c, const struct run *r,
 		return;
 	case C_FLOOR_TX:
 		if (r->retval != XDP_TX || r->out_len != c->f.len)
+			FAIL(c, "verdict %u, want XDP_TX", r->retval);
+		return;
+	case C_FLOOR_EST:
+		check_floor_est(c, r, in);
+		return;
+	case C_ABLATED:
+		if (r->retval != XDP_TX)
 			FAIL(c, "verdict %u, want XDP_TX", r->retval);
 		return;
 	case C_FLOOR_NEW:
@@ -471,6 +524,9 @@ static double measure(struct dir *d, struct bcase *c, int round, double pass_ns)
 	struct run r, rw;
 	int fd = prog_fd(d, c->prog);
 
+	if (round == 0 && rep_div > 1 && c->repeat >= 1000 * rep_div)
+		c->repeat /= rep_div;	/* once: the first round */
+
 	if (c->prog == P_DIR && c->new_flow)
 		dir_nh_push(d, 0, d->nr_nodes);
 	snapshot(d, c, &before);
@@ -527,7 +583,62 @@ static struct bcase floors_tpl[] = {
 	CASE("tx", "MAC swap + XDP_TX", NULL, P_TX, W_NONE, C_FLOOR_TX, false, 0, REP_CHEAP),
 	CASE("newflow", "LRU insert (1M-entry conntrack type) + MAC swap + XDP_TX",
 	  NULL, P_NEWFLOW, W_BUMP, C_FLOOR_NEW, true, 0, REP_NEW),
+	CASE("established", "LRU lookup (1M-entry conntrack type) + IPIP from a "
+	  "precomputed header + XDP_TX, IPv4", NULL, P_EST, W_RESTORE, C_FLOOR_EST,
+	  false, 0, REP_FWD),
+	CASE("established6", "the same, IPv6 (IP6IP6)", NULL, P_EST, W_RESTORE,
+	  C_FLOOR_EST, false, 0, REP_FWD),
 };
+#define NR_FLOORS	(int)(sizeof(floors_tpl) / sizeof(floors_tpl[0]))
+
+/*
+ * The established floor's flows and headers: the frame's 5-tuple in its
+ * table, the outer headers of node `node` (template with length 0, and
+ * for IPv4 the sum of its words, checksum field 0).
+ */
+static void floor_est_setup(struct dir *d, struct bcase *c, __u32 node)
+{
+	const struct hl_nexthop *nh = &d->nh[node];
+	struct hl_flow_key key;
+	struct hl_flow val = { .node_id = node };
+	__u8 *h;
+
+	frame_flow_key(c->f.b, c->f.family, &key);
+	if (bpf_map_update_elem(bpf_map__fd(fl->maps.floor_ct), &key, &val, BPF_ANY))
+		die("floor_ct: %s", strerror(errno));
+	h = c->f.family == HL_AF_INET ? fl->bss->est_hdr4 : fl->bss->est_hdr6;
+	memcpy(h, nh->dmac, ETH_ALEN);
+	memcpy(h + ETH_ALEN, nh->smac, ETH_ALEN);
+	if (c->f.family == HL_AF_INET) {
+		struct iphdr *ip = (void *)(h + ETH_HLEN);
+		__u16 w[10];
+		__u32 sum = 0;
+
+		h[12] = 0x08, h[13] = 0x00;
+		memset(ip, 0, 20);
+		ip->version = 4;
+		ip->ihl = 5;
+		ip->frag_off = htons(0x4000);
+		ip->ttl = 64;
+		ip->protocol = IPPROTO_IPIP;
+		ip->saddr = nh->src[0];
+		ip->daddr = d->node[node].addr[0];
+		memcpy(w, ip, 20);
+		for (int i = 0; i < 10; i++)
+			sum += w[i];
+		fl->bss->est_sum4 = sum;
+	} else {
+		struct ipv6hdr *ip6 = (void *)(h + ETH_HLEN);
+
+		h[12] = 0x86, h[13] = 0xdd;
+		memset(ip6, 0, 40);
+		ip6->version = 6;
+		ip6->nexthdr = IPPROTO_IPV6;
+		ip6->hop_limit = 64;
+		memcpy(&ip6->saddr, nh->src, 16);
+		memcpy(&ip6->daddr, d->node[node].addr, 16);
+	}
+}
 
 /* A SYN (new flow, source to be bumped) or an ACK (established flow). */
 static void frame_tcp4(struct frame *f, __u16 sport, __u16 dport, bool syn)
@@ -607,7 +718,7 @@ static void dir_strategy(struct dir *d, const __be32 *vip, __u16 port,
 				&t.list, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(d->skel->maps.limits), &svc_id,
 				lim ? lim : &none, BPF_ANY) ||
-	    bpf_map_update_elem(d->services, &key, &svc, BPF_ANY))
+	    dir_svc_put(d, &key, &svc, BPF_ANY))
 		die("strategy tables: %s", strerror(errno));
 	close(fd);
 	free(keys);
@@ -650,7 +761,7 @@ static void extra_setup(struct dir *d, struct bcase *x)
 		snprintf(extra_names[n][0], 64, "strategy_%s_established", name);
 		snprintf(extra_names[n][1], 64, "strategy %s: established TCP flow, IPv4", name);
 		x[n] = (struct bcase)CASE(extra_names[n][0], extra_names[n][1],
-			"tx", P_DIR, W_RESTORE, C_FORWARD, false, sid, REP_FWD);
+			"established", P_DIR, W_RESTORE, C_FORWARD, false, sid, REP_FWD);
 		frame_build(&x[n].f, HL_AF_INET, est4, vip4, 41000 + st, port,
 			    IPPROTO_TCP, 0x10, 64);
 		establish(d, &x[n]);
@@ -695,7 +806,7 @@ static void extra_setup(struct dir *d, struct bcase *x)
 		     &lim, sid);
 	x[n] = (struct bcase)CASE("rate_pkt_admitted",
 		"rate pkt: established TCP flow admitted by the bucket, IPv4",
-		"tx", P_DIR, W_RESTORE, C_FORWARD, false, sid, REP_FWD);
+		"established", P_DIR, W_RESTORE, C_FORWARD, false, sid, REP_FWD);
 	frame_build(&x[n].f, HL_AF_INET, est4, vip4, 40998, port, IPPROTO_TCP,
 		    0x10, 64);
 	establish(d, &x[n]);
@@ -709,7 +820,7 @@ static void extra_setup(struct dir *d, struct bcase *x)
 		     sid);
 	x[n] = (struct bcase)CASE("ryw_note_established",
 		"read-your-writes source: established TCP flow with data, IPv4",
-		"tx", P_DIR, W_RESTORE, C_FORWARD, false, sid, REP_FWD);
+		"established", P_DIR, W_RESTORE, C_FORWARD, false, sid, REP_FWD);
 	frame_build(&x[n].f, HL_AF_INET, est4, vip4, 40997, port, IPPROTO_TCP,
 		    0x10, 64);
 	establish(d, &x[n]);
@@ -759,14 +870,19 @@ static void series_main(struct json_object *root, struct bcase *fls)
 	struct bcase cases[] = {
 		CASE("not_service", "non-service packet (TCP to VIP:9999)", "pass",
 		  P_DIR, W_NONE, C_NOT_SERVICE, false, 0, REP_CHEAP),
-		CASE("established_tcp4", "established TCP flow, IPv4", "tx",
+		CASE("not_service_addr", "non-service packet (TCP to 198.18.1.99:5432, "
+		  "a service's port on another address)", "pass",
+		  P_DIR, W_NONE, C_NOT_SERVICE, false, 0, REP_CHEAP),
+		CASE("established_tcp4", "established TCP flow, IPv4", "established",
 		  P_DIR, W_RESTORE, C_FORWARD, false, 0, REP_FWD),
 		CASE("new_tcp4", "new TCP flow (SYN), IPv4", "newflow",
 		  P_DIR, W_BUMP, C_FORWARD, true, 0, REP_NEW),
-		CASE("established_udp4", "UDP flow (established), IPv4", "tx",
+		CASE("established_udp4", "UDP flow (established), IPv4", "established",
 		  P_DIR, W_RESTORE, C_FORWARD, false, 1, REP_FWD),
-		CASE("established_tcp6", "established TCP flow, IPv6", "tx",
+		CASE("established_tcp6", "established TCP flow, IPv6", "established6",
 		  P_DIR, W_RESTORE, C_FORWARD, false, 2, REP_FWD),
+		CASE("established_udp6", "UDP flow (established), IPv6", "established6",
+		  P_DIR, W_RESTORE, C_FORWARD, false, SVC_UDP6, REP_FWD),
 		CASE("new_tcp6", "new TCP flow (SYN), IPv6", "newflow",
 		  P_DIR, W_BUMP, C_FORWARD, true, 2, REP_NEW),
 	};
@@ -777,27 +893,38 @@ static void series_main(struct json_object *root, struct bcase *fls)
 	dir_service(d, 0, HL_AF_INET, vip4, 5432, IPPROTO_TCP, 3, HL_RING_DEFAULT);
 	dir_service(d, 1, HL_AF_INET, vip4, 5432, IPPROTO_UDP, 3, HL_RING_DEFAULT);
 	dir_service(d, 2, HL_AF_INET6, vip6, 5432, IPPROTO_TCP, 3, HL_RING_DEFAULT);
+	dir_service(d, SVC_UDP6, HL_AF_INET6, vip6, 5432, IPPROTO_UDP, 3,
+		    HL_RING_DEFAULT);
 
 	frame_tcp4(&fls[0].f, 40000, 5432, false);
 	frame_tcp4(&fls[1].f, 40000, 5432, false);
 	frame_tcp4(&fls[2].f, 0, 5432, true);
+	frame_tcp4(&fls[3].f, 40001, 5432, false);
+	frame_tcp6(&fls[4].f, 40003, false);
 	frame_tcp4(&cases[0].f, 40000, 9999, false);
-	frame_tcp4(&cases[1].f, 40001, 5432, false);
-	frame_tcp4(&cases[2].f, 0, 5432, true);
-	frame_build(&cases[3].f, HL_AF_INET, est4, vip4, 40002, 5432,
+	frame_build(&cases[1].f, HL_AF_INET, est4, other4, 40000, 5432,
+		    IPPROTO_TCP, 0x10, 64);
+	frame_tcp4(&cases[2].f, 40001, 5432, false);
+	frame_tcp4(&cases[3].f, 0, 5432, true);
+	frame_build(&cases[4].f, HL_AF_INET, est4, vip4, 40002, 5432,
 		    IPPROTO_UDP, 0, 64);
-	frame_tcp6(&cases[4].f, 40003, false);
-	frame_tcp6(&cases[5].f, 0, true);
-	establish(d, &cases[1]);
-	establish(d, &cases[3]);
+	frame_tcp6(&cases[5].f, 40003, false);
+	frame_build(&cases[6].f, HL_AF_INET6, est6, vip6, 40004, 5432,
+		    IPPROTO_UDP, 0, 84);
+	frame_tcp6(&cases[7].f, 0, true);
+	establish(d, &cases[2]);
 	establish(d, &cases[4]);
+	establish(d, &cases[5]);
+	establish(d, &cases[6]);
+	floor_est_setup(d, &fls[3], 0);
+	floor_est_setup(d, &fls[4], 6);		/* service 2's first node */
 	extra_setup(d, x);
 
 	for (k = 0; k < rounds; k++) {
 		double pass = measure(d, &fls[0], k, 0);
 
-		measure(d, &fls[1], k, pass);
-		measure(d, &fls[2], k, pass);
+		for (i = 1; i < NR_FLOORS; i++)
+			measure(d, &fls[i], k, pass);
 		for (i = 0; i < nc; i++)
 			measure(d, &cases[i], k, pass);
 		for (i = 0; i < EXTRA_CASES; i++) {
@@ -805,8 +932,9 @@ static void series_main(struct json_object *root, struct bcase *fls)
 			if (x[i].new_flow)
 				ct_drop_bumped(d);
 		}
-		fprintf(stderr, "  round %d: pass %.0f tx %.0f newflow %.0f |", k + 1,
-			fls[0].ns[k], fls[1].ns[k], fls[2].ns[k]);
+		fprintf(stderr, "  round %d: pass %.0f tx %.0f newflow %.0f est %.0f est6 %.0f |",
+			k + 1, fls[0].ns[k], fls[1].ns[k], fls[2].ns[k],
+			fls[3].ns[k], fls[4].ns[k]);
 		for (i = 0; i < nc; i++)
 			fprintf(stderr, " %.0f", cases[i].ns[k]);
 		fprintf(stderr, " | extra");
@@ -816,7 +944,7 @@ static void series_main(struct json_object *root, struct bcase *fls)
 	}
 
 	jf = json_object_new_object();
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < NR_FLOORS; i++)
 		json_object_object_add(jf, fls[i].key, case_json(&fls[i]));
 	jc = json_object_new_object();
 	for (i = 0; i < nc; i++)
@@ -832,12 +960,194 @@ static void series_main(struct json_object *root, struct bcase *fls)
 	dir_free(d);
 }
 
+/* ---- ablation -------------------------------------------------------------- */
+
+/*
+ * Where the time goes: the director built with HL_BENCH_ABLATE (bench only,
+ * make's variant `ablate`), one copy per row, each skipping the work of its
+ * hl_ablate bits; every round measures the full copy and each ablated one
+ * side by side (established and new TCP flows over IPv4, one service of 3
+ * nodes), in an order that rotates from round to round, and a row's
+ * figure is the full copy's time minus its own, per round, median. Ablated copies are checked for XDP_TX only (what they
+ * skip may be what the full checks look at).
+ */
+static const struct { const char *key, *what; __u32 bits; } ablations[] = {
+	{ "reply", "NAT reply stage (SNAT address test)", HL_AB_REPLY },
+	{ "ryw", "read-your-writes note", HL_AB_RYW },
+	{ "flow", "flow checks: closed-SYN, fencing, FIN/RST, TCP trouble, SYN retry", HL_AB_FLOW },
+	{ "counters", "service and node counters (packets, bytes, flows)", HL_AB_COUNTERS },
+	{ "verdict", "verdict-reason counter and monitor events", HL_AB_VERDICT },
+	{ "csum", "outer IPv4 header checksum", HL_AB_CSUM },
+	{ "admit", "new flow: hold, connection limits, pools, ryw pick", HL_AB_ADMIT },
+	{ "strategy", "new flow: strategy pick (Maglev slot lookup)", HL_AB_STRATEGY },
+	{ "time", "new flow: next-hop age check (clock read)", HL_AB_TIME },
+	{ "insert", "new flow: connection-table insert", HL_AB_INSERT },
+	{ "all_established", "all of reply, ryw, flow, counters, verdict, csum",
+	  HL_AB_REPLY | HL_AB_RYW | HL_AB_FLOW | HL_AB_COUNTERS | HL_AB_VERDICT |
+	  HL_AB_CSUM },
+};
+#define NR_ABL	(int)(sizeof(ablations) / sizeof(ablations[0]))
+
+static void series_ablate(struct json_object *root, struct bcase *fls)
+{
+	struct bcase est[NR_ABL + 1], nw[NR_ABL + 1];
+	struct dir *d[NR_ABL + 1];
+	struct json_object *o = json_object_new_object(), *jr;
+	double dest[MAX_ROUNDS], dnew[MAX_ROUNDS];
+	int i, k;
+
+	frame_tcp4(&fls[0].f, 40000, 5432, false);
+	for (i = 0; i <= NR_ABL; i++) {
+		__u32 bits = i ? ablations[i - 1].bits : 0;
+		enum check ch = i ? C_ABLATED : C_FORWARD;
+
+		d[i] = dir_load_ablated(bits);
+		dir_service(d[i], 0, HL_AF_INET, vip4, 5432, IPPROTO_TCP, 3,
+			    HL_RING_DEFAULT);
+		est[i] = (struct bcase)CASE("established_tcp4", "established TCP flow, IPv4",
+			"established", P_DIR, W_RESTORE, ch, false, 0, REP_FWD);
+		nw[i] = (struct bcase)CASE("new_tcp4", "new TCP flow (SYN), IPv4",
+			"newflow", P_DIR, W_BUMP, ch, true, 0, REP_NEW);
+		frame_tcp4(&est[i].f, 40001, 5432, false);
+		frame_tcp4(&nw[i].f, 0, 5432, true);
+		establish(d[i], &est[i]);
+		if (bits & HL_AB_INSERT) {	/* the flow as the full copy has it */
+			struct hl_flow_key fk;
+			struct hl_flow fv;
+
+			frame_flow_key(est[i].f.b, HL_AF_INET, &fk);
+			if (bpf_map_lookup_elem(d[0]->ct, &fk, &fv) ||
+			    bpf_map_update_elem(d[i]->ct, &fk, &fv, BPF_ANY))
+				die("ablation: established flow: %s", strerror(errno));
+		}
+	}
+	for (k = 0; k < rounds; k++) {
+		double p = measure(d[0], &fls[0], k, 0);
+
+		/* a different copy first each round: no place in the order
+		 * is one copy's alone */
+		for (int j = 0; j <= NR_ABL; j++) {
+			i = (j + k) % (NR_ABL + 1);
+			measure(d[i], &est[i], k, p);
+			measure(d[i], &nw[i], k, p);
+		}
+		fprintf(stderr, "  ablation round %d: full %.0f / %.0f |", k + 1,
+			est[0].ns[k], nw[0].ns[k]);
+		for (i = 1; i <= NR_ABL; i++)
+			fprintf(stderr, " %s %.0f/%.0f", ablations[i - 1].key,
+				est[0].ns[k] - est[i].ns[k], nw[0].ns[k] - nw[i].ns[k]);
+		fprintf(stderr, "\n");
+	}
+	json_object_object_add(o, "rounds", json_object_new_int(rounds));
+	json_object_object_add(o, "established_ns", jsummary(est[0].ns, rounds));
+	json_object_object_add(o, "new_flow_ns", jsummary(nw[0].ns, rounds));
+	jr = json_object_new_array();
+	for (i = 1; i <= NR_ABL; i++) {
+		struct json_object *r = json_object_new_object();
+
+		for (k = 0; k < rounds; k++) {
+			dest[k] = est[0].ns[k] - est[i].ns[k];
+			dnew[k] = nw[0].ns[k] - nw[i].ns[k];
+		}
+		json_object_object_add(r, "key", json_object_new_string(ablations[i - 1].key));
+		json_object_object_add(r, "what", json_object_new_string(ablations[i - 1].what));
+		json_object_object_add(r, "established_saved_ns", jsummary(dest, rounds));
+		json_object_object_add(r, "new_flow_saved_ns", jsummary(dnew, rounds));
+		json_object_array_add(jr, r);
+	}
+	json_object_object_add(o, "rows", jr);
+	json_object_object_add(root, "ablation", o);
+	for (i = 0; i <= NR_ABL; i++)
+		dir_free(d[i]);
+}
+
+/* ---- new flows against table fill ---------------------------------------------- */
+
+/* Delete the flows case `c` made with wrapper counters [from, to). */
+static void ct_drop_counters(struct dir *d, const struct bcase *c, __u32 from,
+			     __u32 to)
+{
+	__u8 b[BENCH_PKT_MAX];
+	struct hl_flow_key key;
+
+	for (__u32 n = from; n < to; n++) {
+		frame_bumped(&c->f, n, b);
+		frame_flow_key(b, c->f.family, &key);
+		bpf_map_delete_elem(d->ct, &key);
+	}
+}
+
+/*
+ * New TCP flows (IPv4) into an empty connection table and into one 90 %
+ * full (prefilled as the scaling series does), two directors side by
+ * side, the order alternating; after each round the flows it made are
+ * deleted again, so every run starts at the same fill.
+ */
+static void series_fill(struct json_object *root, struct bcase *fls)
+{
+	struct json_object *o = json_object_new_object();
+	struct bcase pass = fls[0], nw[2];
+	struct dir *d[2];
+	__u32 fill = HL_CT_ENTRIES / 10 * 9;
+	__u64 entries;
+	int i, k;
+
+	frame_tcp4(&pass.f, 40000, 5432, false);
+	for (i = 0; i < 2; i++) {
+		d[i] = dir_load();
+		dir_service(d[i], 0, HL_AF_INET, vip4, 5432, IPPROTO_TCP, 3,
+			    HL_RING_DEFAULT);
+		nw[i] = (struct bcase)CASE(i ? "new_tcp4_90" : "new_tcp4_empty",
+			i ? "new TCP flow (SYN), IPv4, table 90 % full" :
+			    "new TCP flow (SYN), IPv4, empty table",
+			"newflow", P_DIR, W_BUMP, C_FORWARD, true, 0, REP_NEW);
+		frame_tcp4(&nw[i].f, 0, 5432, true);
+	}
+	entries = dir_ct_prefill(d[1], fill);
+	nw[1].ct_full = true;	/* counted by the flows counter: no walk of 1M */
+	for (k = 0; k < rounds; k++) {
+		double p = measure(d[0], &pass, k, 0);
+
+		for (int j = 0; j < 2; j++) {
+			__u32 c0;
+
+			i = (j + k) % 2;
+			c0 = fl->bss->counter;
+			measure(d[i], &nw[i], k, p);
+			ct_drop_counters(d[i], &nw[i], c0, fl->bss->counter);
+		}
+	}
+	fprintf(stderr, "  new flows: empty table %.0f ns, %u entries (90 %%) %.0f ns (median)\n",
+		summarize(nw[0].ns, rounds).med, fill, summarize(nw[1].ns, rounds).med);
+	json_object_object_add(o, "capacity", json_object_new_int64(HL_CT_ENTRIES));
+	json_object_object_add(o, "prefill", json_object_new_int64(fill));
+	json_object_object_add(o, "entries_after_prefill", json_object_new_int64(entries));
+	json_object_object_add(o, "empty", case_json(&nw[0]));
+	json_object_object_add(o, "full90", case_json(&nw[1]));
+	json_object_object_add(o, "pass_ns", jsummary(pass.ns, rounds));
+	json_object_object_add(root, "fill", o);
+	for (i = 0; i < 2; i++)
+		dir_free(d[i]);
+}
+
 /* ---- full NAT ------------------------------------------------------------- */
 
 #define SVC_NAT4	40	/* service ids of the NAT director */
 #define SVC_NAT6	41
 #define SVC_NAT_IPIP	42
 #define NAT_PORT	7000
+
+/* Mark `port` as NAT services' only (nat_ports), as svc_ports_sync() does. */
+static int dir_nat_port(struct dir *d, __u16 port)
+{
+	int fd = bpf_map__fd(d->skel->maps.nat_ports);
+	__u32 word = port / 64;
+	__u64 bits = 0;
+
+	bpf_map_lookup_elem(fd, &word, &bits);
+	bits |= 1ull << (port % 64);
+	return bpf_map_update_elem(fd, &word, &bits, BPF_ANY);
+}
 
 /* Service `svc_id` (VIP:port, TCP) forwarded by NAT from `snat`. */
 static void dir_nat(struct dir *d, __u32 svc_id, int family, const __be32 *vip,
@@ -855,7 +1165,8 @@ static void dir_nat(struct dir *d, __u32 svc_id, int family, const __be32 *vip,
 	if (bpf_map_lookup_elem(d->services, &key, &svc))
 		die("NAT service: %s", strerror(errno));
 	svc.fwd = HL_FWD_NAT;
-	if (bpf_map_update_elem(d->services, &key, &svc, BPF_EXIST) ||
+	if (dir_svc_put(d, &key, &svc, BPF_EXIST) ||
+	    dir_nat_port(d, NAT_PORT) ||
 	    bpf_map_update_elem(bpf_map__fd(d->skel->maps.snat_addrs), &svc_id,
 				&sn, BPF_ANY))
 		die("NAT service: %s", strerror(errno));
@@ -938,17 +1249,17 @@ static void series_nat(struct json_object *root, struct bcase *fls)
 		CASE("nat_snat_no_flow", "NAT in use: TCP to the SNAT address:40000, no flow",
 		  "pass", P_DIR, W_NONE, C_NOT_SERVICE, false, 0, REP_CHEAP),
 		CASE("nat_ipip_established_tcp4", "NAT in use: established IPIP TCP flow, IPv4",
-		  "tx", P_DIR, W_RESTORE, C_FORWARD, false, SVC_NAT_IPIP, REP_FWD),
+		  "established", P_DIR, W_RESTORE, C_FORWARD, false, SVC_NAT_IPIP, REP_FWD),
 		CASE("nat_established_tcp4", "NAT: established TCP flow, client to node, IPv4",
-		  "tx", P_DIR, W_RESTORE, C_NAT_FORWARD, false, SVC_NAT4, REP_FWD),
+		  "established", P_DIR, W_RESTORE, C_NAT_FORWARD, false, SVC_NAT4, REP_FWD),
 		CASE("nat_reply_tcp4", "NAT: reply of an established TCP flow, node to client, IPv4",
-		  "tx", P_DIR, W_RESTORE, C_NAT_REPLY, false, SVC_NAT4, REP_FWD),
+		  "established", P_DIR, W_RESTORE, C_NAT_REPLY, false, SVC_NAT4, REP_FWD),
 		CASE("nat_new_tcp4", "NAT: new TCP flow (SYN), SNAT port and two entries, IPv4",
 		  "newflow", P_DIR, W_BUMP, C_NAT_FORWARD, true, SVC_NAT4, REP_NEW),
 		CASE("nat_established_tcp6", "NAT: established TCP flow, client to node, IPv6",
-		  "tx", P_DIR, W_RESTORE, C_NAT_FORWARD, false, SVC_NAT6, REP_FWD),
+		  "established", P_DIR, W_RESTORE, C_NAT_FORWARD, false, SVC_NAT6, REP_FWD),
 		CASE("nat_reply_tcp6", "NAT: reply of an established TCP flow, node to client, IPv6",
-		  "tx", P_DIR, W_RESTORE, C_NAT_REPLY, false, SVC_NAT6, REP_FWD),
+		  "established", P_DIR, W_RESTORE, C_NAT_REPLY, false, SVC_NAT6, REP_FWD),
 	};
 	int nc = sizeof(cases) / sizeof(cases[0]), i, k;
 	struct json_object *o = json_object_new_object(), *jc;
@@ -1223,7 +1534,7 @@ struct scale {
 static struct json_object *scale_run(const struct scale *s, struct bcase *fls)
 {
 	struct bcase est = CASE("established_tcp4", "established TCP flow, IPv4",
-			     "tx", P_DIR, W_RESTORE, C_FORWARD, false, 0, REP_FWD);
+			     "established", P_DIR, W_RESTORE, C_FORWARD, false, 0, REP_FWD);
 	struct bcase nw = CASE("new_tcp4", "new TCP flow (SYN), IPv4", "newflow",
 			    P_DIR, W_BUMP, C_FORWARD, true, 0, REP_NEW);
 	struct json_object *o = json_object_new_object();
@@ -1355,12 +1666,17 @@ int main(int argc, char **argv)
 {
 	const char *out = "pktcost.json";
 	struct json_object *root;
-	const char *only = NULL;	/* -s: one series (recount) */
+	const char *only = NULL;	/* -s: one series (recount, main, ablate) */
 	bool quick = false;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "r:o:qs:")) != -1) {
+	while ((opt = getopt(argc, argv, "r:o:qs:n:")) != -1) {
 		switch (opt) {
+		case 'n':
+			rep_div = atoi(optarg);
+			if (rep_div < 1 || rep_div > 100)
+				die("-n: 1..100");
+			break;
 		case 'r':
 			rounds = atoi(optarg);
 			if (rounds < 1 || rounds > MAX_ROUNDS)
@@ -1376,7 +1692,7 @@ int main(int argc, char **argv)
 			only = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: pktcost [-r ROUNDS] [-o FILE] [-q] [-s recount]\n");
+			fprintf(stderr, "usage: pktcost [-r ROUNDS] [-o FILE] [-q] [-s recount|main|ablate|fill|nat] [-n DIV]\n");
 			return 2;
 		}
 	}
@@ -1386,6 +1702,7 @@ int main(int argc, char **argv)
 		die("unshare(CLONE_NEWNET): %s (run as root)", strerror(errno));
 	client4[0] = htonl(0xc6120002);
 	vip4[0] = htonl(0xc612010a);
+	other4[0] = htonl(0xc6120163);
 	est4[0] = htonl(0xc613fe02);
 	addr6(client6, 0, 2);
 	addr6(est6, 0, 0x00010002);
@@ -1400,12 +1717,32 @@ int main(int argc, char **argv)
 		series_recount(root);
 		goto out;
 	}
+	if (only && !strcmp(only, "nat")) {	/* the NAT director's table */
+		frame_tcp4(&floors_tpl[0].f, 40000, 5432, false);
+		series_nat(root, floors_tpl);
+		goto out;
+	}
+	if (only && !strcmp(only, "main")) {	/* the per-packet table only */
+		series_main(root, floors_tpl);
+		goto out;
+	}
+	if (only && !strcmp(only, "fill")) {
+		series_fill(root, floors_tpl);
+		goto out;
+	}
+	if (only && !strcmp(only, "ablate")) {	/* an HL_BENCH_ABLATE build */
+		fprintf(stderr, "ablation (ns saved, established / new flow)\n");
+		series_ablate(root, floors_tpl);
+		goto out;
+	}
 	fprintf(stderr, "per-packet cost (ns, %d rounds)\n", rounds);
 	series_main(root, floors_tpl);
 	fprintf(stderr, "full NAT\n");
 	series_nat(root, floors_tpl);
 	series_nat_table(root);
 	series_recount(root);
+	fprintf(stderr, "new flows against table fill\n");
+	series_fill(root, floors_tpl);
 	if (!quick) {
 		fprintf(stderr, "scaling\n");
 		series_scale(root, floors_tpl);

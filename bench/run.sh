@@ -34,6 +34,8 @@ stage() {	# stage NAME TIMEOUT CMD...: run, keep going on failure
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 stage pktcost 300 "$BUILD/bench/pktcost" -o "$TMP/pktcost.json"
+# per-stage ablation: the director built with HL_BENCH_ABLATE (make bench)
+stage ablate 300 "$BUILD/variants/ablate/bench/pktcost" -s ablate -o "$TMP/ablate.json"
 stage live 120 "$BUILD/bench/live" -o "$TMP/live.json"
 stage ctlplane 120 "$BUILD/bench/ctlplane" -a "$BUILD/helios-agent" -o "$TMP/ctlplane.json"
 stage agent 180 bench/agent_cpu.sh "$BUILD" "$TMP/agent.json" 100 1000
@@ -72,7 +74,7 @@ res = {"machine": {"nproc": os.cpu_count(), "kernel": platform.release(),
 for line in open(os.path.join(tmp, "stages")):
     name, rc, secs = line.split()
     res["stages"][name] = {"rc": int(rc), "seconds": int(secs)}
-for name in ("pktcost", "live", "ctlplane", "agent", "metrics", "pgbench"):
+for name in ("pktcost", "ablate", "live", "ctlplane", "agent", "metrics", "pgbench"):
     p = os.path.join(tmp, name + ".json")
     if os.path.exists(p) and res["stages"].get(name, {}).get("rc") == 0:
         res[name] = json.load(open(p))

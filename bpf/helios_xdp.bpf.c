@@ -32,6 +32,7 @@ int helios_xdp(struct xdp_md *ctx)
 	struct hl_target t = { .fwd_reason = HL_REASON_FORWARDED,
 			       .action = XDP_DROP };
 	struct hl_pkt pkt = {};
+	struct hl_flow *flow;
 	int reason;
 
 	/* parse: a TCP/UDP packet over IPv4/IPv6, or its verdict */
@@ -54,17 +55,27 @@ int helios_xdp(struct xdp_md *ctx)
 	 * addressed to the director, no service: they must be matched before
 	 * the service lookup, whose free-port shortcut would pass them.
 	 */
-	reason = stage_reply(ctx, &pkt, &t);
+	reason = hl_skip(HL_AB_REPLY) ? HL_CONTINUE : stage_reply(ctx, &pkt, &t);
 	if (reason != HL_CONTINUE)
 		return hl_verdict_ev(reason, t.action, &pkt, &t);
 
+	/* Most traffic that is no service's stops at an array word or two. */
+	if (no_service_on_port(pkt.key.dport) || no_service_at_addr(pkt.key.dst))
+		return hl_verdict_ev(HL_REASON_PASS_NOT_SERVICE, XDP_PASS,
+				     &pkt, &t);
+
+	/* The flow first: a known one leads to its service (service.h).
+	 * NAT services keep theirs in another table (nat.h). */
+	flow = nat_port(pkt.key.dport) ? NULL : ct_lookup(&pkt.key);
+
 	/* service: ours, and within its packet and byte limits */
-	reason = stage_service(&pkt, &t);
+	reason = stage_service(&pkt, flow, &t);
 	if (reason != HL_CONTINUE)
 		return hl_verdict_ev(reason, t.action, &pkt, &t);
 
 	/* a write service's client sent data: read-your-writes (ryw.h) */
-	ryw_note_write(&pkt, t.svc);
+	if (!hl_skip(HL_AB_RYW))
+		ryw_note_write(&pkt, t.svc);
 
 	/* NAT services: their own table and translation, no IPIP (nat.h) */
 	if (t.svc->fwd == HL_FWD_NAT) {
@@ -73,7 +84,7 @@ int helios_xdp(struct xdp_md *ctx)
 	}
 
 	/* established: stay on the flow's node, or reset the flow */
-	reason = stage_established(ctx, &pkt, &t);
+	reason = stage_established(ctx, &pkt, flow, &t);
 	if (reason != HL_CONTINUE)
 		return hl_verdict_ev(reason, t.action, &pkt, &t);
 

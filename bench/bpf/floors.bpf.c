@@ -7,6 +7,10 @@
  *   floor_newflow  one insert into an LRU hash of the director's connection
  *                  table type and size (key from the packet's 5-tuple), then
  *                  the MAC swap: the least a director does for a new flow.
+ *   floor_established  one lookup of the packet's 5-tuple in that table,
+ *                  then IPIP (IP6IP6) encapsulation from a precomputed
+ *                  header and XDP_TX: the least a director does for a
+ *                  packet of a known flow.
  *   wrap           the restoring wrapper (below).
  *   gen, sink      live-frames generator and the counting drop on its veth.
  *
@@ -66,46 +70,116 @@ struct {
 } floor_ct SEC(".maps");
 
 /* Untagged IPv4 with a 20-byte header, or IPv6 without extension headers:
- * the key is read from fixed offsets, no real parsing. */
-SEC("xdp")
-int floor_newflow(struct xdp_md *ctx)
+ * the key is read from fixed offsets, no real parsing. Returns the IP
+ * packet's length (IPv4 total length, IPv6 payload + 40), 0 if too short. */
+static __always_inline __u32 floor_key(struct xdp_md *ctx,
+				       struct hl_flow_key *key)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct hl_flow_key key = {};
-	struct hl_flow val = { .node_id = 1 };
 	struct ethhdr *eth = data;
 	__be16 *ports;
+	__u32 len;
 
 	if ((void *)(eth + 1) > data_end)
-		return XDP_DROP;
+		return 0;
 	if (eth->h_proto == bpf_htons(0x0800)) {
 		struct iphdr *ip = (void *)(eth + 1);
 
 		if ((void *)(ip + 1) + 4 > data_end)
-			return XDP_DROP;
-		key.src[0] = ip->saddr;
-		key.dst[0] = ip->daddr;
-		key.proto = ip->protocol;
-		key.family = HL_AF_INET;
+			return 0;
+		key->src[0] = ip->saddr;
+		key->dst[0] = ip->daddr;
+		key->proto = ip->protocol;
+		key->family = HL_AF_INET;
 		ports = (void *)(ip + 1);
+		len = bpf_ntohs(ip->tot_len);
 	} else {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 
 		if ((void *)(ip6 + 1) + 4 > data_end)
-			return XDP_DROP;
-		__builtin_memcpy(key.src, &ip6->saddr, 16);
-		__builtin_memcpy(key.dst, &ip6->daddr, 16);
-		key.proto = ip6->nexthdr;
-		key.family = HL_AF_INET6;
+			return 0;
+		__builtin_memcpy(key->src, &ip6->saddr, 16);
+		__builtin_memcpy(key->dst, &ip6->daddr, 16);
+		key->proto = ip6->nexthdr;
+		key->family = HL_AF_INET6;
 		ports = (void *)(ip6 + 1);
+		len = bpf_ntohs(ip6->payload_len) + 40;
 	}
-	key.sport = ports[0];
-	key.dport = ports[1];
+	key->sport = ports[0];
+	key->dport = ports[1];
+	return len;
+}
+
+SEC("xdp")
+int floor_newflow(struct xdp_md *ctx)
+{
+	struct hl_flow_key key = {};
+	struct hl_flow val = { .node_id = 1 };
+
+	if (!floor_key(ctx, &key))
+		return XDP_DROP;
 	if (bpf_map_update_elem(&floor_ct, &key, &val, BPF_ANY))
 		return XDP_DROP;
 	if (swap_macs(ctx))
 		return XDP_DROP;
+	return XDP_TX;
+}
+
+/*
+ * The outer headers of the established floor, written by the harness:
+ * Ethernet + IPv4 (tot_len and check 0) with `est_sum4`, the sum of its
+ * 16-bit words, and Ethernet + IPv6 (payload_len 0). The program adds
+ * the length and folds: what a director with per-node header templates
+ * would do at the least.
+ */
+__u8 est_hdr4[14 + 20];
+__u32 est_sum4;
+__u8 est_hdr6[14 + 40];
+
+static __always_inline __u16 fold(__u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+SEC("xdp")
+int floor_established(struct xdp_md *ctx)
+{
+	struct hl_flow_key key = {};
+	void *data, *data_end;
+	__u32 len;
+
+	len = floor_key(ctx, &key);
+	if (!len || !bpf_map_lookup_elem(&floor_ct, &key))
+		return XDP_DROP;
+	if (key.family == HL_AF_INET) {
+		struct iphdr *ip;
+
+		if (bpf_xdp_adjust_head(ctx, -20))
+			return XDP_DROP;
+		data = (void *)(long)ctx->data;
+		data_end = (void *)(long)ctx->data_end;
+		if (data + sizeof(est_hdr4) > data_end)
+			return XDP_DROP;
+		__builtin_memcpy(data, est_hdr4, sizeof(est_hdr4));
+		ip = data + 14;
+		ip->tot_len = bpf_htons(len + 20);
+		ip->check = fold(est_sum4 + ip->tot_len);
+	} else {
+		struct ipv6hdr *ip6;
+
+		if (bpf_xdp_adjust_head(ctx, -40))
+			return XDP_DROP;
+		data = (void *)(long)ctx->data;
+		data_end = (void *)(long)ctx->data_end;
+		if (data + sizeof(est_hdr6) > data_end)
+			return XDP_DROP;
+		__builtin_memcpy(data, est_hdr6, sizeof(est_hdr6));
+		ip6 = data + 14;
+		ip6->payload_len = bpf_htons(len);
+	}
 	return XDP_TX;
 }
 

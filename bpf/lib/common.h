@@ -74,6 +74,14 @@
 #define barrier_var(var)	asm volatile("" : "+r"(var))
 #endif
 
+/* Bench-only ablation (enum hl_ablate, abi.h): 0 in every real build. */
+#ifdef HL_BENCH_ABLATE
+const volatile __u32 hl_ablate = 0;
+#define hl_skip(bit)		(hl_ablate & (bit))
+#else
+#define hl_skip(bit)		0
+#endif
+
 /* 802.1Q / 802.1ad tag as it follows the Ethernet addresses. */
 struct hl_vlan_hdr {
 	__be16 tci;

@@ -50,7 +50,8 @@ static __always_inline int encap_ipv4(struct xdp_md *ctx,
 	outer.protocol = IPPROTO_IPIP;
 	outer.saddr = nh->src[0];
 	outer.daddr = node->addr[0];
-	outer.check = csum_fold64(csum_words(&outer, HL_IPV4_HLEN / 4));
+	if (!hl_skip(HL_AB_CSUM))
+		outer.check = csum_fold64(csum_words(&outer, HL_IPV4_HLEN / 4));
 
 	eth = data;
 	write_eth(eth, nh, ETH_P_IP);

@@ -20,20 +20,22 @@
 #include "fence.h"
 #include "switchover.h"
 
-/* HL_CONTINUE with t->node set (stay) or NULL (no entry, or its node is
- * gone: a new flow), else the verdict's reason. */
+/* `flow`: the packet's connection-table entry (NULL: none). HL_CONTINUE
+ * with t->node set (stay) or NULL (no entry, or its node is gone: a new
+ * flow), else the verdict's reason. */
 static __always_inline int stage_established(struct xdp_md *ctx,
 					     const struct hl_pkt *pkt,
+					     struct hl_flow *flow,
 					     struct hl_target *t)
 {
 	const struct hl_service *svc = t->svc;
 	struct hl_node *node;
-	struct hl_flow *flow;
 	__u32 node_id;
 
-	flow = ct_lookup(&pkt->key);
 	if (!flow)
 		return HL_CONTINUE;
+	if (hl_skip(HL_AB_FLOW))
+		goto node;
 	/* A SYN on a flow its client closed is a new connection on a reused
 	 * tuple (pgbench -C, poolers): it is picked afresh (hold, limits,
 	 * strategy) and is no retransmission of the old one. */
@@ -53,6 +55,7 @@ static __always_inline int stage_established(struct xdp_md *ctx,
 		if (!flow->gen)
 			flow->gen = svc->gen;	/* adopted, once */
 	}
+node:
 	node_id = flow->node_id;
 	node = bpf_map_lookup_elem(&nodes, &node_id);
 	if (!node || !node_keeps_flow(node, svc, pkt->key.family)) {
@@ -70,6 +73,8 @@ static __always_inline int stage_established(struct xdp_md *ctx,
 	t->node = node;
 	t->node_id = node_id;
 	t->hash = flow->hash;
+	if (hl_skip(HL_AB_FLOW))
+		return HL_CONTINUE;
 	hl_count_tcp_trouble(node_id, pkt->tcp_flags);
 	if (unlikely(svc->flags & HL_SVC_F_SWITCHOVER)) {
 		int reason = stage_switchover(ctx, pkt, t, flow);

@@ -77,6 +77,8 @@ static __always_inline int hl_verdict_ev(__u32 reason, int action,
 					 const struct hl_pkt *pkt,
 					 const struct hl_target *t)
 {
+	if (hl_skip(HL_AB_VERDICT))
+		return action;
 	if (unlikely(reason < 64 && (HL_EVENT_REASONS & (1ull << reason)))) {
 		if (t->svc) {
 			__u32 k = t->svc->id * HL_REASON_MAX + reason;

@@ -26,7 +26,8 @@ static __always_inline int stage_forward(struct xdp_md *ctx,
 	int err;
 
 	nh = bpf_map_lookup_elem(&nexthops, &node_id);
-	if (!nh || !nh_resolve(ctx, nh, t->node, t->new_flow))
+	if (!nh || !nh_resolve(ctx, nh, t->node,
+			       t->new_flow && !hl_skip(HL_AB_TIME)))
 		return HL_REASON_DROP_NO_ROUTE;
 	if (t->svc->fwd == HL_FWD_L2)
 		return forward_l2(ctx, pkt, t, nh);
@@ -46,7 +47,8 @@ static __always_inline int stage_forward(struct xdp_md *ctx,
 	if (err)
 		return HL_REASON_DROP_ENCAP;
 
-	hl_count_packet(t->svc->id, node_id, pkt->frame_len);
+	if (!hl_skip(HL_AB_COUNTERS))
+		hl_count_packet(t->svc->id, node_id, pkt->frame_len);
 	if (nh->ifindex == ctx->ingress_ifindex)
 		t->action = XDP_TX;
 	else

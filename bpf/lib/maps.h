@@ -134,6 +134,23 @@ struct {
 	__uint(max_entries, 65536 / 64);
 } free_ports SEC(".maps");
 
+/* Destination-address buckets no VIP falls in (hl_vip_bucket(), abi.h):
+ * passed like free ports; a clear bit only means "look it up". */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, HL_VIP_BUCKETS / 64);
+} free_vips SEC(".maps");
+
+/* Ports of NAT services only (abi.h): no connection-table lookup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 65536 / 64);
+} nat_ports SEC(".maps");
+
 /* Written and read by user space only; defined here so that it is created
  * and pinned with the other maps. */
 struct {
@@ -425,6 +442,15 @@ struct {
 	__type(value, struct hl_node_reasons);
 	__uint(max_entries, HL_MAX_NODES);
 } node_reasons SEC(".maps");
+
+/* Each service by its id, with its key: a known flow's way to its service
+ * (struct hl_svc_slot, abi.h; service.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hl_svc_slot);
+	__uint(max_entries, HL_MAX_SERVICES);
+} svc_by_id SEC(".maps");
 
 #endif /* HL_MAPS_DECAP */
 

@@ -35,6 +35,8 @@ static __always_inline int new_flow_pick(const struct hl_pkt *pkt,
 	__u32 node_id, hash;
 	int reason;
 
+	if (hl_skip(HL_AB_ADMIT))
+		goto pick;
 	/* Hold (the agent sees no single primary): existing flows stay, new
 	 * ones wait; the client retransmits its SYN. */
 	if (svc->flags & HL_SVC_F_HOLD)
@@ -48,16 +50,17 @@ static __always_inline int new_flow_pick(const struct hl_pkt *pkt,
 		if (reason != HL_REASON_FORWARDED)
 			return reason;
 	}
+pick:
 	hash = hl_select_hash(&pkt->key, svc->hash);
 	reason = HL_CONTINUE;
-	if (unlikely(svc->opts & HL_SVC_O_POOLS)) {
+	if (!hl_skip(HL_AB_ADMIT) && unlikely(svc->opts & HL_SVC_O_POOLS)) {
 		reason = pool_pick(svc, pkt, hash, &node_id);
 		if (reason != HL_CONTINUE && reason != HL_REASON_FORWARDED)
 			return reason;
 	}
 	if (reason == HL_CONTINUE)
-		node_id = select_node(svc, hash);
-	if (unlikely(svc->opts & HL_SVC_O_RYW))
+		node_id = hl_skip(HL_AB_STRATEGY) ? 0 : select_node(svc, hash);
+	if (!hl_skip(HL_AB_ADMIT) && unlikely(svc->opts & HL_SVC_O_RYW))
 		node_id = ryw_pick(svc, pkt, node_id, t);
 	node = bpf_map_lookup_elem(&nodes, &node_id);
 	if (!node || !node_takes_flow(node, svc, pkt->key.family))
@@ -90,9 +93,12 @@ static __always_inline int stage_new_flow(const struct hl_pkt *pkt,
 		created = retry_now_ms();
 		retry_note_flow(svc->id);
 	}
+	if (hl_skip(HL_AB_INSERT))
+		return HL_CONTINUE;
 	if (!ct_insert(&pkt->key, t->node_id, t->hash, fflags, created,
 		       svc->gen)) {
-		hl_count_flow(svc->id, t->node_id);
+		if (!hl_skip(HL_AB_COUNTERS))
+			hl_count_flow(svc->id, t->node_id);
 		if (fflags) {
 			active_add(svc->id, t->node_id, 1);
 			sweep_arm();

@@ -81,14 +81,17 @@ static __always_inline bool nh_resolve(struct xdp_md *ctx,
 {
 	__u64 now;
 
+	/* The coarse clock (a load, not a clock read, on every new flow):
+	 * a tick's error on a one-second age. User space stamps with the
+	 * fine one, up to a tick ahead: signed, that is fresh. */
 	if (likely(nh->flags & HL_NH_F_VALID)) {
 		if (likely(!new_flow))
 			return true;
-		now = bpf_ktime_get_ns();
-		if (now - nh->updated_ns <= HL_NH_REFRESH_NS)
+		now = bpf_ktime_get_coarse_ns();
+		if ((__s64)(now - nh->updated_ns) <= (__s64)HL_NH_REFRESH_NS)
 			return true;
 	} else {
-		now = bpf_ktime_get_ns();
+		now = bpf_ktime_get_coarse_ns();
 	}
 	nh_fib_refresh(ctx, nh, node, now);
 	return nh->flags & HL_NH_F_VALID;

@@ -110,6 +110,46 @@ struct hl_service {
 };
 
 /*
+ * The map `free_vips`: one bit per bucket of destination addresses that no
+ * service's VIP falls in (bit b % 64 of word b / 64, b = hl_vip_bucket()),
+ * like free_ports for ports: a packet to such an address is passed before
+ * the connection-table and services lookups. A clear bit only means "look
+ * it up": a map never filled costs speed, never correctness. Written with
+ * free_ports (svc_ports_sync(), user/lib/services.c).
+ */
+#define HL_VIP_BUCKETS		65536
+
+/*
+ * The map `nat_ports`: one bit per port (as free_ports) whose services all
+ * forward by NAT, whose packets have no connection-table entry to look up
+ * (NAT flows live in `nat`). A clear bit means "look it up": user space
+ * clears a port's bit before a service of another mode appears on it
+ * (svc_put()) and sets bits only in svc_ports_sync().
+ */
+
+static inline __u32 hl_vip_bucket(const __be32 a[4])
+{
+	__u32 x = a[0] ^ a[1] ^ a[2] ^ a[3];
+
+	x ^= x >> 16;
+	return x & (HL_VIP_BUCKETS - 1);
+}
+
+/*
+ * The map `svc_by_id` (array, by hl_service.id): a copy of each service's
+ * entry with its key, written by user/lib/services.c with every write of
+ * `services` (a zeroed slot: no service). A packet of a known flow reaches
+ * its service through the flow's node (hl_node.svc_id) and this slot, an
+ * array load instead of the hash lookup, when the slot's key is the
+ * packet's; else the data path falls back to `services`.
+ */
+struct hl_svc_slot {
+	struct hl_service svc;
+	struct hl_svc_key key;
+	__u32 pad;
+};
+
+/*
  * Each service has two slot tables in `slots`: the current one and the one
  * the next rebuild writes (mmap'd, so a table of 100k slots is one memcpy)
  * before flipping `table` in the service entry: no map-in-map update, and
@@ -370,7 +410,7 @@ struct hl_nexthop {
 	__u32 ifindex;		/* egress device */
 	__u32 mtu;		/* egress device MTU, host order */
 	__u32 flags;		/* HL_NH_F_*, host order */
-	__u64 updated_ns;	/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 updated_ns;	/* CLOCK_MONOTONIC (the data path: coarse) */
 };
 
 /* Connection table key: the client's 5-tuple as received. */
@@ -826,6 +866,7 @@ _Static_assert(sizeof(struct hl_flow) == 24, "hl_flow");
 #else
 _Static_assert(sizeof(struct hl_flow) == 20, "hl_flow");
 #endif
+_Static_assert(sizeof(struct hl_svc_slot) == 72, "hl_svc_slot");
 _Static_assert(sizeof(struct hl_retry_window) == 24, "hl_retry_window");
 _Static_assert(sizeof(struct hl_counters) == 40, "hl_counters");
 _Static_assert(sizeof(struct hl_vip_key) == 20, "hl_vip_key");
@@ -890,7 +931,8 @@ struct hl_node_reasons {
 	X(nat_scratch, 1) X(nat_sweeper, 1) X(ryw, 1)	\
 	X(ryw_clients, 1) X(svc_reasons, 1) X(events, 1)	\
 	X(monitor, 1)	X(mon_cpu, 1)	X(switchover, 1)	\
-	X(class_pools, 1) X(pool_lists, 1) X(node_reasons, 1)
+	X(class_pools, 1) X(pool_lists, 1) X(node_reasons, 1)	\
+	X(svc_by_id, 1) X(free_vips, 1) X(nat_ports, 1)
 
 /* The map `layout`: map name (NUL-padded) -> its layout number; the key
  * HL_LAYOUT_BUILD holds a hash of the BPF object the program came from,
@@ -899,5 +941,25 @@ struct hl_node_reasons {
 #define HL_LAYOUT_BUILD		"@build"
 #define HL_LAYOUT_DIRTY		"@dirty"	/* a writer holds, or died holding, the lock */
 #define HL_LAYOUT_MAX		64
+
+/*
+ * Per-stage ablation, for bench/pktcost's breakdown only: a director built
+ * with -DHL_BENCH_ABLATE (never installed) has hl_ablate in .rodata, and
+ * each bit set there skips one piece of per-packet work. Production
+ * builds compile every test out (bpf/lib/common.h, hl_skip()).
+ */
+enum hl_ablate {
+	HL_AB_REPLY	= 1u << 0,	/* NAT reply stage (nat_dsts test) */
+	HL_AB_RYW	= 1u << 1,	/* read-your-writes note */
+	HL_AB_FLOW	= 1u << 2,	/* established: closed-SYN, fencing,
+					 * FIN/RST, TCP trouble, SYN retry */
+	HL_AB_COUNTERS	= 1u << 3,	/* service/node packet and flow counters */
+	HL_AB_VERDICT	= 1u << 4,	/* reason counter and monitor events */
+	HL_AB_CSUM	= 1u << 5,	/* outer IPv4 header checksum */
+	HL_AB_ADMIT	= 1u << 6,	/* new flow: hold, limits, pools, ryw */
+	HL_AB_STRATEGY	= 1u << 7,	/* new flow: strategy pick (node 0) */
+	HL_AB_TIME	= 1u << 8,	/* new flow: next-hop age (clock read) */
+	HL_AB_INSERT	= 1u << 9,	/* new flow: connection-table insert */
+};
 
 #endif /* HELIOS_ABI_H */

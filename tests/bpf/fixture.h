@@ -46,7 +46,7 @@
 
 static struct helios_xdp *skel;
 static int prog_fd, services_fd, nodes_fd, nexthops_fd, slots_fd, ct_fd,
-	   svc_stats_fd, node_stats_fd, reasons_fd;
+	   svc_stats_fd, node_stats_fd, reasons_fd, svc_by_id_fd, nat_ports_fd;
 static int ncpus;
 static bool load_failed;
 
@@ -135,10 +135,38 @@ static void svc_get(uint32_t svc_id, struct hl_svc_key *k,
 	      svc_id);
 }
 
+/* Set (clear) port's bit in nat_ports. */
+static void nat_port_mark(uint16_t port, bool nat)
+{
+	uint32_t word = port / 64;
+	__u64 bits = 0;
+
+	bpf_map_lookup_elem(nat_ports_fd, &word, &bits);
+	if (nat)
+		bits |= 1ull << (port % 64);
+	else
+		bits &= ~(1ull << (port % 64));
+	bpf_map_update_elem(nat_ports_fd, &word, &bits, BPF_ANY);
+}
+
+/* A service entry and its copy by id, as user/lib/services.c writes
+ * them (a service not NAT clears its port in nat_ports first); 0 or -1
+ * with errno. */
+static int services_write(const struct hl_svc_key *k,
+			  const struct hl_service *v, __u64 flags)
+{
+	struct hl_svc_slot s = { .svc = *v, .key = *k };
+
+	if (v->fwd != HL_FWD_NAT)
+		nat_port_mark(ntohs(k->port), false);
+	if (bpf_map_update_elem(services_fd, k, v, flags))
+		return -1;
+	return bpf_map_update_elem(svc_by_id_fd, &v->id, &s, BPF_ANY);
+}
+
 static void svc_put(const struct hl_svc_key *k, const struct hl_service *v)
 {
-	CHECK(!bpf_map_update_elem(services_fd, k, v, BPF_EXIST),
-	      "service update");
+	CHECK(!services_write(k, v, BPF_EXIST), "service update");
 }
 
 /* Slot s holds ids[s % n]; n == 0: an empty table. */
@@ -171,7 +199,7 @@ static void set_service(const struct svc_fix *s, uint32_t ring)
 	struct hl_service v = { .id = s->id, .ring_size = ring };
 
 	addr_parse(s->family, s->vip, k.vip);
-	if (bpf_map_update_elem(services_fd, &k, &v, BPF_ANY))
+	if (services_write(&k, &v, BPF_ANY))
 		fprintf(stderr, "# services update: %s\n", strerror(errno));
 }
 
@@ -482,6 +510,8 @@ static void test_load(void)
 	}
 	prog_fd = bpf_program__fd(skel->progs.helios_xdp);
 	services_fd = bpf_map__fd(skel->maps.services);
+	svc_by_id_fd = bpf_map__fd(skel->maps.svc_by_id);
+	nat_ports_fd = bpf_map__fd(skel->maps.nat_ports);
 	nodes_fd = bpf_map__fd(skel->maps.nodes);
 	nexthops_fd = bpf_map__fd(skel->maps.nexthops);
 	slots_fd = bpf_map__fd(skel->maps.slots);

@@ -148,6 +148,58 @@ static void test_reselect_node_other_service(void)
 	      (long long)out_node(&r), table_node(s));
 }
 
+/*
+ * An established packet reads its service from the copy by id
+ * (svc_by_id) that its flow's node leads to, when that copy's key is the
+ * packet's; without one, or with another service's key there, from the
+ * services hash. The copy is made L2 here (no outer header) to see which
+ * one the packet followed.
+ */
+static void test_service_copy(void)
+{
+	struct spec s = { .sport = 41550 };
+	struct hl_svc_slot slot, other;
+	struct hl_svc_key k;
+	struct hl_service v;
+	struct result r, first;
+	int64_t node;
+	uint32_t id = 1, other_id = 2;
+
+	fixture();
+	svc_get(1, &k, &v);
+	send_spec(s, &first);
+	check_verdict(&first, XDP_TX, HL_REASON_FORWARDED);
+	node = out_node(&first);
+	s.tcp_flags = TCP_ACK;
+
+	/* no copy: the hash, the same node */
+	CHECK(!bpf_map_lookup_elem(svc_by_id_fd, &id, &slot), "no copy of service 1");
+	memset(&other, 0, sizeof(other));
+	bpf_map_update_elem(svc_by_id_fd, &id, &other, BPF_ANY);
+	send_spec(s, &r);
+	check_verdict(&r, XDP_TX, HL_REASON_FORWARDED);
+	CHECK(r.len == first.len && out_node(&r) == node,
+	      "without its copy: %u bytes to node %lld, want %u to %lld", r.len,
+	      (long long)out_node(&r), first.len, (long long)node);
+
+	/* the copy, made L2: followed (the frame keeps its length) */
+	slot.svc.fwd = HL_FWD_L2;
+	bpf_map_update_elem(svc_by_id_fd, &id, &slot, BPF_ANY);
+	send_spec(s, &r);
+	check_verdict(&r, XDP_TX, HL_REASON_FORWARDED);
+	CHECK(r.len < first.len, "the copy by id was not followed (%u bytes)", r.len);
+
+	/* that copy under another service's key: not the packet's, the hash */
+	CHECK(!bpf_map_lookup_elem(svc_by_id_fd, &other_id, &other), "no copy of service 2");
+	slot.key = other.key;
+	bpf_map_update_elem(svc_by_id_fd, &id, &slot, BPF_ANY);
+	send_spec(s, &r);
+	check_verdict(&r, XDP_TX, HL_REASON_FORWARDED);
+	CHECK(r.len == first.len && out_node(&r) == node,
+	      "a copy with another key was followed: %u bytes to node %lld",
+	      r.len, (long long)out_node(&r));
+}
+
 static void test_no_backend(void)
 {
 	uint32_t udp_table = hl_slots_key(2, 0);
@@ -180,7 +232,7 @@ static void test_hold(void)
 	send_spec(a, &r);
 	check_verdict(&r, XDP_TX, HL_REASON_FORWARDED);
 	addr_parse(s->family, s->vip, k.vip);
-	bpf_map_update_elem(services_fd, &k, &v, BPF_ANY);
+	services_write(&k, &v, BPF_ANY);
 	a.tcp_flags = TCP_ACK;
 	send_spec(a, &r);
 	check_verdict(&r, XDP_TX, HL_REASON_FORWARDED);
@@ -304,6 +356,7 @@ int main(void)
 	SCENARIO(test_drain_keeps_flows);
 	SCENARIO(test_transitioning_no_new_flows);
 	SCENARIO(test_reselect_node_other_service);
+	SCENARIO(test_service_copy);
 	SCENARIO(test_no_backend);
 	SCENARIO(test_hold);
 	SCENARIO(test_syn_second_chance);

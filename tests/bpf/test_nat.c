@@ -239,6 +239,11 @@ static void nat_fixture(void)
 		for (uint32_t k = 0; k < NPER; k++)
 			set_active(svcs[i].base + k, 0);
 	}
+	/* every service NAT: their ports skip the connection table, as
+	 * svc_ports_sync() marks them (a test that makes one IPIP again
+	 * clears its port through svc_put) */
+	for (size_t i = 0; i < ARRAY_SIZE(svcs); i++)
+		nat_port_mark(svcs[i].port, true);
 	set_snat(1, HL_AF_INET, 1, s4);
 	set_snat(2, HL_AF_INET, 0, NULL);
 	set_snat(3, HL_AF_INET6, 1, s6);
@@ -701,6 +706,8 @@ static void use_skel(struct helios_xdp *s)
 {
 	prog_fd = bpf_program__fd(s->progs.helios_xdp);
 	services_fd = bpf_map__fd(s->maps.services);
+	svc_by_id_fd = bpf_map__fd(s->maps.svc_by_id);
+	nat_ports_fd = bpf_map__fd(s->maps.nat_ports);
 	nodes_fd = bpf_map__fd(s->maps.nodes);
 	nexthops_fd = bpf_map__fd(s->maps.nexthops);
 	slots_fd = bpf_map__fd(s->maps.slots);

@@ -131,6 +131,17 @@ static int map_fd(const char *name)
 	return bpf_map__fd(bpf_object__find_map_by_name(skel->obj, name));
 }
 
+/* The service entry and its copy by id, as user/lib/services.c writes
+ * them; 0 or -1 with errno. */
+static int svc_write(void)
+{
+	struct hl_svc_slot s = { .svc = svc, .key = key };
+
+	if (bpf_map_update_elem(map_fd("services"), &key, &svc, BPF_ANY))
+		return -1;
+	return bpf_map_update_elem(map_fd("svc_by_id"), &svc.id, &s, BPF_ANY);
+}
+
 /* Keys first, then deletes: get_next_key(NULL) after each delete would
  * rescan the buckets every time (quadratic). */
 static void ct_flush(void)
@@ -165,7 +176,7 @@ static int rebuild(void)
 	if (fd < 0 ||
 	    bpf_map_update_elem(map_fd("node_lists"), &id, &t.list, BPF_ANY) ||
 	    bpf_map_update_elem(map_fd("slots"), &slots_key, &fd, BPF_ANY) ||
-	    bpf_map_update_elem(map_fd("services"), &key, &svc, BPF_ANY))
+	    svc_write())
 		err = -errno;
 	if (fd >= 0)
 		close(fd);
@@ -437,7 +448,7 @@ static void set_limits(const struct hl_limits *lim, __u32 opts)
 {
 	bpf_map_update_elem(map_fd("limits"), &svc.id, lim, BPF_ANY);
 	svc.opts = opts;
-	bpf_map_update_elem(map_fd("services"), &key, &svc, BPF_ANY);
+	svc_write();
 }
 
 /* rate conn 1/s burst 20: 20 SYNs get in back to back, the rest are

@@ -281,6 +281,43 @@ static void test_free_ports(void)
 	bpf_map_update_elem(fd, &word, &bits, BPF_ANY);
 }
 
+/* free_vips: the same by destination address bucket (hl_vip_bucket()):
+ * a set bit passes a packet to a service's port on an address that is no
+ * VIP before any hash lookup; the VIP's own bucket is looked up. */
+static void test_free_vips(void)
+{
+	int fd = bpf_map__fd(skel->maps.free_vips);
+	struct spec vip = { .sport = 41910 };
+	struct spec other = { .sport = 41912, .dst = "198.18.0.99" };
+	__be32 a[4] = { 0 }, v[4] = { 0 };
+	__u64 all = ~0ull, none = 0;
+	__u32 word, b;
+	struct result r;
+
+	fixture();
+	inet_pton(AF_INET, other.dst, a);
+	inet_pton(AF_INET, svcs[0].vip, v);
+	b = hl_vip_bucket(a);
+	CHECK(b != hl_vip_bucket(v), "test addresses share a bucket");
+	word = b / 64;
+	CHECK(!bpf_map_update_elem(fd, &word, &all, BPF_ANY), "set free");
+	send_spec(other, &r);
+	check_verdict(&r, XDP_PASS, HL_REASON_PASS_NOT_SERVICE);
+	CHECK(r.delta[HL_REASON_PASS_NOT_SERVICE] == 1, "not counted");
+	if (hl_vip_bucket(v) / 64 != word) {
+		send_spec(vip, &r);
+		check_verdict(&r, XDP_TX, HL_REASON_FORWARDED);
+	}
+	/* the VIP's own bucket set by mistake: passed (user space keeps it) */
+	word = hl_vip_bucket(v) / 64;
+	CHECK(!bpf_map_update_elem(fd, &word, &all, BPF_ANY), "set VIP free");
+	vip.sport = 41914;
+	send_spec(vip, &r);
+	check_verdict(&r, XDP_PASS, HL_REASON_PASS_NOT_SERVICE);
+	for (word = 0; word < HL_VIP_BUCKETS / 64; word++)
+		bpf_map_update_elem(fd, &word, &none, BPF_ANY);
+}
+
 int main(void)
 {
 	if (fixture_init())
@@ -289,6 +326,7 @@ int main(void)
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
 		RUN_CASE(cases[i].name, run_case(&cases[i]));
 	SCENARIO(test_free_ports);
+	SCENARIO(test_free_vips);
 	helios_xdp__destroy(skel);
 	return unit_done();
 }

@@ -146,3 +146,36 @@ drops() { hl -j stats | jq '[.reasons | to_entries[] | select(.key | startswith(
 	[ "$(held_alive_on b1)" -eq "$(held_on b1)" ] || fail "b1 flows died: $held"
 	[ "$(held_alive_on b2)" -eq "$(held_on b2)" ] || fail "b2 flows died: $held"
 }
+
+# Established packets read their service from its copy by id (svc_by_id,
+# abi.h): every service has one with its own key, and a deleted one none.
+svc_copies() {
+	bpftool -j map dump pinned "$LAB_DIR/bpf/dir/svc_by_id" |
+		jq -c '[.[] | (.formatted // .) | .value | select(.key.family != 0) |
+			{id: .svc.id, port: .key.port}] | sort_by(.id)'
+}
+
+@test "service add and del keep the copies by id in svc_by_id" {
+	local n copies
+	svc_setup "$LAB_SVC4" 100 100 100
+	n=$(hl -j service list | jq length)
+	copies=$(svc_copies)
+	echo "# $n services, copies $copies" >&3
+	[ "$(jq length <<<"$copies")" -eq "$n" ] || fail "$n services, copies: $copies"
+	hl service del "$LAB_SVC4"
+	copies=$(svc_copies)
+	[ "$(jq length <<<"$copies")" -eq $((n - 1)) ] || fail "after del, copies: $copies"
+	svc_setup "$LAB_SVC4" 100 100 100
+	[ "$(svc_copies | jq length)" -eq "$n" ] || fail "after add again: $(svc_copies)"
+}
+
+# free_vips (abi.h): every address bucket free but the VIPs' own.
+@test "free_vips: every address bucket is free but those of the VIPs" {
+	local n services
+	svc_setup "$LAB_SVC4" 100 100 100
+	services=$(hl -j service list | jq length)
+	n=$(bpftool -j map dump pinned "$LAB_DIR/bpf/dir/free_vips" |
+		jq '[.[] | .value[] | select(. != "0xff")] | length')
+	echo "# $services services, $n bytes of free_vips with a clear bit" >&3
+	[ "$n" -ge 1 ] && [ "$n" -le "$services" ] || fail "$n bytes with a clear bit"
+}

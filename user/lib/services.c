@@ -167,10 +167,54 @@ int svc_admin_apply(const struct svc_admin *in, opt_seen_t seen,
 
 static int ryw_forget(struct store *st, __u32 id);
 
+/*
+ * Every write of a service entry: `services` by key, then its copy by id
+ * in `svc_by_id` (struct hl_svc_slot, abi.h), which established packets
+ * read instead. 0, or -1 with errno, as bpf_map_update_elem().
+ */
+static int svc_put(struct store *st, const struct hl_svc_key *key,
+		   const struct hl_service *svc, __u64 flags)
+{
+	struct hl_svc_slot s = { .svc = *svc, .key = *key };
+	__u16 port = ntohs(key->port);
+	__u32 word = port / 64;
+	__u64 bits;
+
+	/* A service that is not NAT: its port's packets look their flows
+	 * up from now on (nat_ports, abi.h; svc_ports_sync() sets bits). */
+	if (svc->fwd != HL_FWD_NAT &&
+	    !bpf_map_lookup_elem(st->fds[MAP_NAT_PORTS], &word, &bits) &&
+	    (bits & (1ull << (port % 64)))) {
+		bits &= ~(1ull << (port % 64));
+		if (bpf_map_update_elem(st->fds[MAP_NAT_PORTS], &word, &bits,
+					BPF_ANY))
+			return -1;
+	}
+	if (bpf_map_update_elem(st->fds[MAP_SERVICES], key, svc, flags))
+		return -1;
+	return bpf_map_update_elem(st->fds[MAP_SVC_BY_ID], &svc->id, &s,
+				   BPF_ANY);
+}
+
 int svc_find(struct store *st, const struct hl_svc_key *key,
 	     struct hl_service *svc)
 {
 	return bpf_map_lookup_elem(st->fds[MAP_SERVICES], key, svc) ? -ENOENT : 0;
+}
+
+int svc_copies_sync(struct store *st)
+{
+	struct hl_svc_key k, *prev = NULL;
+	struct hl_service svc;
+
+	while (!bpf_map_get_next_key(st->fds[MAP_SERVICES], prev, &k)) {
+		prev = &k;
+		if (bpf_map_lookup_elem(st->fds[MAP_SERVICES], &k, &svc))
+			continue;	/* deleted meanwhile */
+		if (svc_put(st, &k, &svc, BPF_EXIST))
+			return -errno;
+	}
+	return 0;
 }
 
 int svc_find_id(struct store *st, __u32 id, struct hl_svc_key *key,
@@ -226,19 +270,38 @@ int svc_for_each(struct store *st, svc_iter_fn fn, void *data)
 
 int svc_ports_sync(struct store *st)
 {
-	static __u64 bits[65536 / 64];
+	static __u64 bits[65536 / 64], vips[HL_VIP_BUCKETS / 64],
+		     nat[65536 / 64], other[65536 / 64];
 	__u32 keys[65536 / 64], count = 65536 / 64, i;
 	struct hl_svc_key k, *prev = NULL;
+	struct hl_service svc;
 
+	_Static_assert(HL_VIP_BUCKETS == 65536, "one key array for all maps");
 	memset(bits, 0xff, sizeof(bits));
+	memset(vips, 0xff, sizeof(vips));
+	memset(nat, 0, sizeof(nat));
+	memset(other, 0, sizeof(other));
 	while (!bpf_map_get_next_key(st->fds[MAP_SERVICES], prev, &k)) {
 		__u16 port = ntohs(k.port);
+		__u32 b = hl_vip_bucket(k.vip);
+		bool is_nat = !bpf_map_lookup_elem(st->fds[MAP_SERVICES], &k, &svc) &&
+			      svc.fwd == HL_FWD_NAT;
 
 		bits[port / 64] &= ~(1ull << (port % 64));
+		vips[b / 64] &= ~(1ull << (b % 64));
+		(is_nat ? nat : other)[port / 64] |= 1ull << (port % 64);
 		prev = &k;
 	}
-	for (i = 0; i < count; i++)
+	for (i = 0; i < count; i++) {
 		keys[i] = i;
+		nat[i] &= ~other[i];
+	}
+	if (bpf_map_update_batch(st->fds[MAP_FREE_VIPS], keys, vips, &count, NULL))
+		return -errno;
+	count = 65536 / 64;
+	if (bpf_map_update_batch(st->fds[MAP_NAT_PORTS], keys, nat, &count, NULL))
+		return -errno;
+	count = 65536 / 64;
 	return bpf_map_update_batch(st->fds[MAP_FREE_PORTS], keys, bits, &count,
 				    NULL) ? -errno : 0;
 }
@@ -299,7 +362,7 @@ static int rebuild(struct store *st, const struct hl_svc_key *key,
 	}
 	err = tables_swap(st, svc);
 	if (!err && write_back &&
-	    bpf_map_update_elem(st->fds[MAP_SERVICES], key, svc, BPF_EXIST))
+	    svc_put(st, key, svc, BPF_EXIST))
 		err = -errno;
 	return err;
 }
@@ -375,8 +438,7 @@ int svc_add(struct store *st, const struct hl_svc_key *key,
 				  false);
 	if (!err)
 		err = rebuild(st, key, &svc, false);
-	if (!err && bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc,
-					BPF_NOEXIST))
+	if (!err && svc_put(st, key, &svc, BPF_NOEXIST))
 		err = -errno;
 	if (!err)
 		err = svc_ports_sync(st);
@@ -583,6 +645,8 @@ int svc_set_admin(struct store *st, const struct hl_svc_key *key,
 		svc.opts = (admin->opts & ~SVC_O_DERIVED) |
 			   (svc.opts & SVC_O_DERIVED);
 		err = rebuild(st, key, &svc, true);
+		if (!err)	/* the forwarding mode may have changed */
+			err = svc_ports_sync(st);
 	}
 	store_unlock(st);
 	return err;
@@ -609,7 +673,7 @@ int svc_set_limits(struct store *st, const struct hl_svc_key *key,
 		svc.opts |= HL_SVC_O_SYN_RETRY;
 	/* Limits first: a packet that sees the new opts finds them. */
 	if (bpf_map_update_elem(st->fds[MAP_LIMITS], &svc.id, lim, BPF_ANY) ||
-	    bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc, BPF_EXIST))
+	    svc_put(st, key, &svc, BPF_EXIST))
 		err = -errno;
 out:
 	store_unlock(st);
@@ -628,8 +692,7 @@ int svc_set_flags(struct store *st, const struct hl_svc_key *key, __u32 mask,
 	err = svc_find(st, key, &svc);
 	if (!err && (svc.flags & mask) != (flags & mask)) {
 		svc.flags = (svc.flags & ~mask) | (flags & mask);
-		if (bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc,
-					BPF_EXIST))
+		if (svc_put(st, key, &svc, BPF_EXIST))
 			err = -errno;
 	}
 	store_unlock(st);
@@ -656,7 +719,7 @@ int svc_switchover_set(struct store *st, const struct hl_svc_key *key,
 	}
 	if (!err && !(svc.flags & HL_SVC_F_SWITCHOVER)) {
 		svc.flags |= HL_SVC_F_SWITCHOVER;
-		if (bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc, BPF_EXIST))
+		if (svc_put(st, key, &svc, BPF_EXIST))
 			err = -errno;
 	}
 	store_unlock(st);
@@ -675,7 +738,7 @@ int svc_switchover_end(struct store *st, const struct hl_svc_key *key)
 	err = svc_find(st, key, &svc);
 	if (!err && (svc.flags & HL_SVC_F_SWITCHOVER)) {
 		svc.flags &= ~HL_SVC_F_SWITCHOVER;
-		if (bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc, BPF_EXIST))
+		if (svc_put(st, key, &svc, BPF_EXIST))
 			err = -errno;
 	}
 	if (!err && bpf_map_update_elem(st->fds[MAP_SWITCHOVER], &svc.id, &so,
@@ -734,11 +797,14 @@ int svc_del(struct store *st, const struct hl_svc_key *key)
 	err = svc_find(st, key, &svc);
 	if (err)
 		goto out;
-	/* Stop matching first, then free the nodes and the table. */
-	if (bpf_map_delete_elem(st->fds[MAP_SERVICES], key)) {
+	/* Stop matching first (the copy by id, then the entry), then free
+	 * the nodes and the table. */
+	err = percpu_zero(st->fds[MAP_SVC_BY_ID], svc.id,
+			  sizeof(struct hl_svc_slot), false);
+	if (!err && bpf_map_delete_elem(st->fds[MAP_SERVICES], key))
 		err = -errno;
+	if (err)
 		goto out;
-	}
 	svc_ports_sync(st);
 	err = nodes_load(st);
 	if (err)
@@ -826,7 +892,7 @@ static int ryw_sync_sources(struct store *st)
 		if ((svc.opts & HL_SVC_O_RYW_SRC) == want)
 			continue;
 		svc.opts = (svc.opts & ~HL_SVC_O_RYW_SRC) | want;
-		if (bpf_map_update_elem(st->fds[MAP_SERVICES], &k, &svc, BPF_EXIST))
+		if (svc_put(st, &k, &svc, BPF_EXIST))
 			err = -errno;
 	}
 	return err;
@@ -849,7 +915,7 @@ static int ryw_forget(struct store *st, __u32 id)
 		hl_warn("read-your-writes of service id %u is off: its write service is gone",
 			svc.id);
 		svc.opts &= ~HL_SVC_O_RYW;
-		bpf_map_update_elem(st->fds[MAP_SERVICES], &k, &svc, BPF_EXIST);
+		svc_put(st, &k, &svc, BPF_EXIST);
 		percpu_zero(st->fds[MAP_RYW], svc.id, sizeof(struct hl_ryw), false);
 	}
 	return ryw_sync_sources(st);
@@ -906,7 +972,7 @@ int svc_set_ryw(struct store *st, const struct hl_svc_key *key,
 	/* Named, with the window off: the data path reads the entry and
 	 * stops there; `ryw-window S` alone turns it on again. */
 	svc.opts = src ? svc.opts | HL_SVC_O_RYW : svc.opts & ~HL_SVC_O_RYW;
-	if (bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc, BPF_EXIST))
+	if (svc_put(st, key, &svc, BPF_EXIST))
 		err = -errno;
 	if (!err)
 		err = ryw_sync_sources(st);
@@ -958,8 +1024,7 @@ int svc_set_gen(struct store *st, const struct hl_svc_key *key, __u32 gen,
 		svc.gen_node = node_id;
 		svc.gen_tli = tli;
 		svc.gen_ns = gen_ns;
-		if (bpf_map_update_elem(st->fds[MAP_SERVICES], key, &svc,
-					BPF_EXIST))
+		if (svc_put(st, key, &svc, BPF_EXIST))
 			err = -errno;
 	}
 	store_unlock(st);

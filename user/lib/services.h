@@ -58,6 +58,9 @@ const char *svc_scaleout_problem(const struct hl_service *svc);
 
 int svc_find(struct store *st, const struct hl_svc_key *key,
 	     struct hl_service *svc);
+/* Write every service's copy by id (`svc_by_id`) again: after an upgrade
+ * created that map. 0 or -errno. */
+int svc_copies_sync(struct store *st);
 int svc_find_id(struct store *st, __u32 id, struct hl_svc_key *key,
 		struct hl_service *svc);
 
@@ -144,7 +147,8 @@ int svc_switchover_get(struct store *st, const struct hl_service *svc,
  * in (nodes.c after node changes). */
 int svc_rebuild(struct store *st, __u32 id);
 
-/* Rewrite free_ports from the services map: every port but theirs. */
+/* Rewrite free_ports and free_vips from the services map (every port and
+ * address bucket but theirs), and nat_ports (ports of NAT services only). */
 int svc_ports_sync(struct store *st);
 
 #endif /* HELIOS_LIB_SERVICES_H */

@@ -227,6 +227,8 @@ static int store_open_checked(struct store *st, const char *dir, bool create,
 			err = store_open_pins(st);
 		if (!err)
 			err = svc_ports_sync(st);	/* a new map, old services */
+		if (!err)
+			err = svc_copies_sync(st);
 	}
 	if (err == -EACCES || err == -EPERM)
 		hl_err("cannot open Helios maps in %s: permission denied (run as root)",

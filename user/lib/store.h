@@ -48,7 +48,10 @@
 	X(SWITCHOVER,	switchover)	\
 	X(CLASS_POOLS,	class_pools)	\
 	X(POOL_LISTS,	pool_lists)	\
-	X(NODE_REASONS,	node_reasons)
+	X(NODE_REASONS,	node_reasons)	\
+	X(SVC_BY_ID,	svc_by_id)	\
+	X(FREE_VIPS,	free_vips)	\
+	X(NAT_PORTS,	nat_ports)
 
 enum store_map {
 #define STORE_MAP_ENUM(id, name) MAP_##id,

@@ -24,6 +24,7 @@
 
 #include "helios_xdp.skel.h"
 #include "lib/log.h"
+#include "lib/services.h"
 #include "lib/upgrade.h"
 
 static const struct {
@@ -580,6 +581,10 @@ int store_upgrade(struct store *st, bool force, struct upgrade_report *rep)
 		goto out_links;
 	timers_handover(skel);
 	err = store_reopen(st);
+	if (!err)	/* new maps (svc_by_id, free_vips), old services */
+		err = svc_copies_sync(st);
+	if (!err)
+		err = svc_ports_sync(st);
 out_links:
 	for (i = 0; i < rep->ndevs; i++)
 		close(link_fds[i]);
