@@ -140,7 +140,12 @@ drops() { hl -j stats | jq '[.reasons | to_entries[] | select(.key | startswith(
 	wait "$pid"
 	echo "# $i rounds of changes; burst: $(cat "$LAB_DIR/churn.json")" >&3
 	[ "$i" -ge 4 ] || skip "the burst ended before the changes could overlap it"
-	[ "$(jq .errors "$LAB_DIR/churn.json")" -eq 0 ] || fail "connections failed during the changes"
+	# `node del` re-selects the deleted node's flows (nodes.c): a
+	# connection in flight on b3 at a deletion is reset by its new node,
+	# by design. With 2 connections in flight at most, that bounds the
+	# errors by 2 a deletion; every other connection must succeed.
+	[ "$(jq .errors "$LAB_DIR/churn.json")" -le $(((i + 1) / 2 * 2)) ] ||
+		fail "more connections failed than were in flight on b3 at its deletions"
 	[ "$(drops)" -eq "$d0" ] || fail "packets dropped during the changes: $(hl -j stats | jq -c .reasons)"
 	hold_cmd status
 	[ "$(held_alive_on b1)" -eq "$(held_on b1)" ] || fail "b1 flows died: $held"
