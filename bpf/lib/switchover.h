@@ -51,7 +51,7 @@ static __always_inline int stage_switchover(struct xdp_md *ctx,
 	if ((so->flags & HL_SWO_F_RESET) && pkt->key.proto == IPPROTO_TCP &&
 	    (pkt->tcp_flags & (HL_TCP_ACK | HL_TCP_SYN | HL_TCP_RST)) ==
 		    HL_TCP_ACK) {
-		active_close(t->svc, flow, HL_TCP_RST);
+		active_close(t->svc, &pkt->key, flow, HL_TCP_RST);
 		return reset_flow_as(ctx, pkt, t, HL_REASON_RESET_SWITCHOVER);
 	}
 	return HL_CONTINUE;

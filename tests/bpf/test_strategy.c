@@ -26,6 +26,7 @@
 
 #include <helios/abi.h>
 #include "helios_xdp.skel.h"
+#include "lib/ct.h"
 #include "lib/log.h"
 #include "lib/rate.h"
 #include "lib/tables.h"
@@ -135,14 +136,39 @@ static int map_fd(const char *name)
 static void ct_flush(void)
 {
 	static struct hl_flow_key keys[2 * FLOWS + 4096];
-	int fd = map_fd("conntrack");
-	size_t n = 0;
 
-	while (n < sizeof(keys) / sizeof(*keys) &&
-	       !bpf_map_get_next_key(fd, n ? &keys[n - 1] : NULL, &keys[n]))
-		n++;
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, &keys[i]);
+	for (__u32 shard = 0; shard < HL_CT_SHARDS; shard++) {
+		int fd = ct_shard_fd(map_fd("conntrack"), shard);
+		size_t n = 0;
+
+		if (fd < 0)
+			continue;
+		while (n < sizeof(keys) / sizeof(*keys) &&
+		       !bpf_map_get_next_key(fd, n ? &keys[n - 1] : NULL,
+					     &keys[n]))
+			n++;
+		for (size_t i = 0; i < n; i++)
+			bpf_map_delete_elem(fd, &keys[i]);
+		close(fd);
+	}
+}
+
+/* Up to n entries gone as an eviction would take them: no FIN, no RST. */
+static int ct_evict(int n)
+{
+	struct hl_flow_key k;
+	int gone = 0;
+
+	for (__u32 shard = 0; shard < HL_CT_SHARDS && gone < n; shard++) {
+		int fd = ct_shard_fd(map_fd("conntrack"), shard);
+
+		while (fd >= 0 && gone < n && !bpf_map_get_next_key(fd, NULL, &k) &&
+		       !bpf_map_delete_elem(fd, &k))
+			gone++;
+		if (fd >= 0)
+			close(fd);
+	}
+	return gone;
 }
 
 /* What svc_rebuild() does, against the skeleton's maps. */
@@ -185,8 +211,12 @@ static void zero_active(void)
 {
 	__s64 z = 0;
 
-	for (int k = 0; k < NODES; k++)
+	/* as node_add() does: the shards' counts first, node_active their
+	 * sum (bpf/lib/sweep.h) */
+	for (int k = 0; k < NODES; k++) {
+		ct_counts_zero(map_fd("ct_counts"), ids[k]);
 		bpf_map_update_elem(map_fd("node_active"), &ids[k], &z, BPF_ANY);
+	}
 	bpf_map_update_elem(map_fd("svc_active"), &svc.id, &z, BPF_ANY);
 }
 
@@ -581,14 +611,15 @@ static void test_sweep_recount(void)
 {
 	struct helios_xdp *saved = skel, *own;
 	int saved_fd = prog_fd, i, deleted = 0;
-	struct hl_flow_key k, next;
 	__s64 svc_total = -1;
 
 	own = helios_xdp__open();
 	if (!own)
 		SKIP("cannot open a second instance");
 	own->rodata->hl_sweep_ns = 20000000;	/* 20 ms */
-	if (helios_xdp__load(own)) {
+	if (helios_xdp__load(own) ||
+	    ct_shards_create(bpf_map__fd(own->maps.conntrack),
+			     HL_CT_SHARD_ENTRIES, sizeof(struct hl_flow))) {
 		CHECK(0, "load with a short sweep: %s", strerror(errno));
 		helios_xdp__destroy(own);
 		return;
@@ -600,12 +631,8 @@ static void test_sweep_recount(void)
 		run(flow_src(i), flow_sport(i), IPPROTO_UDP, 0);
 	CHECK(active_total() == 30, "30 flows counted, %lld", (long long)active_total());
 	/* Ten entries vanish as an eviction would: no FIN, no RST. */
-	while (deleted < 10 &&
-	       !bpf_map_get_next_key(map_fd("conntrack"), NULL, &k)) {
-		next = k;
-		bpf_map_delete_elem(map_fd("conntrack"), &next);
-		deleted++;
-	}
+	deleted = ct_evict(10);
+	CHECK(deleted == 10, "%d entries deleted, want 10", deleted);
 	for (i = 0; i < 200 && active_total() != 20; i++)
 		usleep(10000);	/* bounded poll of the recount, 2 s at most */
 	CHECK(active_total() == 20, "after the recount %lld, want 20",
@@ -623,6 +650,10 @@ static void test_load(void)
 	CHECK(skel, "load: %s", strerror(errno));
 	if (skel)
 		prog_fd = bpf_program__fd(skel->progs.helios_xdp);
+	if (skel)
+		CHECK(!ct_shards_create(bpf_map__fd(skel->maps.conntrack),
+					HL_CT_SHARD_ENTRIES, sizeof(struct hl_flow)),
+		      "conntrack shards");
 }
 
 int main(void)

@@ -11,6 +11,7 @@
 
 #include "helios_xdp.skel.h"
 #include "lib/bpffs.h"
+#include "lib/ct.h"
 #include "lib/log.h"
 #include "lib/nodes.h"
 #include "lib/services.h"
@@ -89,6 +90,10 @@ static int store_load(struct store *st)
 		       " (-v shows the verifier log)");
 		goto out;
 	}
+	err = ct_shards_create(bpf_map__fd(skel->maps.conntrack),
+			       HL_CT_SHARD_ENTRIES, sizeof(struct hl_flow));
+	if (err)
+		goto out;
 	err = store_pin_path(st, PROG_PIN, path, sizeof(path));
 	if (!err && access(path, F_OK)) {
 		/* a fresh store: its maps have this build's layouts */

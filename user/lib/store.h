@@ -47,7 +47,8 @@
 	X(MON_CPU,	mon_cpu)	\
 	X(SWITCHOVER,	switchover)	\
 	X(CLASS_POOLS,	class_pools)	\
-	X(POOL_LISTS,	pool_lists)
+	X(POOL_LISTS,	pool_lists)	\
+	X(CT_COUNTS,	ct_counts)
 
 enum store_map {
 #define STORE_MAP_ENUM(id, name) MAP_##id,
