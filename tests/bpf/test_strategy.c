@@ -644,6 +644,92 @@ static void test_sweep_recount(void)
 	helios_xdp__destroy(own);
 }
 
+/* Evict one entry of the first shard from `from` on that has one; its
+ * number, or -1. */
+static int evict_one(__u32 from)
+{
+	struct hl_flow_key k;
+
+	for (__u32 shard = from; shard < HL_CT_SHARDS; shard++) {
+		int fd = ct_shard_fd(map_fd("conntrack"), shard), ok;
+
+		if (fd < 0)
+			continue;
+		ok = !bpf_map_get_next_key(fd, NULL, &k) &&
+		     !bpf_map_delete_elem(fd, &k);
+		close(fd);
+		if (ok)
+			return (int)shard;
+	}
+	return -1;
+}
+
+static int run_syscall(const char *prog, __u32 *arg)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = arg,
+		    .ctx_size_in = arg ? sizeof(*arg) : 0);
+	struct bpf_program *p = bpf_object__find_program_by_name(skel->obj, prog);
+
+	if (!p || bpf_prog_test_run_opts(bpf_program__fd(p), &o))
+		return -1;
+	return (int)o.retval;
+}
+
+/* A timer tick recounts one shard only (bpf/lib/sweep.h); recount_reset
+ * (after an upgrade) makes every count anew from the table. No timer
+ * here: its round is set to outlast the test. */
+static void test_recount_ticks(void)
+{
+	struct helios_xdp *saved = skel, *own;
+	int saved_fd = prog_fd, i, s1, s2;
+	__s64 total = -1, wrong = 1000;
+	__u32 shard;
+
+	own = helios_xdp__open();
+	if (!own)
+		SKIP("cannot open a second instance");
+	own->rodata->hl_sweep_ns = 1ull << 62;
+	if (helios_xdp__load(own) ||
+	    ct_shards_create(bpf_map__fd(own->maps.conntrack),
+			     HL_CT_SHARD_ENTRIES, sizeof(struct hl_flow))) {
+		CHECK(0, "load: %s", strerror(errno));
+		helios_xdp__destroy(own);
+		return;
+	}
+	skel = own;
+	prog_fd = bpf_program__fd(own->progs.helios_xdp);
+	CHECK(!setup(IPPROTO_UDP, HL_STRAT_LC, 0), "setup");
+	for (i = 0; i < 60; i++)
+		run(flow_src(i), flow_sport(i), IPPROTO_UDP, 0);
+	CHECK(active_total() == 60, "60 flows counted, %lld", (long long)active_total());
+	s1 = evict_one(0);
+	s2 = s1 >= 0 ? evict_one((__u32)s1 + 1) : -1;
+	CHECK(s1 >= 0 && s2 > s1, "no two shards with flows: %d %d", s1, s2);
+	shard = (__u32)s2;
+	CHECK(!run_syscall("recount_shard", &shard), "recount_shard %u", shard);
+	CHECK(active_total() == 59, "after shard %d's tick %lld, want 59 (one shard)",
+	      s2, (long long)active_total());
+	shard = (__u32)s1;
+	CHECK(!run_syscall("recount_shard", &shard), "recount_shard %u", shard);
+	CHECK(active_total() == 58, "after shard %d's tick %lld, want 58",
+	      s1, (long long)active_total());
+	shard = HL_CT_SHARDS;
+	CHECK(run_syscall("recount_shard", &shard) == -1, "shard %u accepted", shard);
+	/* counts that no longer match the shards', as after an upgrade */
+	for (int k = 0; k < NODES; k++) {
+		bpf_map_update_elem(map_fd("node_active"), &ids[k], &wrong, BPF_ANY);
+		ct_counts_zero(map_fd("ct_counts"), ids[k]);
+	}
+	CHECK(!run_syscall("recount_reset", NULL), "recount_reset");
+	CHECK(active_total() == 58, "after recount_reset %lld, want 58",
+	      (long long)active_total());
+	bpf_map_lookup_elem(map_fd("svc_active"), &svc.id, &total);
+	CHECK(total == 58, "service count %lld, want 58", (long long)total);
+	skel = saved;
+	prog_fd = saved_fd;
+	helios_xdp__destroy(own);
+}
+
 static void test_load(void)
 {
 	skel = helios_xdp__open_and_load();
@@ -675,6 +761,7 @@ int main(void)
 	RUN(test_RANDOM);
 	RUN(test_LC);
 	RUN(test_sweep_recount);
+	RUN(test_recount_ticks);
 	RUN(test_P2C);
 	RUN(test_srchash_affinity);
 	RUN(test_prefer_zone);
