@@ -403,19 +403,25 @@ struct hl_flow {
 #define HL_CT_SHARDS		(HL_CT_ENTRIES >= 4096 * 256 ? 256 :	\
 				 HL_CT_ENTRIES >= 4096 * 2 ?		\
 				 HL_CT_ENTRIES / 4096 : 1)
-#define HL_CT_SHARD_ENTRIES	(HL_CT_ENTRIES / HL_CT_SHARDS)
+/* A sixteenth more a shard: an LRU hash keeps up to 128 free entries a CPU
+ * aside (the kernel's LOCAL_FREE_TARGET), so 4096-entry shards would start
+ * evicting at 3968 each, 32768 short of HL_CT_ENTRIES in all. */
+#define HL_CT_SHARD_ENTRIES	(HL_CT_ENTRIES / HL_CT_SHARDS +		\
+				 HL_CT_ENTRIES / HL_CT_SHARDS / 16)
 
-/* A multiply-xorshift of the words that vary between flows, reduced by
- * multiply-shift: a few instructions more than the lookup itself. */
+/* Multiply-xorshift mixes of the words that vary between flows, the
+ * address before the ports (so that address and port bits do not cancel),
+ * reduced by multiply-shift: a few instructions beside the lookup. */
 static inline __u32 hl_ct_shard(const struct hl_flow_key *k)
 {
-	__u32 h = k->src[0] ^ k->src[1] ^ k->src[2] ^ k->src[3] ^ k->dst[0] ^
-		  ((__u32)k->sport << 16 | k->dport);
+	__u32 h = (k->src[0] ^ k->src[1] ^ k->src[2] ^ k->src[3]) * 0x9e3779b1u;
 
-	h *= 0x9e3779b1u;
-	h ^= h >> 15;
+	h ^= h >> 16;
+	h ^= k->dst[0] ^ ((__u32)k->sport << 16 | k->dport);
 	h *= 0x85ebca6bu;
 	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
 	return (__u32)(((__u64)h * HL_CT_SHARDS) >> 32);
 }
 
