@@ -605,6 +605,30 @@ static __s64 active_total(void)
 	return sum;
 }
 
+/* A second instance with its own recount round, made the current one
+ * (the caller puts skel and prog_fd back); NULL after a failed check. */
+static struct helios_xdp *own_load(__u64 sweep_ns)
+{
+	struct helios_xdp *own = helios_xdp__open();
+
+	if (!own) {
+		CHECK(0, "cannot open a second instance: %s", strerror(errno));
+		return NULL;
+	}
+	own->rodata->hl_sweep_ns = sweep_ns;
+	if (helios_xdp__load(own) ||
+	    ct_shards_create(bpf_map__fd(own->maps.conntrack),
+			     HL_CT_SHARD_ENTRIES, sizeof(struct hl_flow))) {
+		CHECK(0, "load with a sweep of %llu ns: %s",
+		      (unsigned long long)sweep_ns, strerror(errno));
+		helios_xdp__destroy(own);
+		return NULL;
+	}
+	skel = own;
+	prog_fd = bpf_program__fd(own->progs.helios_xdp);
+	return own;
+}
+
 /* Flows that end without FIN/RST (evicted, UDP) leave the active counts by
  * the data path's own periodic recount, with no agent running. */
 static void test_sweep_recount(void)
@@ -613,19 +637,9 @@ static void test_sweep_recount(void)
 	int saved_fd = prog_fd, i, deleted = 0;
 	__s64 svc_total = -1;
 
-	own = helios_xdp__open();
+	own = own_load(20000000);	/* a round in 20 ms */
 	if (!own)
-		SKIP("cannot open a second instance");
-	own->rodata->hl_sweep_ns = 20000000;	/* 20 ms */
-	if (helios_xdp__load(own) ||
-	    ct_shards_create(bpf_map__fd(own->maps.conntrack),
-			     HL_CT_SHARD_ENTRIES, sizeof(struct hl_flow))) {
-		CHECK(0, "load with a short sweep: %s", strerror(errno));
-		helios_xdp__destroy(own);
 		return;
-	}
-	skel = own;
-	prog_fd = bpf_program__fd(own->progs.helios_xdp);
 	CHECK(!setup(IPPROTO_UDP, HL_STRAT_LC, 0), "setup");
 	for (i = 0; i < 30; i++)
 		run(flow_src(i), flow_sport(i), IPPROTO_UDP, 0);
@@ -685,19 +699,9 @@ static void test_recount_ticks(void)
 	__s64 total = -1, wrong = 1000;
 	__u32 shard;
 
-	own = helios_xdp__open();
+	own = own_load(1ull << 62);
 	if (!own)
-		SKIP("cannot open a second instance");
-	own->rodata->hl_sweep_ns = 1ull << 62;
-	if (helios_xdp__load(own) ||
-	    ct_shards_create(bpf_map__fd(own->maps.conntrack),
-			     HL_CT_SHARD_ENTRIES, sizeof(struct hl_flow))) {
-		CHECK(0, "load: %s", strerror(errno));
-		helios_xdp__destroy(own);
 		return;
-	}
-	skel = own;
-	prog_fd = bpf_program__fd(own->progs.helios_xdp);
 	CHECK(!setup(IPPROTO_UDP, HL_STRAT_LC, 0), "setup");
 	for (i = 0; i < 60; i++)
 		run(flow_src(i), flow_sport(i), IPPROTO_UDP, 0);
