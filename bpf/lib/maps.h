@@ -86,8 +86,8 @@ struct {
 } slots SEC(".maps");
 
 /* LRU: a director under a flow flood forgets the oldest flows, which the
- * Maglev table then routes to the same node anyway while it is unchanged. */
-/* Sizes, not BTF types: this clang leaves struct hl_flow a forward
+ * Maglev table then routes to the same node anyway while it is unchanged.
+ * Sizes, not BTF types: this clang leaves struct hl_flow a forward
  * declaration in an inner map's definition, which libbpf cannot size. */
 struct ct_shard {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
