@@ -20,6 +20,9 @@ CFLAGS		?= -O2 -g
 CFLAGS		+= -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 		   -Iinclude -I$(BUILD) -Iuser -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql) -D_GNU_SOURCE
 LIBS		:= -lbpf -lelf -lz -ljson-c -lmnl -levent -lpq -lconfig -lmicrohttpd -lm -lsystemd
+# helios-agent opens libpq, libmicrohttpd and libsystemd at first use
+# (user/agent/dl.h): a CLI run does not load them.
+AGENT_LIBS	:= $(filter-out -lpq -lmicrohttpd -lsystemd,$(LIBS))
 BPF_CFLAGS	:= -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 		   -Iinclude -I$(BUILD)/vmlinux -Ibpf
 # -D flags of a test variant build (make variants), for both compilers.
@@ -155,7 +158,7 @@ FORCE:
 
 $(BUILD)/helios-agent: $(BUILD)/user/main.o $(LAYER_LIBS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(AGENT_LIBS) -o $@
 
 # Man pages: synopsis, options and details from the binary's tables, prose
 # from man/*.scd (scripts/gen-man.sh; tests/drift.sh compares).

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 
 #include "bench.h"
+#include "lib/ct.h"
 #include "lib/maglev.h"
 #include "lib/nodes.h"
 #include "lib/parse.h"
@@ -177,7 +178,7 @@ static __be32 probe(struct probe *p, __u16 sport)
 	memcpy(p->f.b + p->f.bump_lo, &port, 2);
 	prog_run(p->prog, p->f.b, p->f.len, 1, &r);
 	frame_flow_key(p->f.b, HL_AF_INET, &key);
-	bpf_map_delete_elem(p->ct, &key);
+	ct_del(p->ct, &key);
 	if ((r.retval != XDP_TX && r.retval != XDP_REDIRECT) ||
 	    r.out_len != p->f.len + 20 || r.out[ETH_HLEN + 9] != IPPROTO_IPIP)
 		die("probe: verdict %u, %u bytes: not forwarded", r.retval,

@@ -9,12 +9,15 @@
 
 #include "bench.h"
 #include "helios_xdp.skel.h"
+#include "lib/ct.h"
+#include "lib/log.h"
 #include "lib/maglev.h"
 
 struct dir {
 	struct helios_xdp *skel;
 	int prog, services, nodes, nexthops, slots, ct, svc_stats, reasons,
 	    free_ports, svc_by_id, free_vips;
+	int ct_shard[HL_CT_SHARDS];	/* the shards of `ct` (lib/ct.h) */
 	struct hl_node node[HL_MAX_NODES];
 	struct hl_nexthop nh[HL_MAX_NODES];
 	__u32 nr_nodes;		/* ids 0..nr_nodes-1 in use */
@@ -68,6 +71,13 @@ static inline struct dir *dir_load_ablated(__u32 ablate)
 	d->nexthops = bpf_map__fd(d->skel->maps.nexthops);
 	d->slots = bpf_map__fd(d->skel->maps.slots);
 	d->ct = bpf_map__fd(d->skel->maps.conntrack);
+	if (ct_shards_create(d->ct, HL_CT_SHARD_ENTRIES, sizeof(struct hl_flow)))
+		die("conntrack shards: %s", hl_errmsg());
+	for (__u32 s = 0; s < HL_CT_SHARDS; s++) {
+		d->ct_shard[s] = ct_shard_fd(d->ct, s);
+		if (d->ct_shard[s] < 0)
+			die("conntrack shard %u: %s", s, strerror(-d->ct_shard[s]));
+	}
 	d->svc_stats = bpf_map__fd(d->skel->maps.svc_stats);
 	d->reasons = bpf_map__fd(d->skel->maps.reasons);
 	d->free_ports = bpf_map__fd(d->skel->maps.free_ports);
@@ -91,8 +101,25 @@ static inline struct dir *dir_load(void)
 	return dir_load_ablated(0);
 }
 
+/* The shard of `key`'s flow. */
+static inline int dir_ct_fd(const struct dir *d, const struct hl_flow_key *key)
+{
+	return d->ct_shard[hl_ct_shard(key)];
+}
+
+static inline __u64 dir_ct_count(const struct dir *d)
+{
+	__u64 n = 0;
+
+	for (__u32 s = 0; s < HL_CT_SHARDS; s++)
+		n += ct_count(d->ct_shard[s]);
+	return n;
+}
+
 static inline void dir_free(struct dir *d)
 {
+	for (__u32 s = 0; s < HL_CT_SHARDS; s++)
+		close(d->ct_shard[s]);
 	helios_xdp__destroy(d->skel);
 	free(d);
 }

@@ -86,12 +86,14 @@ static __u64 dir_ct_prefill(struct dir *d, __u32 n)
 			vals[j].flags = HL_FLOW_F_COUNTED;	/* as lc's */
 		}
 		count = j;
-		if (bpf_map_update_batch(d->ct, keys, vals, &count, NULL))
-			die("conntrack prefill: %s", strerror(errno));
+		for (j = 0; j < count; j++)
+			if (bpf_map_update_elem(dir_ct_fd(d, &keys[j]), &keys[j],
+						&vals[j], BPF_ANY))
+				die("conntrack prefill: %s", strerror(errno));
 	}
 	free(keys);
 	free(vals);
-	return ct_count(d->ct);
+	return dir_ct_count(d);
 }
 
 /* ---- floors and the wrapper ---------------------------------------------- */
@@ -216,7 +218,7 @@ static void snapshot(struct dir *d, const struct bcase *c, struct snap *s)
 	if (is_nat(c))
 		s->entries = nat_count(bpf_map__fd(d->skel->maps.nat));
 	else if (!c->ct_full)
-		s->entries = ct_count(d->ct);
+		s->entries = dir_ct_count(d);
 }
 
 #define FAIL(c, ...)							\
@@ -241,7 +243,7 @@ static void check_encap(struct dir *d, const struct bcase *c,
 	__u32 len = c->f.len, outer;
 
 	frame_flow_key(in, c->f.family, &key);
-	if (bpf_map_lookup_elem(d->ct, &key, &flow))
+	if (bpf_map_lookup_elem(dir_ct_fd(d, &key), &key, &flow))
 		FAIL(c, "no connection-table entry for the last frame");
 	if (flow.node_id >= d->nr_nodes)
 		FAIL(c, "flow on node %u, not one of ours", flow.node_id);
@@ -831,7 +833,7 @@ static void extra_setup(struct dir *d, struct bcase *x)
  * fd00:4845::/112), keeping the established ones: the extra new-flow
  * cases insert 40000 flows each per round, which would otherwise fill the
  * LRU table until it evicts (and the entry checks fail). */
-static void ct_drop_bumped(struct dir *d)
+static void ct_drop_bumped_shard(int fd)
 {
 	enum { CHUNK = 8192 };
 	static struct hl_flow_key keys[CHUNK], del[CHUNK];
@@ -844,7 +846,7 @@ static void ct_drop_bumped(struct dir *d)
 		LIBBPF_OPTS(bpf_map_batch_opts, bo);
 
 		count = CHUNK;
-		err = bpf_map_lookup_batch(d->ct, first ? NULL : &batch, &batch,
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch,
 					   keys, vals, &count, &bo);
 		first = false;
 		if (err && errno != ENOENT)
@@ -860,8 +862,14 @@ static void ct_drop_bumped(struct dir *d)
 				del[nd++] = *k;
 		}
 		for (i = 0; i < nd; i++)
-			bpf_map_delete_elem(d->ct, &del[i]);
+			bpf_map_delete_elem(fd, &del[i]);
 	}
+}
+
+static void ct_drop_bumped(struct dir *d)
+{
+	for (__u32 s = 0; s < HL_CT_SHARDS; s++)
+		ct_drop_bumped_shard(d->ct_shard[s]);
 }
 
 static void series_main(struct json_object *root, struct bcase *fls)
@@ -955,7 +963,7 @@ static void series_main(struct json_object *root, struct bcase *fls)
 	json_object_object_add(o, "floors", jf);
 	json_object_object_add(o, "cases", jc);
 	json_object_object_add(o, "conntrack_entries_after",
-			       json_object_new_int64(ct_count(d->ct)));
+			       json_object_new_int64(dir_ct_count(d)));
 	json_object_object_add(root, "per_packet", o);
 	dir_free(d);
 }
@@ -1335,6 +1343,16 @@ static __u64 map_memlock(int fd)
 	return v;
 }
 
+/* The connection table's shards together. */
+static __u64 ct_memlock(const struct dir *d)
+{
+	__u64 sum = 0;
+
+	for (__u32 s = 0; s < HL_CT_SHARDS; s++)
+		sum += map_memlock(d->ct_shard[s]);
+	return sum;
+}
+
 /* Fill `nat` with `flows` flows (both entries), last packet `age_ns` ago,
  * established (answered) or not: clients 198.18.128.0/17 on ports from
  * 40000 up, SNAT addresses 198.18.6.0/24 so that every reply key differs. */
@@ -1475,7 +1493,7 @@ static void series_nat_table(struct json_object *root)
 		"a 1M-flow table %.1f MiB at creation; conntrack %.1f MiB\n",
 		mem / 1048576.0, mem_full / 1048576.0, HL_NAT_FLOWS,
 		(double)mem_full / HL_NAT_FLOWS, map_memlock(big) / 1048576.0,
-		map_memlock(d->ct) / 1048576.0);
+		ct_memlock(d) / 1048576.0);
 	json_object_object_add(o, "map_flags",
 			       json_object_new_int64(bpf_map__map_flags(d->skel->maps.nat)));
 	json_object_object_add(o, "memlock_bytes_at_load", json_object_new_int64(mem));
@@ -1486,7 +1504,7 @@ static void series_nat_table(struct json_object *root)
 	json_object_object_add(o, "memlock_bytes_1m_flows_at_creation",
 			       json_object_new_int64(map_memlock(big)));
 	json_object_object_add(o, "conntrack_memlock_bytes",
-			       json_object_new_int64(map_memlock(d->ct)));
+			       json_object_new_int64(ct_memlock(d)));
 	close(big);
 	json_object_object_add(root, "nat_table", o);
 	dir_free(d);
@@ -1494,15 +1512,19 @@ static void series_nat_table(struct json_object *root)
 
 /*
  * The data path's active-flow recount (sweep.h) on a full connection
- * table (HL_CT_ENTRIES flows, all counted): one whole walk, which the
- * timer runs in softirq every hl_sweep_ns (recount_now runs the same).
+ * table (HL_CT_ENTRIES flows, all counted). The timer recounts one shard
+ * a tick in softirq (recount_shard runs the same): every tick of a round,
+ * the worst one reported, and a whole round at once (recount_now).
  */
 static void series_recount(struct json_object *root)
 {
 	struct json_object *o = json_object_new_object();
 	struct dir *d = dir_load();
-	double walk[MAX_ROUNDS];
+	double walk[MAX_ROUNDS], worst[MAX_ROUNDS], med[MAX_ROUNDS], least[MAX_ROUNDS];
+	double tick_ns;
+	static double ticks[HL_CT_SHARDS];
 	__u64 entries, t0;
+	__u32 s;
 	int k;
 
 	entries = dir_ct_prefill(d, HL_CT_ENTRIES);
@@ -1514,10 +1536,33 @@ static void series_recount(struct json_object *root)
 					   &opt))
 			die("recount_now: %s", strerror(errno));
 		walk[k] = now_ns() - t0;
+		worst[k] = 0;
+		for (s = 0; s < HL_CT_SHARDS; s++) {
+			LIBBPF_OPTS(bpf_test_run_opts, one, .ctx_in = &s,
+				    .ctx_size_in = sizeof(s));
+
+			t0 = now_ns();
+			if (bpf_prog_test_run_opts(bpf_program__fd(d->skel->progs.recount_shard),
+						   &one) || one.retval)
+				die("recount_shard %u: %s", s, strerror(errno));
+			tick_ns = now_ns() - t0;
+			ticks[s] = tick_ns;
+			if (tick_ns > worst[k])
+				worst[k] = tick_ns;
+		}
+		med[k] = summarize(ticks, HL_CT_SHARDS).med;
+		least[k] = summarize(ticks, HL_CT_SHARDS).min;
 	}
-	fprintf(stderr, "  active-flow recount, full table of %llu flows: one walk %.1f ms (median)\n",
-		(unsigned long long)entries, summarize(walk, rounds).med / 1e6);
+	fprintf(stderr, "  active-flow recount, full table of %llu flows in %u shards: a tick %.3f ms "
+		"(least %.3f, worst %.3f); a whole round %.1f ms (medians over rounds)\n",
+		(unsigned long long)entries, HL_CT_SHARDS,
+		summarize(med, rounds).med / 1e6, summarize(least, rounds).med / 1e6,
+		summarize(worst, rounds).med / 1e6, summarize(walk, rounds).med / 1e6);
 	json_object_object_add(o, "entries", json_object_new_int64(entries));
+	json_object_object_add(o, "shards", json_object_new_int64(HL_CT_SHARDS));
+	json_object_object_add(o, "tick_ns", jsummary(med, rounds));
+	json_object_object_add(o, "least_tick_ns", jsummary(least, rounds));
+	json_object_object_add(o, "worst_tick_ns", jsummary(worst, rounds));
 	json_object_object_add(o, "walk_ns", jsummary(walk, rounds));
 	json_object_object_add(root, "recount", o);
 	dir_free(d);

@@ -167,10 +167,15 @@ if lv:
                                  + (f"; new flows {med(nf['mpps']) * 1e6:,.0f}/s" if nf else ""),
                         "met": r >= 0.8})
 rc = pk.get("recount")
-if rc:
-    v = med(rc["walk_ns"]) / 1e6
+if rc and "worst_tick_ns" in rc:
+    # one shard a tick (bpf/lib/sweep.h); BPF_PROG_TEST_RUN of a syscall
+    # program can be preempted, which a timer's softirq cannot: the worst
+    # tick of a round is an upper bound, the median tick the usual cost
+    v = med(rc["worst_tick_ns"]) / 1e6
     targets.append({"target": "Active-flow recount: no timer tick over 1 ms of CPU (full table)",
-                    "value": f"{v:.1f} ms a tick ({rc['entries']} flows, one walk)",
+                    "value": f"worst tick {v:.2f} ms, a tick {med(rc['tick_ns']) / 1e6:.2f} ms "
+                             f"({rc['entries']} flows in {rc['shards']} shards; "
+                             f"a whole round {med(rc['walk_ns']) / 1e6:.0f} ms)",
                     "met": v <= 1})
 
 R["ratios"] = {k: (round(v, 3) if v is not None else None) for k, v in ratios.items()}

@@ -100,12 +100,30 @@ int helios_xdp(struct xdp_md *ctx)
 	return hl_verdict_ev(reason, t.action, &pkt, &t);
 }
 
-/* The active-flow recount's walk on demand (sweep.h): for tests and
- * benchmarks. */
+/* The active-flow recount's whole round on demand (sweep.h): for tests
+ * and benchmarks. */
 SEC("syscall")
 int recount_now(void *ctx)
 {
 	sweep_walk();
+	return 0;
+}
+
+/* The counts made anew from the table (sweep.h), by user/lib/upgrade.c. */
+SEC("syscall")
+int recount_reset(void *ctx)
+{
+	sweep_reset();
+	return 0;
+}
+
+/* One tick of it, the shard's number in ctx_in (benchmarks). */
+SEC("syscall")
+int recount_shard(__u32 *shard)
+{
+	if (*shard >= HL_CT_SHARDS)
+		return -1;
+	sweep_shard(*shard);
 	return 0;
 }
 

@@ -8,9 +8,39 @@
 
 #include "maps.h"
 
+/* The key's shard (abi.h), NULL until user space has created it. */
+static __always_inline void *ct_shard(const struct hl_flow_key *key)
+{
+	__u32 shard = hl_ct_shard(key);
+
+	return bpf_map_lookup_elem(&conntrack, &shard);
+}
+
 static __always_inline struct hl_flow *ct_lookup(const struct hl_flow_key *key)
 {
-	return bpf_map_lookup_elem(&conntrack, key);
+	void *shard = ct_shard(key);
+
+	return shard ? bpf_map_lookup_elem(shard, key) : NULL;
+}
+
+static __always_inline void ct_delete(const struct hl_flow_key *key)
+{
+	void *shard = ct_shard(key);
+
+	if (shard)
+		bpf_map_delete_elem(shard, key);
+}
+
+/* A counted flow of `key` joins (+1) or leaves (-1) its shard's count of
+ * the node; the caller changes node_active alike (sweep.h). */
+static __always_inline void ct_count_add(const struct hl_flow_key *key,
+					 __u32 node_id, __s32 d)
+{
+	__u32 k = hl_ct_count_key(hl_ct_shard(key), node_id);
+	__s32 *c = bpf_map_lookup_elem(&ct_counts, &k);
+
+	if (c)
+		__sync_fetch_and_add(c, d);
 }
 
 /*
@@ -27,7 +57,11 @@ static __always_inline int ct_insert(const struct hl_flow_key *key,
 				.flags = flags, .created_ms = created_ms,
 				.gen = gen };
 
-	return bpf_map_update_elem(&conntrack, key, &flow, BPF_ANY);
+	void *shard = ct_shard(key);
+
+	if (!shard)
+		return -1;
+	return bpf_map_update_elem(shard, key, &flow, BPF_ANY);
 }
 
 #endif /* HELIOS_BPF_CONNTRACK_H */

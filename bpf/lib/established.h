@@ -46,7 +46,7 @@ static __always_inline int stage_established(struct xdp_md *ctx,
 		if (flow_fenced(svc, flow)) {
 			/* Made under another primary or timeline: ended
 			 * (a SYN on the tuple starts a new flow). */
-			active_close(svc, flow, HL_TCP_RST);
+			active_close(svc, &pkt->key, flow, HL_TCP_RST);
 			if (reset_possible(pkt))
 				return reset_flow_as(ctx, pkt, t,
 						     HL_REASON_RESET_FENCED);
@@ -60,7 +60,7 @@ node:
 	node = bpf_map_lookup_elem(&nodes, &node_id);
 	if (!node || !node_keeps_flow(node, svc, pkt->key.family)) {
 		/* Its old node no longer holds it. */
-		active_close(svc, flow, HL_TCP_RST);
+		active_close(svc, &pkt->key, flow, HL_TCP_RST);
 		if (reset_wanted(svc, pkt)) {
 			if (node) {	/* the reset counts for it (events.h) */
 				t->node = node;
@@ -86,7 +86,7 @@ node:
 	 * (lc, p2c, bounded-load) and the flows still open (a switchover's
 	 * drain, `conn list`) follow from them. Rare packets, one test. */
 	if (unlikely(pkt->tcp_flags & (HL_TCP_FIN | HL_TCP_RST)))
-		active_close(svc, flow, pkt->tcp_flags);
+		active_close(svc, &pkt->key, flow, pkt->tcp_flags);
 	if (unlikely(svc->opts & HL_SVC_O_SYN_RETRY))
 		return syn_retry_retarget(flow, pkt, t);
 	return HL_CONTINUE;

@@ -86,12 +86,23 @@ struct {
 } slots SEC(".maps");
 
 /* LRU: a director under a flow flood forgets the oldest flows, which the
- * Maglev table then routes to the same node anyway while it is unchanged. */
-struct {
+ * Maglev table then routes to the same node anyway while it is unchanged.
+ * Sizes, not BTF types: this clang leaves struct hl_flow a forward
+ * declaration in an inner map's definition, which libbpf cannot size. */
+struct ct_shard {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, struct hl_flow_key);
-	__type(value, struct hl_flow);
-	__uint(max_entries, HL_CT_ENTRIES);
+	__uint(key_size, sizeof(struct hl_flow_key));
+	__uint(value_size, sizeof(struct hl_flow));
+	__uint(max_entries, HL_CT_SHARD_ENTRIES);
+};
+
+/* Sharded (abi.h, HL_CT_SHARDS): user space creates the shards when it
+ * creates this map (user/lib/ct.c); a missing one is a miss. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, HL_CT_SHARDS);
+	__array(values, struct ct_shard);
 } conntrack SEC(".maps");
 
 struct {
@@ -275,7 +286,7 @@ struct {
 struct hl_sweeper {
 	struct bpf_timer timer;
 	__u32 armed;
-	__u32 pad;
+	__u32 shard;		/* the next tick's */
 };
 
 /* The timer, armed by the first counted flow. */
@@ -286,13 +297,22 @@ struct {
 	__uint(max_entries, 1);
 } sweeper SEC(".maps");
 
-/* The recount's tally per node, then copied into node_active. */
+/* One shard's recount tally per node (sweep.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, __s64);
 	__uint(max_entries, HL_MAX_NODES);
 } sweep_counts SEC(".maps");
+
+/* Counted flows of each shard per node, hl_ct_count_key(): what
+ * node_active holds of that shard, set right at each recount of it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __s32);
+	__uint(max_entries, HL_CT_SHARDS * HL_MAX_NODES);
+} ct_counts SEC(".maps");
 
 /* ---- full NAT (nat.h, nat_icmp.h, nat_sweep.h) ---- */
 

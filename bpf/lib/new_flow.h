@@ -100,7 +100,7 @@ static __always_inline int stage_new_flow(const struct hl_pkt *pkt,
 		if (!hl_skip(HL_AB_COUNTERS))
 			hl_count_flow(svc->id, t->node_id);
 		if (fflags) {
-			active_add(svc->id, t->node_id, 1);
+			flow_active_add(&pkt->key, svc->id, t->node_id, 1);
 			sweep_arm();
 		}
 	}

@@ -13,6 +13,7 @@
 #define HELIOS_BPF_RESET_H
 
 #include "maps.h"
+#include "conntrack.h"
 #include "csum.h"
 #include "reply.h"
 
@@ -81,7 +82,7 @@ static __always_inline int reset_flow_as(struct xdp_md *ctx,
 					 const struct hl_pkt *pkt,
 					 struct hl_target *t, int reason)
 {
-	bpf_map_delete_elem(&conntrack, &pkt->key);
+	ct_delete(&pkt->key);
 	if (reply_reset(ctx, pkt))
 		return HL_REASON_DROP_REPLY;
 	t->action = XDP_TX;

@@ -126,8 +126,8 @@ static __always_inline int syn_retry_retarget(struct hl_flow *flow,
 	if (!node)
 		return HL_REASON_DROP_NO_BACKEND;
 	if (flow->flags & HL_FLOW_F_COUNTED) {
-		active_add(svc->id, t->node_id, -1);
-		active_add(svc->id, other, 1);
+		flow_active_add(&pkt->key, svc->id, t->node_id, -1);
+		flow_active_add(&pkt->key, svc->id, other, 1);
 	}
 	flow->node_id = other;
 	flow->flags |= HL_FLOW_F_RETRIED;

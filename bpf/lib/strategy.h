@@ -16,6 +16,7 @@
 #define HELIOS_BPF_STRATEGY_H
 
 #include "maps.h"
+#include "conntrack.h"
 #include "jhash.h"
 #include "log2.h"
 #include "select.h"
@@ -262,8 +263,19 @@ static __always_inline void active_add(__u32 svc_id, __u32 node_id, __s64 d)
 		__sync_fetch_and_add(a, d);
 }
 
+/* A connection-table flow of `key` joins or leaves the counts: the node's
+ * and service's, and its shard's (sweep.h). */
+static __always_inline void flow_active_add(const struct hl_flow_key *key,
+					    __u32 svc_id, __u32 node_id,
+					    __s64 d)
+{
+	active_add(svc_id, node_id, d);
+	ct_count_add(key, node_id, (__s32)d);
+}
+
 /* A FIN or RST ends the flow's count, once: the entry remembers it. */
 static __always_inline void active_close(const struct hl_service *svc,
+					 const struct hl_flow_key *key,
 					 struct hl_flow *flow, __u8 tcp_flags)
 {
 	__u32 old;
@@ -274,7 +286,7 @@ static __always_inline void active_close(const struct hl_service *svc,
 	/* Two CPUs may see the client's FIN and RST at once. */
 	old = __sync_fetch_and_or(&flow->flags, HL_FLOW_F_CLOSED);
 	if ((old & (HL_FLOW_F_CLOSED | HL_FLOW_F_COUNTED)) == HL_FLOW_F_COUNTED)
-		active_add(svc->id, flow->node_id, -1);
+		flow_active_add(key, svc->id, flow->node_id, -1);
 }
 
 #endif /* HELIOS_BPF_STRATEGY_H */

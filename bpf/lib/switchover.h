@@ -56,7 +56,7 @@ static __always_inline int stage_switchover(struct xdp_md *ctx,
 {
 	if (!switchover_resets(t->svc, pkt))
 		return HL_CONTINUE;
-	active_close(t->svc, flow, HL_TCP_RST);
+	active_close(t->svc, &pkt->key, flow, HL_TCP_RST);
 	return reset_flow_as(ctx, pkt, t, HL_REASON_RESET_SWITCHOVER);
 }
 

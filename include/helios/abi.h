@@ -440,6 +440,44 @@ struct hl_flow {
 #endif
 };
 
+/*
+ * The connection table is HL_CT_SHARDS LRU hashes (`conntrack`, an array
+ * of maps) of HL_CT_SHARD_ENTRIES each, a flow in the shard of its
+ * 5-tuple: the active-flow recount (bpf/lib/sweep.h) then walks one shard
+ * a tick, about 4096 entries, where a walk of one 1M-entry table held a
+ * softirq for 200-300 ms. `ct_counts` holds each shard's counted flows
+ * per node (key hl_ct_count_key()).
+ */
+#define HL_CT_SHARDS		(HL_CT_ENTRIES >= 4096 * 256 ? 256 :	\
+				 HL_CT_ENTRIES >= 4096 * 2 ?		\
+				 HL_CT_ENTRIES / 4096 : 1)
+/* A sixteenth more a shard: an LRU hash keeps up to 128 free entries a CPU
+ * aside (the kernel's LOCAL_FREE_TARGET), so 4096-entry shards would start
+ * evicting at 3968 each, 32768 short of HL_CT_ENTRIES in all. */
+#define HL_CT_SHARD_ENTRIES	(HL_CT_ENTRIES / HL_CT_SHARDS +		\
+				 HL_CT_ENTRIES / HL_CT_SHARDS / 16)
+
+/* Multiply-xorshift mixes of the words that vary between flows, the
+ * address before the ports (so that address and port bits do not cancel),
+ * reduced by multiply-shift: a few instructions beside the lookup. */
+static inline __u32 hl_ct_shard(const struct hl_flow_key *k)
+{
+	__u32 h = (k->src[0] ^ k->src[1] ^ k->src[2] ^ k->src[3]) * 0x9e3779b1u;
+
+	h ^= h >> 16;
+	h ^= k->dst[0] ^ ((__u32)k->sport << 16 | k->dport);
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return (__u32)(((__u64)h * HL_CT_SHARDS) >> 32);
+}
+
+static inline __u32 hl_ct_count_key(__u32 shard, __u32 node_id)
+{
+	return shard * HL_MAX_NODES + node_id;
+}
+
 /* Per-CPU SYN second-chance budget window of a service: `retry_window`. */
 struct hl_retry_window {
 	__u64 start_ns;
@@ -911,10 +949,12 @@ struct hl_node_reasons {
 /* Layout 2: services, nodes and health grew (fencing, read-your-writes),
  * slots holds two tables a service (hl_slots_key), conntrack entries carry
  * the generation. No migrations from 1 (HACKING.md, "Upgrades"). */
+/* Layout 3: conntrack is sharded (HL_CT_SHARDS); user/lib/upgrade.c
+ * migrates layout 2's one table into the shards. */
 #ifdef HL_FLOW_TEST_LAYOUT
-#define HL_LAYOUT_CONNTRACK	3	/* test build: struct hl_flow grew */
+#define HL_LAYOUT_CONNTRACK	4	/* test build: struct hl_flow grew */
 #else
-#define HL_LAYOUT_CONNTRACK	2
+#define HL_LAYOUT_CONNTRACK	3
 #endif
 
 #define HL_LAYOUTS(X)					\
@@ -932,7 +972,7 @@ struct hl_node_reasons {
 	X(ryw_clients, 1) X(svc_reasons, 1) X(events, 1)	\
 	X(monitor, 1)	X(mon_cpu, 1)	X(switchover, 1)	\
 	X(class_pools, 1) X(pool_lists, 1) X(node_reasons, 1)	\
-	X(svc_by_id, 1) X(free_vips, 1) X(nat_ports, 1)
+	X(svc_by_id, 1) X(free_vips, 1) X(nat_ports, 1) X(ct_counts, 1)
 
 /* The map `layout`: map name (NUL-padded) -> its layout number; the key
  * HL_LAYOUT_BUILD holds a hash of the BPF object the program came from,

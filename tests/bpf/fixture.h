@@ -32,6 +32,7 @@
 
 #include <helios/abi.h>
 #include "helios_xdp.skel.h"
+#include "lib/ct.h"
 #include "unit.h"
 #include "pkt.h"
 
@@ -205,13 +206,13 @@ static void set_service(const struct svc_fix *s, uint32_t ring)
 
 /* Collect the keys first: get_next_key(NULL) restarts the scan of all
  * buckets every time, which is quadratic after the distribution test. */
-static void ct_flush(void)
+static void ct_flush_shard(int fd)
 {
 	struct hl_flow_key *keys, *prev = NULL;
 	size_t n = 0, cap = 1024;
 
 	keys = malloc(cap * sizeof(*keys));
-	while (keys && !bpf_map_get_next_key(ct_fd, prev, &keys[n])) {
+	while (keys && !bpf_map_get_next_key(fd, prev, &keys[n])) {
 		prev = &keys[n++];
 		if (n == cap) {
 			struct hl_flow_key *k;
@@ -225,8 +226,20 @@ static void ct_flush(void)
 		}
 	}
 	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(ct_fd, &keys[i]);
+		bpf_map_delete_elem(fd, &keys[i]);
 	free(keys);
+}
+
+static void ct_flush(void)
+{
+	for (__u32 shard = 0; shard < HL_CT_SHARDS; shard++) {
+		int fd = ct_shard_fd(ct_fd, shard);
+
+		if (fd >= 0) {
+			ct_flush_shard(fd);
+			close(fd);
+		}
+	}
 }
 
 static void zero_percpu(int fd, uint32_t key, size_t vsize)
@@ -402,7 +415,7 @@ static int64_t ct_node(struct spec s, uint32_t *hash)
 	struct hl_flow_key k = flow_key(s);
 	struct hl_flow f;
 
-	if (bpf_map_lookup_elem(ct_fd, &k, &f))
+	if (ct_get(ct_fd, &k, &f))
 		return -1;
 	if (hash)
 		*hash = f.hash;
@@ -516,6 +529,8 @@ static void test_load(void)
 	nexthops_fd = bpf_map__fd(skel->maps.nexthops);
 	slots_fd = bpf_map__fd(skel->maps.slots);
 	ct_fd = bpf_map__fd(skel->maps.conntrack);
+	CHECK(!ct_shards_create(ct_fd, HL_CT_SHARD_ENTRIES,
+				sizeof(struct hl_flow)), "conntrack shards");
 	svc_stats_fd = bpf_map__fd(skel->maps.svc_stats);
 	node_stats_fd = bpf_map__fd(skel->maps.node_stats);
 	reasons_fd = bpf_map__fd(skel->maps.reasons);

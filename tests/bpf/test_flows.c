@@ -141,7 +141,7 @@ static void test_reselect_node_other_service(void)
 	struct result r;
 
 	fixture();
-	bpf_map_update_elem(ct_fd, &k, &f, BPF_ANY);
+	ct_put(ct_fd, &k, &f, BPF_ANY);
 	send_spec(s, &r);
 	check_verdict(&r, XDP_TX, HL_REASON_FORWARDED);
 	CHECK(out_node(&r) == table_node(s), "went to %lld, want %u",

@@ -712,6 +712,9 @@ static void use_skel(struct helios_xdp *s)
 	nexthops_fd = bpf_map__fd(s->maps.nexthops);
 	slots_fd = bpf_map__fd(s->maps.slots);
 	ct_fd = bpf_map__fd(s->maps.conntrack);
+	/* small shards for the small instances (the fixture made the main one's) */
+	CHECK(!ct_shards_create(ct_fd, 64, sizeof(struct hl_flow)),
+	      "conntrack shards");
 	svc_stats_fd = bpf_map__fd(s->maps.svc_stats);
 	node_stats_fd = bpf_map__fd(s->maps.node_stats);
 	reasons_fd = bpf_map__fd(s->maps.reasons);
@@ -745,7 +748,6 @@ static void test_table_full(void)
 		return;
 	}
 	bpf_map__set_max_entries(small->maps.nat, 5);
-	bpf_map__set_max_entries(small->maps.conntrack, 1024);
 	if (helios_xdp__load(small)) {
 		CHECK(0, "load with a 5-entry table: %s", strerror(errno));
 		helios_xdp__destroy(small);
@@ -1189,7 +1191,6 @@ static void check_sweep_timer(bool wq)
 	}
 	x->rodata->hl_nat_sweep_ns = 50000000;
 	bpf_map__set_max_entries(x->maps.nat, 64);
-	bpf_map__set_max_entries(x->maps.conntrack, 1024);
 	if (helios_xdp__load(x)) {
 		CHECK(0, "load: %s", strerror(errno));
 		helios_xdp__destroy(x);

@@ -166,7 +166,7 @@ static void test_fenced(void)
 	send_spec(s, &r);			/* SYN under generation 5 */
 	check_verdict(&r, XDP_TX, HL_REASON_FORWARDED);
 	k = flow_key(s);
-	CHECK(!bpf_map_lookup_elem(ct_fd, &k, &f) && f.gen == 5,
+	CHECK(!ct_get(ct_fd, &k, &f) && f.gen == 5,
 	      "flow made under generation %u", f.gen);
 	s.tcp_flags = TCP_ACK;
 	s.payload = 20;
@@ -184,7 +184,7 @@ static void test_fenced(void)
 	s.payload = 0;
 	send_spec(s, &r);
 	check_verdict(&r, XDP_TX, HL_REASON_FORWARDED);
-	CHECK(!bpf_map_lookup_elem(ct_fd, &k, &f) && f.gen == 6, "gen %u", f.gen);
+	CHECK(!ct_get(ct_fd, &k, &f) && f.gen == 6, "gen %u", f.gen);
 
 	/* A flow made before fencing began (0) is adopted, then fenced. */
 	fixture();
@@ -195,7 +195,7 @@ static void test_fenced(void)
 	send_spec(s, &r);
 	check_verdict(&r, XDP_TX, HL_REASON_FORWARDED);
 	k = flow_key(s);
-	CHECK(!bpf_map_lookup_elem(ct_fd, &k, &f) && f.gen == 7, "adopted: %u", f.gen);
+	CHECK(!ct_get(ct_fd, &k, &f) && f.gen == 7, "adopted: %u", f.gen);
 	svc_opts(0, 8);
 	send_spec(s, &r);
 	check_verdict(&r, XDP_TX, HL_REASON_RESET_FENCED);

@@ -27,6 +27,7 @@
 
 #include <helios/abi.h>
 #include "helios_xdp.skel.h"
+#include "lib/ct.h"
 #include "lib/log.h"
 #include "lib/rate.h"
 #include "lib/tables.h"
@@ -147,14 +148,39 @@ static int svc_write(void)
 static void ct_flush(void)
 {
 	static struct hl_flow_key keys[2 * FLOWS + 4096];
-	int fd = map_fd("conntrack");
-	size_t n = 0;
 
-	while (n < sizeof(keys) / sizeof(*keys) &&
-	       !bpf_map_get_next_key(fd, n ? &keys[n - 1] : NULL, &keys[n]))
-		n++;
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, &keys[i]);
+	for (__u32 shard = 0; shard < HL_CT_SHARDS; shard++) {
+		int fd = ct_shard_fd(map_fd("conntrack"), shard);
+		size_t n = 0;
+
+		if (fd < 0)
+			continue;
+		while (n < sizeof(keys) / sizeof(*keys) &&
+		       !bpf_map_get_next_key(fd, n ? &keys[n - 1] : NULL,
+					     &keys[n]))
+			n++;
+		for (size_t i = 0; i < n; i++)
+			bpf_map_delete_elem(fd, &keys[i]);
+		close(fd);
+	}
+}
+
+/* Up to n entries gone as an eviction would take them: no FIN, no RST. */
+static int ct_evict(int n)
+{
+	struct hl_flow_key k;
+	int gone = 0;
+
+	for (__u32 shard = 0; shard < HL_CT_SHARDS && gone < n; shard++) {
+		int fd = ct_shard_fd(map_fd("conntrack"), shard);
+
+		while (fd >= 0 && gone < n && !bpf_map_get_next_key(fd, NULL, &k) &&
+		       !bpf_map_delete_elem(fd, &k))
+			gone++;
+		if (fd >= 0)
+			close(fd);
+	}
+	return gone;
 }
 
 /* What svc_rebuild() does, against the skeleton's maps. */
@@ -197,8 +223,12 @@ static void zero_active(void)
 {
 	__s64 z = 0;
 
-	for (int k = 0; k < NODES; k++)
+	/* as node_add() does: the shards' counts first, node_active their
+	 * sum (bpf/lib/sweep.h) */
+	for (int k = 0; k < NODES; k++) {
+		ct_counts_zero(map_fd("ct_counts"), ids[k]);
 		bpf_map_update_elem(map_fd("node_active"), &ids[k], &z, BPF_ANY);
+	}
 	bpf_map_update_elem(map_fd("svc_active"), &svc.id, &z, BPF_ANY);
 }
 
@@ -686,37 +716,48 @@ static __s64 active_total(void)
 	return sum;
 }
 
+/* A second instance with its own recount round, made the current one
+ * (the caller puts skel and prog_fd back); NULL after a failed check. */
+static struct helios_xdp *own_load(__u64 sweep_ns)
+{
+	struct helios_xdp *own = helios_xdp__open();
+
+	if (!own) {
+		CHECK(0, "cannot open a second instance: %s", strerror(errno));
+		return NULL;
+	}
+	own->rodata->hl_sweep_ns = sweep_ns;
+	if (helios_xdp__load(own) ||
+	    ct_shards_create(bpf_map__fd(own->maps.conntrack),
+			     HL_CT_SHARD_ENTRIES, sizeof(struct hl_flow))) {
+		CHECK(0, "load with a sweep of %llu ns: %s",
+		      (unsigned long long)sweep_ns, strerror(errno));
+		helios_xdp__destroy(own);
+		return NULL;
+	}
+	skel = own;
+	prog_fd = bpf_program__fd(own->progs.helios_xdp);
+	return own;
+}
+
 /* Flows that end without FIN/RST (evicted, UDP) leave the active counts by
  * the data path's own periodic recount, with no agent running. */
 static void test_sweep_recount(void)
 {
 	struct helios_xdp *saved = skel, *own;
 	int saved_fd = prog_fd, i, deleted = 0;
-	struct hl_flow_key k, next;
 	__s64 svc_total = -1;
 
-	own = helios_xdp__open();
+	own = own_load(20000000);	/* a round in 20 ms */
 	if (!own)
-		SKIP("cannot open a second instance");
-	own->rodata->hl_sweep_ns = 20000000;	/* 20 ms */
-	if (helios_xdp__load(own)) {
-		CHECK(0, "load with a short sweep: %s", strerror(errno));
-		helios_xdp__destroy(own);
 		return;
-	}
-	skel = own;
-	prog_fd = bpf_program__fd(own->progs.helios_xdp);
 	CHECK(!setup(IPPROTO_UDP, HL_STRAT_LC, 0), "setup");
 	for (i = 0; i < 30; i++)
 		run(flow_src(i), flow_sport(i), IPPROTO_UDP, 0);
 	CHECK(active_total() == 30, "30 flows counted, %lld", (long long)active_total());
 	/* Ten entries vanish as an eviction would: no FIN, no RST. */
-	while (deleted < 10 &&
-	       !bpf_map_get_next_key(map_fd("conntrack"), NULL, &k)) {
-		next = k;
-		bpf_map_delete_elem(map_fd("conntrack"), &next);
-		deleted++;
-	}
+	deleted = ct_evict(10);
+	CHECK(deleted == 10, "%d entries deleted, want 10", deleted);
 	for (i = 0; i < 200 && active_total() != 20; i++)
 		usleep(10000);	/* bounded poll of the recount, 2 s at most */
 	CHECK(active_total() == 20, "after the recount %lld, want 20",
@@ -728,12 +769,92 @@ static void test_sweep_recount(void)
 	helios_xdp__destroy(own);
 }
 
+/* Evict one entry of the first shard from `from` on that has one; its
+ * number, or -1. */
+static int evict_one(__u32 from)
+{
+	struct hl_flow_key k;
+
+	for (__u32 shard = from; shard < HL_CT_SHARDS; shard++) {
+		int fd = ct_shard_fd(map_fd("conntrack"), shard), ok;
+
+		if (fd < 0)
+			continue;
+		ok = !bpf_map_get_next_key(fd, NULL, &k) &&
+		     !bpf_map_delete_elem(fd, &k);
+		close(fd);
+		if (ok)
+			return (int)shard;
+	}
+	return -1;
+}
+
+static int run_syscall(const char *prog, __u32 *arg)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = arg,
+		    .ctx_size_in = arg ? sizeof(*arg) : 0);
+	struct bpf_program *p = bpf_object__find_program_by_name(skel->obj, prog);
+
+	if (!p || bpf_prog_test_run_opts(bpf_program__fd(p), &o))
+		return -1;
+	return (int)o.retval;
+}
+
+/* A timer tick recounts one shard only (bpf/lib/sweep.h); recount_reset
+ * (after an upgrade) makes every count anew from the table. No timer
+ * here: its round is set to outlast the test. */
+static void test_recount_ticks(void)
+{
+	struct helios_xdp *saved = skel, *own;
+	int saved_fd = prog_fd, i, s1, s2;
+	__s64 total = -1, wrong = 1000;
+	__u32 shard;
+
+	own = own_load(1ull << 62);
+	if (!own)
+		return;
+	CHECK(!setup(IPPROTO_UDP, HL_STRAT_LC, 0), "setup");
+	for (i = 0; i < 60; i++)
+		run(flow_src(i), flow_sport(i), IPPROTO_UDP, 0);
+	CHECK(active_total() == 60, "60 flows counted, %lld", (long long)active_total());
+	s1 = evict_one(0);
+	s2 = s1 >= 0 ? evict_one((__u32)s1 + 1) : -1;
+	CHECK(s1 >= 0 && s2 > s1, "no two shards with flows: %d %d", s1, s2);
+	shard = (__u32)s2;
+	CHECK(!run_syscall("recount_shard", &shard), "recount_shard %u", shard);
+	CHECK(active_total() == 59, "after shard %d's tick %lld, want 59 (one shard)",
+	      s2, (long long)active_total());
+	shard = (__u32)s1;
+	CHECK(!run_syscall("recount_shard", &shard), "recount_shard %u", shard);
+	CHECK(active_total() == 58, "after shard %d's tick %lld, want 58",
+	      s1, (long long)active_total());
+	shard = HL_CT_SHARDS;
+	CHECK(run_syscall("recount_shard", &shard) == -1, "shard %u accepted", shard);
+	/* counts that no longer match the shards', as after an upgrade */
+	for (int k = 0; k < NODES; k++) {
+		bpf_map_update_elem(map_fd("node_active"), &ids[k], &wrong, BPF_ANY);
+		ct_counts_zero(map_fd("ct_counts"), ids[k]);
+	}
+	CHECK(!run_syscall("recount_reset", NULL), "recount_reset");
+	CHECK(active_total() == 58, "after recount_reset %lld, want 58",
+	      (long long)active_total());
+	bpf_map_lookup_elem(map_fd("svc_active"), &svc.id, &total);
+	CHECK(total == 58, "service count %lld, want 58", (long long)total);
+	skel = saved;
+	prog_fd = saved_fd;
+	helios_xdp__destroy(own);
+}
+
 static void test_load(void)
 {
 	skel = helios_xdp__open_and_load();
 	CHECK(skel, "load: %s", strerror(errno));
 	if (skel)
 		prog_fd = bpf_program__fd(skel->progs.helios_xdp);
+	if (skel)
+		CHECK(!ct_shards_create(bpf_map__fd(skel->maps.conntrack),
+					HL_CT_SHARD_ENTRIES, sizeof(struct hl_flow)),
+		      "conntrack shards");
 }
 
 int main(void)
@@ -755,6 +876,7 @@ int main(void)
 	RUN(test_RANDOM);
 	RUN(test_LC);
 	RUN(test_sweep_recount);
+	RUN(test_recount_ticks);
 	RUN(test_P2C);
 	RUN(test_srchash_affinity);
 	RUN(test_prefer_zone);

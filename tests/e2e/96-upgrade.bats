@@ -3,7 +3,7 @@
 # Upgrades without a dropped flow: the director runs this tree's build, then
 # `helios-agent attach eth0` of a test build (make variants) of another
 # program over the same maps (`next`), and `helios-agent upgrade eth0` of
-# one whose connection entry has layout 3 (`flow2`: the connection table
+# one whose connection entry has layout 4 (`flow2`: the connection table
 # is migrated). Across each, 200 connections
 # held open and a steady stream of new ones (40/s, each abandoned after
 # 0.8 s without an answer): 0 held flows broken, 0 new connections lost.
@@ -100,10 +100,10 @@ upgrade_under_load() {
 		fail "not every map reused: $up"
 }
 
-@test "upgrade migrating the connection table (layout 2 -> 3): none lost" {
+@test "upgrade migrating the connection table (layout 3 -> 4): none lost" {
 	upgrade_under_load flow2 upgrade
 	local copied
-	copied=$(sed -n 's/^map conntrack: migrated, layout 3 from 2, \([0-9]*\) entries copied$/\1/p' <<<"$up")
+	copied=$(sed -n 's/^map conntrack: migrated, layout 4 from 3, \([0-9]*\) entries copied$/\1/p' <<<"$up")
 	[ -n "$copied" ] || fail "no migration line for conntrack: $up"
 	[ "$copied" -ge 200 ] || fail "only $copied connection entries copied"
 	[ "$(grep -c ': reused, layout' <<<"$up")" -eq "$(($(grep -c '^map ' <<<"$up") - 1))" ] ||
@@ -118,17 +118,17 @@ upgrade_under_load() {
 	echo "# $stderr" >&3
 	[ "$status" -ne 0 ] || fail "accepted: $output"
 	[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ] || fail "not one line: $stderr"
-	[[ "$stderr" == "Error: map conntrack: pinned layout 3, this build has 2 and no migration between them" ]] ||
+	[[ "$stderr" == "Error: map conntrack: pinned layout 4, this build has 3 and no migration between them" ]] ||
 		fail "unexpected error: $stderr"
 	[ "$(pins)" = "$before" ] || fail "pins changed"
 	[ "$(xdp_prog_id)" -eq "$p0" ] || fail "program changed"
-	# this build's other commands refuse the layout-2 maps too
+	# this build's other commands refuse the layout-3 maps too
 	run --separate-stderr as "" service list
-	[ "$status" -ne 0 ] && [[ "$stderr" == *"map conntrack in "*"has layout 3, this build 2: run 'helios-agent upgrade DEV' first"* ]] ||
+	[ "$status" -ne 0 ] && [[ "$stderr" == *"map conntrack in "*"has layout 4, this build 3: run 'helios-agent upgrade DEV' first"* ]] ||
 		fail "service list on foreign layouts: $status $stderr"
 	# and attach is the same upgrade: refused alike
 	run --separate-stderr as "" attach eth0
-	[ "$status" -ne 0 ] && [[ "$stderr" == *"map conntrack: pinned layout 3"* ]] ||
+	[ "$status" -ne 0 ] && [[ "$stderr" == *"map conntrack: pinned layout 4"* ]] ||
 		fail "attach: $status $stderr"
 	[ "$(pins)" = "$before" ] || fail "pins changed"
 }

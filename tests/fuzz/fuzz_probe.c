@@ -32,8 +32,10 @@ static void pg(const uint8_t *data, size_t size)
 	PGresult *r = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
 	int nf = 5, rows = 1;
 
-	if (!r)
+	if (!r || pg_lib_open()) {
+		PQclear(r);
 		return;
+	}
 	if (size) {
 		nf = 1 + data[0] % 6;
 		rows = (data[0] >> 4) % 3;

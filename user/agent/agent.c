@@ -21,6 +21,7 @@
 
 #include "agent/agent.h"
 #include "agent/daemon.h"
+#include "agent/dl.h"
 #include "agent/events.h"
 #include "agent/metrics_http.h"
 #include "agent/resume.h"
@@ -39,6 +40,32 @@ void log_msg(const char *level, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/* systemd (Type=notify): libsystemd is opened only when NOTIFY_SOCKET
+ * says that we run under it (dl.h). */
+static struct {
+	DL_PTR(sd_notify)
+} sd;
+
+static void notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void notify(const char *fmt, ...)
+{
+	static const struct dl_sym syms[] = { DL_SYM(sd, sd_notify) };
+	char msg[256];
+	va_list ap;
+
+	if (!getenv("NOTIFY_SOCKET"))
+		return;
+	if (dl_bind("libsystemd.so.0", syms, 1)) {
+		log_msg("warn", "no sd_notify: %s", hl_errmsg());
+		hl_errclear();
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sd.sd_notify(0, msg);
 }
 
 __u32 agent_random(struct agent *a)
@@ -97,25 +124,25 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	char err[512];
 
 	if (sig != SIGHUP) {
-		sd_notify(0, "STOPPING=1");
+		notify("STOPPING=1");
 		stop(a, (int)sig);
 		return;
 	}
 	/* systemd (Type=notify) sees the reload start and end; without
 	 * NOTIFY_SOCKET these are no-ops. */
-	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+	notify("RELOADING=1\nMONOTONIC_USEC=%llu",
 		   (unsigned long long)(hl_now_ns() / 1000));
 	if (config_load(a->conf_path, &conf, err, sizeof(err))) {
 		log_msg("error", "reload refused, keeping the running configuration: %s",
 			err);
-		sd_notify(0, "READY=1\nSTATUS=reload refused, running the previous configuration");
+		notify("READY=1\nSTATUS=reload refused, running the previous configuration");
 		reload_event(a, false, err);
 		return;
 	}
 	if (apply_config(a, &a->conf, &conf) || svcs_build(a, &conf)) {
 		log_msg("error", "reload: cannot apply %s", a->conf_path);
 		reload_event(a, false, "cannot apply it to the maps");
-		sd_notify(0, "READY=1\nSTATUS=reload failed, running the previous configuration");
+		notify("READY=1\nSTATUS=reload failed, running the previous configuration");
 		config_free(&conf);
 		return;
 	}
@@ -123,7 +150,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		snprintf(conf.metrics, sizeof(conf.metrics), "%s", a->cli_metrics);
 	if (strcmp(conf.metrics, a->conf.metrics))
 		log_msg("warn", "reload: the metrics address changes at the next start");
-	sd_notifyf(0, "READY=1\nSTATUS=%u services", conf.nsvcs);
+	notify("READY=1\nSTATUS=%u services", conf.nsvcs);
 	config_free(&a->conf);
 	a->conf = conf;		/* the services' copies point into it */
 	if (a->bgp_on && !a->conf.has_bgp)
@@ -235,7 +262,7 @@ static int do_run(int argc, char **argv)
 	bgp_start(&a);
 	sync_all(-1, 0, &a);
 	/* Ready: the file's state is in the maps and the probes are set. */
-	sd_notifyf(0, "READY=1\nSTATUS=%u services, maps in %s", a.nsvcs, a.st.dir);
+	notify("READY=1\nSTATUS=%u services, maps in %s", a.nsvcs, a.st.dir);
 	event_base_dispatch(a.base);
 	ret = 0;
 out:

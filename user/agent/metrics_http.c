@@ -8,6 +8,7 @@
 #include <microhttpd.h>
 #include <zlib.h>
 
+#include "agent/dl.h"
 #include "agent/metrics_http.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
@@ -65,11 +66,38 @@ const char *metrics_addr_check(const void *field)
 	       "expected ADDR:PORT, [ADDR6]:PORT or PORT" : NULL;
 }
 
+/* libmicrohttpd, opened when the endpoint starts (dl.h). */
+#define MHD_FUNCS(X)			\
+	X(MHD_add_response_header) \
+	X(MHD_create_response_from_buffer) \
+	X(MHD_destroy_response) \
+	X(MHD_get_daemon_info) \
+	X(MHD_get_timeout) \
+	X(MHD_lookup_connection_value) \
+	X(MHD_queue_response) \
+	X(MHD_run) \
+	X(MHD_start_daemon) \
+	X(MHD_stop_daemon)
+
+static struct {
+	MHD_FUNCS(DL_PTR)
+} mhd;
+
+static int mhd_open(void)
+{
+#define MHD_SYM(name) DL_SYM(mhd, name)
+	static const struct dl_sym syms[] = { MHD_FUNCS(MHD_SYM) };
+#undef MHD_SYM
+
+	return dl_bind("libmicrohttpd.so.12", syms,
+		       sizeof(syms) / sizeof(syms[0]));
+}
+
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
 			     const char *type, void *body, size_t len,
 			     enum MHD_ResponseMemoryMode mode, bool gzip)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
+	struct MHD_Response *r = mhd.MHD_create_response_from_buffer(len, body, mode);
 	enum MHD_Result ret;
 
 	if (!r) {
@@ -77,12 +105,12 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
 			free(body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	mhd.MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	if (gzip)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
+		mhd.MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+	mhd.MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	ret = mhd.MHD_queue_response(c, status, r);
+	mhd.MHD_destroy_response(r);
 	return ret;
 }
 
@@ -118,7 +146,7 @@ static void *gzip_body(const char *in, size_t len, size_t *outlen)
 
 static bool wants_gzip(struct MHD_Connection *c)
 {
-	const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	const char *enc = mhd.MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						      MHD_HTTP_HEADER_ACCEPT_ENCODING);
 
 	return enc && strstr(enc, "gzip");
@@ -144,7 +172,7 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *c,
 	if (strcmp(url, "/metrics"))
 		return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", not_found,
 			     strlen(not_found), MHD_RESPMEM_PERSISTENT, false);
-	accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	accept = mhd.MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 					     MHD_HTTP_HEADER_ACCEPT);
 	expo_init(&e, expo_wants_openmetrics(accept));
 	err = store_lock(m->st, false);
@@ -183,8 +211,8 @@ static void run_mhd(evutil_socket_t fd, short what, void *arg)
 	struct metrics_http *m = arg;
 	MHD_UNSIGNED_LONG_LONG ms;
 
-	MHD_run(m->d);
-	if (MHD_get_timeout(m->d, &ms) == MHD_YES) {
+	mhd.MHD_run(m->d);
+	if (mhd.MHD_get_timeout(m->d, &ms) == MHD_YES) {
 		struct timeval tv = { .tv_sec = ms / 1000,
 				      .tv_usec = (ms % 1000) * 1000 };
 
@@ -200,13 +228,13 @@ struct metrics_http *metrics_http_start(struct event_base *base,
 	const union MHD_DaemonInfo *info;
 	struct sockaddr_storage ss;
 
-	if (!m || metrics_addr_parse(addr, &ss))
+	if (!m || metrics_addr_parse(addr, &ss) || mhd_open())
 		goto fail;
 	m->st = st;
 	m->extra = extra;
 	m->arg = arg;
 	/* MHD_USE_EPOLL without a thread: one epoll fd for the loop. */
-	m->d = MHD_start_daemon(MHD_USE_EPOLL |
+	m->d = mhd.MHD_start_daemon(MHD_USE_EPOLL |
 				(ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
 				0, NULL, NULL, serve, m,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -218,7 +246,7 @@ struct metrics_http *metrics_http_start(struct event_base *base,
 		       errno ? strerror(errno) : "libmicrohttpd failed");
 		goto fail;
 	}
-	info = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_EPOLL_FD);
+	info = mhd.MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_EPOLL_FD);
 	m->ready = info ? event_new(base, info->epoll_fd, EV_READ | EV_PERSIST,
 				    run_mhd, m) : NULL;
 	m->timer = evtimer_new(base, run_mhd, m);
@@ -241,6 +269,6 @@ void metrics_http_stop(struct metrics_http *m)
 	if (m->timer)
 		event_free(m->timer);
 	if (m->d)
-		MHD_stop_daemon(m->d);
+		mhd.MHD_stop_daemon(m->d);
 	free(m);
 }

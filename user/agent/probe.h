@@ -70,6 +70,8 @@ int http_status_line(const char *s, size_t len, bool eof);
  * into res; -1 if the answer has another shape. */
 struct pg_result;
 int pg_answer_parse(const struct pg_result *r, struct probe_result *res);
+/* libpq, opened on first use (dl.h): before pg_answer_parse(). */
+int pg_lib_open(void);
 /* probe KIND ADDR PORT's options after PORT, into cfg and count. */
 int probe_parse_opts(int argc, char **argv, struct probe_cfg *cfg,
 		     unsigned long *count);

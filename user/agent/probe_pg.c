@@ -16,7 +16,9 @@
 #include <string.h>
 #include <libpq-fe.h>
 
+#include "agent/dl.h"
 #include "agent/probe.h"
+#include "lib/log.h"
 
 /*
  * Role, then lag in seconds and bytes, timeline and system identifier. A
@@ -69,12 +71,51 @@ struct pg_check {
 	struct probe_result res;
 };
 
+/* libpq, opened on first use (dl.h). */
+#define PQ_FUNCS(X)			\
+	X(PQclear) \
+	X(PQconnectPoll) \
+	X(PQconnectStartParams) \
+	X(PQconninfoFree) \
+	X(PQconninfoParse) \
+	X(PQconsumeInput) \
+	X(PQerrorMessage) \
+	X(PQfinish) \
+	X(PQflush) \
+	X(PQfreemem) \
+	X(PQgetResult) \
+	X(PQgetvalue) \
+	X(PQisBusy) \
+	X(PQnfields) \
+	X(PQntuples) \
+	X(PQresultErrorMessage) \
+	X(PQresultStatus) \
+	X(PQsendQuery) \
+	X(PQsetNoticeProcessor) \
+	X(PQsetnonblocking) \
+	X(PQsocket) \
+	X(PQstatus) \
+	X(PQtransactionStatus)
+
+static struct {
+	PQ_FUNCS(DL_PTR)
+} pq;
+
+int pg_lib_open(void)
+{
+#define PQ_SYM(name) DL_SYM(pq, name)
+	static const struct dl_sym syms[] = { PQ_FUNCS(PQ_SYM) };
+#undef PQ_SYM
+
+	return dl_bind("libpq.so.5", syms, sizeof(syms) / sizeof(syms[0]));
+}
+
 static void pg_event(evutil_socket_t fd, short what, void *arg);
 
 static void pg_close(struct pg_check *c)
 {
 	if (c->conn)
-		PQfinish(c->conn);
+		pq.PQfinish(c->conn);
 	c->conn = NULL;
 	c->step = PG_IDLE;
 }
@@ -117,9 +158,9 @@ static void pg_redact(struct probe *p)
 
 	if (!ci[0])
 		return;
-	opts = PQconninfoParse(ci, &perr);
+	opts = pq.PQconninfoParse(ci, &perr);
 	if (!opts) {
-		PQfreemem(perr);
+		pq.PQfreemem(perr);
 		if (strstr(ci, "password") || strstr(ci, "://"))
 			probe_set_err(p, "invalid conninfo (not shown: it may hold a password)");
 		return;
@@ -127,7 +168,7 @@ static void pg_redact(struct probe *p)
 	for (o = opts; o->keyword; o++)
 		if (!strcmp(o->keyword, "password") && o->val && o->val[0])
 			redact(p->err, o->val);
-	PQconninfoFree(opts);
+	pq.PQconninfoFree(opts);
 }
 
 /* libpq's messages end in a newline and may span lines: keep the first. */
@@ -143,7 +184,7 @@ static void pg_set_err(struct probe *p, const char *what, const char *msg)
 
 static void pg_conn_err(struct probe *p, struct pg_check *c, const char *what)
 {
-	pg_set_err(p, what, c->conn ? PQerrorMessage(c->conn) : "out of memory");
+	pg_set_err(p, what, c->conn ? pq.PQerrorMessage(c->conn) : "out of memory");
 }
 
 static void pg_quiet(void *arg, const char *msg)
@@ -152,7 +193,7 @@ static void pg_quiet(void *arg, const char *msg)
 
 static int pg_arm(struct probe *p, struct pg_check *c, short what)
 {
-	int fd = PQsocket(c->conn);
+	int fd = pq.PQsocket(c->conn);
 
 	if (fd < 0) {
 		pg_conn_err(p, c, "no socket");
@@ -173,6 +214,10 @@ static int pg_connect(struct probe *p, struct pg_check *c)
 
 	pg_close(c);
 	c->reused = false;
+	if (pg_lib_open()) {
+		probe_set_err(p, "%s", hl_errmsg());
+		return -1;
+	}
 	format_addr(p->addr.family, p->addr.w, addr, sizeof(addr));
 	snprintf(port, sizeof(port), "%u", p->cfg->port);
 	/* whole seconds; libpq itself does not enforce it on this API */
@@ -189,12 +234,12 @@ static int pg_connect(struct probe *p, struct pg_check *c)
 	keys[n] = "port";		vals[n++] = port;
 	keys[n] = NULL;			vals[n] = NULL;
 
-	c->conn = PQconnectStartParams(keys, vals, 1);
-	if (!c->conn || PQstatus(c->conn) == CONNECTION_BAD) {
+	c->conn = pq.PQconnectStartParams(keys, vals, 1);
+	if (!c->conn || pq.PQstatus(c->conn) == CONNECTION_BAD) {
 		pg_conn_err(p, c, "connect");
 		return -1;
 	}
-	PQsetNoticeProcessor(c->conn, pg_quiet, NULL);
+	pq.PQsetNoticeProcessor(c->conn, pg_quiet, NULL);
 	c->step = PG_CONNECT;
 	/* before the first PQconnectPoll: as if it asked for writing */
 	return pg_arm(p, c, EV_WRITE);
@@ -207,11 +252,11 @@ static int pg_send(struct probe *p, struct pg_check *c)
 	c->step = PG_QUERY;
 	c->got_row = false;
 	c->query_err = false;
-	if (!PQsendQuery(c->conn, pg_query)) {
+	if (!pq.PQsendQuery(c->conn, pg_query)) {
 		pg_conn_err(p, c, "send");
 		return -1;
 	}
-	r = PQflush(c->conn);
+	r = pq.PQflush(c->conn);
 	if (r < 0) {
 		pg_conn_err(p, c, "send");
 		return -1;
@@ -222,13 +267,13 @@ static int pg_send(struct probe *p, struct pg_check *c)
 
 static int pg_poll_connect(struct probe *p, struct pg_check *c)
 {
-	switch (PQconnectPoll(c->conn)) {
+	switch (pq.PQconnectPoll(c->conn)) {
 	case PGRES_POLLING_READING:
 		return pg_arm(p, c, EV_READ);
 	case PGRES_POLLING_WRITING:
 		return pg_arm(p, c, EV_WRITE);
 	case PGRES_POLLING_OK:
-		if (PQsetnonblocking(c->conn, 1)) {
+		if (pq.PQsetnonblocking(c->conn, 1)) {
 			pg_conn_err(p, c, "connect");
 			return -1;
 		}
@@ -255,19 +300,19 @@ int pg_answer_parse(const PGresult *r, struct probe_result *res)
 {
 	double lag_s, lag_bytes;
 
-	if (PQntuples(r) != 1 || PQnfields(r) != 6)
+	if (pq.PQntuples(r) != 1 || pq.PQnfields(r) != 6)
 		return -1;
-	lag_s = lag_value(PQgetvalue(r, 0, 1), 1e9);
-	lag_bytes = lag_value(PQgetvalue(r, 0, 2), 1e18);
-	res->role = PQgetvalue(r, 0, 0)[0] == 't' ? HL_ROLE_STANDBY :
+	lag_s = lag_value(pq.PQgetvalue(r, 0, 1), 1e9);
+	lag_bytes = lag_value(pq.PQgetvalue(r, 0, 2), 1e18);
+	res->role = pq.PQgetvalue(r, 0, 0)[0] == 't' ? HL_ROLE_STANDBY :
 						  HL_ROLE_PRIMARY;
 	res->has_lag = true;
 	res->lag_s = lag_s;
 	res->lag_bytes = lag_bytes;
-	res->timeline = strtoul(PQgetvalue(r, 0, 3), NULL, 10);
-	res->sysid = strtoull(PQgetvalue(r, 0, 4), NULL, 10);
+	res->timeline = strtoul(pq.PQgetvalue(r, 0, 3), NULL, 10);
+	res->sysid = strtoull(pq.PQgetvalue(r, 0, 4), NULL, 10);
 	snprintf(res->sync_states, sizeof(res->sync_states), "%s",
-		 PQgetvalue(r, 0, 5));
+		 pq.PQgetvalue(r, 0, 5));
 	return 0;
 }
 
@@ -288,19 +333,19 @@ static int pg_read(struct probe *p, struct pg_check *c, short what)
 	int n;
 
 	if (c->flushing && (what & EV_WRITE)) {
-		n = PQflush(c->conn);
+		n = pq.PQflush(c->conn);
 		if (n < 0) {
 			pg_conn_err(p, c, "send");
 			return -1;
 		}
 		c->flushing = n > 0;
 	}
-	if ((what & EV_READ) && !PQconsumeInput(c->conn)) {
+	if ((what & EV_READ) && !pq.PQconsumeInput(c->conn)) {
 		pg_conn_err(p, c, "read");
 		return -1;
 	}
-	while (!PQisBusy(c->conn)) {
-		r = PQgetResult(c->conn);
+	while (!pq.PQisBusy(c->conn)) {
+		r = pq.PQgetResult(c->conn);
 		if (!r) {
 			if (c->query_err)
 				return -1;
@@ -310,15 +355,15 @@ static int pg_read(struct probe *p, struct pg_check *c, short what)
 			}
 			return 1;
 		}
-		if (PQresultStatus(r) == PGRES_TUPLES_OK && !c->got_row) {
+		if (pq.PQresultStatus(r) == PGRES_TUPLES_OK && !c->got_row) {
 			pg_row(p, c, r);
 		} else if (!c->query_err) {
-			pg_set_err(p, "query", PQresultErrorMessage(r));
+			pg_set_err(p, "query", pq.PQresultErrorMessage(r));
 			c->query_err = true;
 		}
-		PQclear(r);
+		pq.PQclear(r);
 	}
-	if (PQstatus(c->conn) == CONNECTION_BAD) {
+	if (pq.PQstatus(c->conn) == CONNECTION_BAD) {
 		pg_conn_err(p, c, "read");
 		return -1;
 	}
@@ -389,8 +434,8 @@ static int pg_start(struct probe *p)
 	c->retried = false;
 	if (c->step != PG_IDLE)		/* a check was in flight: start over */
 		pg_close(c);
-	if (c->conn && PQstatus(c->conn) == CONNECTION_OK &&
-	    PQtransactionStatus(c->conn) == PQTRANS_IDLE) {
+	if (c->conn && pq.PQstatus(c->conn) == CONNECTION_OK &&
+	    pq.PQtransactionStatus(c->conn) == PQTRANS_IDLE) {
 		c->reused = true;
 		r = pg_send(p, c);
 		if (r) {

@@ -16,6 +16,7 @@
 #include "lib/clock.h"
 #include "lib/conns.h"
 #include "lib/counters.h"
+#include "lib/ct.h"
 #include "lib/nodes.h"
 #include "lib/services.h"
 
@@ -132,17 +133,16 @@ static int dump_slots(struct store *st, struct json_object *arr)
 	return err;
 }
 
+static int dump_flow(const void *key, const void *value, void *arr)
+{
+	json_object_array_add(arr, decode_conntrack(key, value));
+	return 0;
+}
+
 static int dump_conntrack(struct store *st, struct json_object *arr)
 {
-	struct hl_flow_key k, *prev = NULL;
-	struct hl_flow f;
-
-	while (!bpf_map_get_next_key(st->fds[MAP_CONNTRACK], prev, &k)) {
-		prev = &k;
-		if (!bpf_map_lookup_elem(st->fds[MAP_CONNTRACK], &k, &f))
-			json_object_array_add(arr, decode_conntrack(&k, &f));
-	}
-	return 0;
+	return ct_for_each(st->fds[MAP_CONNTRACK], sizeof(struct hl_flow),
+			   dump_flow, arr);
 }
 
 struct nat_dump {

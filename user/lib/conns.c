@@ -8,6 +8,7 @@
 
 #include "lib/clock.h"
 #include "lib/conns.h"
+#include "lib/ct.h"
 #include "lib/log.h"
 #include "lib/nodes.h"
 #include "lib/services.h"
@@ -377,9 +378,8 @@ static int walk_maps(struct walk *w)
 	err = nat ? map_for_each(w->st->fds[MAP_NAT], sizeof(struct hl_flow_key),
 				 sizeof(struct hl_nat), nat_entry, w) : 0;
 	if (!err && ct)
-		err = map_for_each(w->st->fds[MAP_CONNTRACK],
-				   sizeof(struct hl_flow_key),
-				   sizeof(struct hl_flow), ct_entry, w);
+		err = ct_for_each(w->st->fds[MAP_CONNTRACK],
+				  sizeof(struct hl_flow), ct_entry, w);
 	return err;
 }
 
@@ -481,9 +481,11 @@ int conns_flush(struct store *st, const struct conn_filter *f)
 
 		if (bpf_map_delete_elem(st->fds[MAP_NAT], &k->key) && errno != ENOENT)
 			err = -errno;
-		if (!k->reply && bpf_map_delete_elem(st->fds[MAP_CONNTRACK], &k->key) &&
-		    errno != ENOENT && !err)
-			err = -errno;
+		if (!k->reply && !err) {
+			err = ct_del(st->fds[MAP_CONNTRACK], &k->key);
+			if (err == -ENOENT)
+				err = 0;
+		}
 	}
 	if (err)
 		hl_err("cannot flush the flows: %s", strerror(-err));

@@ -114,18 +114,22 @@ static void set_quotas(struct mg_state *st, unsigned int n, __u64 ring)
 }
 
 /* The node's next preferred free slot is its. Walk the permutation by
- * adding, not multiplying and dividing: the walk is most of the build. */
+ * adding, not multiplying and dividing: the walk is most of the build.
+ * The position stays in a register during the walk: `taken` may alias
+ * s->pos for the compiler, which would otherwise store and reload it at
+ * every step. */
 static void claim(struct mg_state *s, __u32 *table, __u64 *taken,
 		  __u32 ring_size)
 {
-	__u64 slot;
+	__u64 pos = s->pos, skip = s->skip, slot;
 
 	do {
-		slot = s->pos;
-		s->pos += s->skip;
-		if (s->pos >= ring_size)
-			s->pos -= ring_size;
+		slot = pos;
+		pos += skip;
+		if (pos >= ring_size)
+			pos -= ring_size;
 	} while (taken[slot / 64] & (1ull << (slot % 64)));
+	s->pos = pos;
 	taken[slot / 64] |= 1ull << (slot % 64);
 	table[slot] = s->node->id;
 	s->count++;

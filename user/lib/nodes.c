@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 
 #include "lib/counters.h"
+#include "lib/ct.h"
 #include "lib/l2.h"
 #include "lib/log.h"
 #include "lib/nexthop.h"
@@ -180,6 +181,9 @@ static int node_add_locked(struct store *st, const struct hl_svc_key *key,
 	n.synced_ms = 0;
 	err = percpu_zero(st->fds[MAP_NODE_STATS], id, sizeof(struct hl_counters),
 			  true);
+	/* the shards' counts, then node_active, their sum (bpf/lib/sweep.h) */
+	if (!err)
+		err = ct_counts_zero(st->fds[MAP_CT_COUNTS], id);
 	if (!err)
 		err = percpu_zero(st->fds[MAP_NODE_REASONS], id,
 				  sizeof(struct hl_node_reasons), true);

@@ -11,6 +11,7 @@
 
 #include "helios_xdp.skel.h"
 #include "lib/bpffs.h"
+#include "lib/ct.h"
 #include "lib/log.h"
 #include "lib/nodes.h"
 #include "lib/services.h"
@@ -89,6 +90,10 @@ static int store_load(struct store *st)
 		       " (-v shows the verifier log)");
 		goto out;
 	}
+	err = ct_shards_create(bpf_map__fd(skel->maps.conntrack),
+			       HL_CT_SHARD_ENTRIES, sizeof(struct hl_flow));
+	if (err)
+		goto out;
 	err = store_pin_path(st, PROG_PIN, path, sizeof(path));
 	if (!err && access(path, F_OK)) {
 		/* a fresh store: its maps have this build's layouts */
@@ -165,7 +170,9 @@ static void store_close_fds(struct store *st)
 	st->meta_fd = -1;
 }
 
-static int store_open_pins(struct store *st)
+/* `partial`: a map without a pin stays at -1 (attach and upgrade create
+ * the maps that a director of an older build lacks). */
+static int store_open_pins(struct store *st, bool partial)
 {
 	char path[4200];
 	int i;
@@ -173,7 +180,7 @@ static int store_open_pins(struct store *st)
 	for (i = 0; i < MAP_COUNT; i++) {
 		store_pin_path(st, store_map_names[i], path, sizeof(path));
 		st->fds[i] = bpf_obj_get(path);
-		if (st->fds[i] < 0)
+		if (st->fds[i] < 0 && !(partial && errno == ENOENT))
 			return -errno;
 	}
 	store_pin_path(st, PROG_PIN, path, sizeof(path));
@@ -187,7 +194,7 @@ static int store_open_pins(struct store *st)
 int store_reopen(struct store *st)
 {
 	store_close_fds(st);
-	return store_open_pins(st);
+	return store_open_pins(st, false);
 }
 
 static int store_open_checked(struct store *st, const char *dir, bool create,
@@ -219,12 +226,21 @@ static int store_open_checked(struct store *st, const char *dir, bool create,
 	if (err)
 		return err;
 
-	err = store_open_pins(st);
+	err = store_open_pins(st, false);
+	if (err == -ENOENT && !check) {
+		char path[4200];
+
+		store_pin_path(st, PROG_PIN, path, sizeof(path));
+		if (!access(path, F_OK)) {	/* a director of another build */
+			store_close_fds(st);
+			err = store_open_pins(st, true);
+		}
+	}
 	if (err && create) {
 		store_close_fds(st);
 		err = store_load(st);
 		if (!err)
-			err = store_open_pins(st);
+			err = store_open_pins(st, false);
 		if (!err)
 			err = svc_ports_sync(st);	/* a new map, old services */
 		if (!err)

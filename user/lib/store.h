@@ -51,7 +51,8 @@
 	X(NODE_REASONS,	node_reasons)	\
 	X(SVC_BY_ID,	svc_by_id)	\
 	X(FREE_VIPS,	free_vips)	\
-	X(NAT_PORTS,	nat_ports)
+	X(NAT_PORTS,	nat_ports)	\
+	X(CT_COUNTS,	ct_counts)
 
 enum store_map {
 #define STORE_MAP_ENUM(id, name) MAP_##id,

@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "helios_xdp.skel.h"
+#include "lib/ct.h"
 #include "lib/log.h"
 #include "lib/services.h"
 #include "lib/upgrade.h"
@@ -152,14 +153,72 @@ int layout_check(const struct store *st)
 
 /* ---- migrations ---- */
 
+/* Into the map new_fd, or into its shard when it is the sharded
+ * connection table (lib/ct.h; shard_fds caches the shards' fds). */
+static int copy_put(int new_fd, const struct bpf_map_info *ni, int *shard_fds,
+		    const void *key, const void *value, __u64 flags)
+{
+	__u32 shard;
+
+	if (ni->type != BPF_MAP_TYPE_ARRAY_OF_MAPS)
+		return bpf_map_update_elem(new_fd, key, value, flags) ? -errno : 0;
+	shard = hl_ct_shard(key);
+	if (shard_fds[shard] < 0)
+		shard_fds[shard] = ct_shard_fd(new_fd, shard);
+	if (shard_fds[shard] < 0)
+		return shard_fds[shard];
+	return bpf_map_update_elem(shard_fds[shard], key, value, flags) ?
+	       -errno : 0;
+}
+
+static int map_copy_one(int old_fd, int new_fd,
+			void (*conv)(const void *, void *), __u64 flags,
+			__u64 *copied, int *shard_fds);
+
 /*
  * Copy every entry of old_fd into new_fd through `conv`. The old map may
  * change under the walk (the old program runs): entries that vanish are
  * skipped, and the walk is bounded (a key deleted under get_next_key
- * restarts it from the first key).
+ * restarts it from the first key). A sharded connection table is read
+ * and written shard by shard (lib/ct.h), whichever side it is on.
  */
 static int map_copy(int old_fd, int new_fd, void (*conv)(const void *, void *),
 		    __u64 flags, __u64 *copied)
+{
+	struct bpf_map_info oi = {};
+	__u32 len = sizeof(oi), shard;
+	int shard_fds[HL_CT_SHARDS], fd, i, err = 0;
+
+	if (bpf_obj_get_info_by_fd(old_fd, &oi, &len))
+		return -errno;
+	for (i = 0; i < HL_CT_SHARDS; i++)
+		shard_fds[i] = -1;
+	if (oi.type != BPF_MAP_TYPE_ARRAY_OF_MAPS) {
+		err = map_copy_one(old_fd, new_fd, conv, flags, copied,
+				   shard_fds);
+	} else {
+		for (shard = 0; !err && shard < oi.max_entries; shard++) {
+			fd = ct_shard_fd(old_fd, shard);
+			if (fd == -ENOENT)
+				continue;
+			if (fd < 0) {
+				err = fd;
+				break;
+			}
+			err = map_copy_one(fd, new_fd, conv, flags, copied,
+					   shard_fds);
+			close(fd);
+		}
+	}
+	for (i = 0; i < HL_CT_SHARDS; i++)
+		if (shard_fds[i] >= 0)
+			close(shard_fds[i]);
+	return err;
+}
+
+static int map_copy_one(int old_fd, int new_fd,
+			void (*conv)(const void *, void *), __u64 flags,
+			__u64 *copied, int *shard_fds)
 {
 	struct bpf_map_info oi = {}, ni = {};
 	__u32 len = sizeof(oi);
@@ -172,6 +231,11 @@ static int map_copy(int old_fd, int new_fd, void (*conv)(const void *, void *),
 	len = sizeof(ni);
 	if (bpf_obj_get_info_by_fd(new_fd, &ni, &len))
 		return -errno;
+	if (ni.type == BPF_MAP_TYPE_ARRAY_OF_MAPS) {
+		/* the shards' entries, not the array's */
+		ni.key_size = sizeof(struct hl_flow_key);
+		ni.value_size = sizeof(struct hl_flow);
+	}
 	key = calloc(1, oi.key_size);
 	next = calloc(1, oi.key_size);
 	ov = calloc(1, oi.value_size);
@@ -187,12 +251,12 @@ static int map_copy(int old_fd, int new_fd, void (*conv)(const void *, void *),
 		if (!bpf_map_lookup_elem(old_fd, key, ov)) {
 			memset(nv, 0, ni.value_size);
 			conv(ov, nv);
-			if (!bpf_map_update_elem(new_fd, key, nv, flags))
+			err = copy_put(new_fd, &ni, shard_fds, key, nv, flags);
+			if (!err)
 				(*copied)++;
-			else if (errno != EEXIST) {
-				err = -errno;
+			else if (err != -EEXIST)
 				break;
-			}
+			err = 0;
 		}
 		err = bpf_map_get_next_key(old_fd, key, next) ? -errno : 0;
 	}
@@ -207,8 +271,8 @@ out:
 }
 
 #ifdef HL_FLOW_TEST_LAYOUT
-/* The connection entry of layout 2, kept for the test build's migration
- * from it. */
+/* The connection entry of layouts 2 and 3, kept for the test build's
+ * migration from it. */
 struct hl_flow_v2 {
 	__u32 node_id;
 	__u32 hash;
@@ -217,7 +281,7 @@ struct hl_flow_v2 {
 	__u32 gen;
 };
 
-static void conntrack_2_to_3(const void *old, void *new)
+static void conntrack_3_to_4(const void *old, void *new)
 {
 	const struct hl_flow_v2 *o = old;
 	struct hl_flow *n = new;
@@ -229,6 +293,12 @@ static void conntrack_2_to_3(const void *old, void *new)
 	n->gen = o->gen;
 	n->migrated = 1;
 }
+#else
+/* Layout 2 to 3: the same entries, now in shards (map_copy). */
+static void conntrack_2_to_3(const void *old, void *new)
+{
+	memcpy(new, old, sizeof(struct hl_flow));
+}
 #endif
 
 static const struct migration {
@@ -237,6 +307,8 @@ static const struct migration {
 	void (*conv)(const void *old, void *new);
 } migrations[] = {
 #ifdef HL_FLOW_TEST_LAYOUT
+	{ "conntrack", 3, 4, conntrack_3_to_4 },
+#else
 	{ "conntrack", 2, 3, conntrack_2_to_3 },
 #endif
 	{ NULL, 0, 0, NULL }
@@ -454,6 +526,27 @@ static void timers_handover(struct helios_xdp *skel)
 	store_nat_sweep_setup(skel);
 }
 
+/* The active counts follow the shards' own (bpf/lib/sweep.h): made anew
+ * from the table when either is new. */
+static void counts_handover(struct helios_xdp *skel, const struct plan *plans,
+			    const struct upgrade_report *rep)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	int i;
+
+	for (i = 0; i < rep->nmaps; i++) {
+		if (rep->maps[i].how == UPGRADE_REUSE ||
+		    (plans[i].map != skel->maps.conntrack &&
+		     plans[i].map != skel->maps.ct_counts))
+			continue;
+		if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.recount_reset),
+					   &opts))
+			hl_warn("active flow counts (lc, p2c) not recounted: %s",
+				strerror(errno));
+		return;
+	}
+}
+
 /* Move every link to `to`; on a failure move the ones done back. */
 static int links_move(struct upgrade_report *rep, const int *fds, int to,
 		      int back)
@@ -525,6 +618,10 @@ int store_upgrade(struct store *st, bool force, struct upgrade_report *rep)
 		       strerror(-err));
 		goto out;
 	}
+	err = ct_shards_create(bpf_map__fd(skel->maps.conntrack),
+			       HL_CT_SHARD_ENTRIES, sizeof(struct hl_flow));
+	if (err)
+		goto out;
 	new_prog = bpf_program__fd(skel->progs.helios_xdp);
 	rep->new_prog = prog_id(new_prog);
 	for (i = 0; i < rep->nmaps; i++) {
@@ -580,6 +677,7 @@ int store_upgrade(struct store *st, bool force, struct upgrade_report *rep)
 	if (err)
 		goto out_links;
 	timers_handover(skel);
+	counts_handover(skel, plans, rep);
 	err = store_reopen(st);
 	if (!err)	/* new maps (svc_by_id, free_vips), old services */
 		err = svc_copies_sync(st);
