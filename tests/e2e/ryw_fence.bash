@@ -58,6 +58,8 @@ rf_setup_file() {
 	# Replay one second behind: a read right after a write is stale there.
 	pg_sql "$PG_BASE/s" "ALTER SYSTEM SET recovery_min_apply_delay = '1s'" >/dev/null &&
 		pg_sql "$PG_BASE/s" "SELECT pg_reload_conf()" >/dev/null || return 1
+	pg_wait_until "$PG_BASE/s" "SELECT current_setting('recovery_min_apply_delay') = '1s'" ||
+		return 1
 	agent_conf "$LAB_DIR/agent.conf"
 	pgc_agent_start "$LAB_DIR/agent.conf" || return 1
 	poll 100 writes_on p || return 1
@@ -103,6 +105,12 @@ ryw_run() {
 }
 field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' <<<"$2"; }
 
+# replay_state: the standby's delay setting and how far its replay is behind.
+replay_state() {
+	pg_sql "$PG_BASE/s" "SELECT current_setting('recovery_min_apply_delay'),
+		pg_is_in_recovery(), now() - pg_last_xact_replay_timestamp()" | tr '|' ' '
+}
+
 rf_ryw() {
 	local on off n0 n1 base
 	base=$(pg_sql "$PG_BASE/p" "SELECT count(*) FROM r")
@@ -123,11 +131,12 @@ rf_ryw() {
 
 	# The same with the window off: the standby answers, a second behind.
 	pg_sql "$PG_BASE/p" "TRUNCATE r" >/dev/null
-	pg_wait_until "$PG_BASE/s" "SELECT count(*) = 0 FROM r"
+	pg_wait_until "$PG_BASE/s" "SELECT count(*) = 0 FROM r" || fail "the standby never replayed the TRUNCATE"
 	hl service set "$PGC_RSVC" ryw-window off
 	off=$(ryw_run "$RYW_OFF_N") || fail "client failed: $off"
 	echo "# window off: $off" >&3
-	[ "$(field stale "$off")" -gt 0 ] || fail "no stale read without the window: $off"
+	[ "$(field stale "$off")" -gt 0 ] ||
+		fail "no stale read without the window: $off; standby: $(replay_state)"
 	[ "$(reason forwarded-ryw-primary)" = "$n1" ] || fail "ryw counted with the window off"
 
 	hl service set "$PGC_RSVC" ryw-window 5
