@@ -1024,8 +1024,8 @@ static void series_ablate(struct json_object *root, struct bcase *fls)
 			struct hl_flow fv;
 
 			frame_flow_key(est[i].f.b, HL_AF_INET, &fk);
-			if (bpf_map_lookup_elem(d[0]->ct, &fk, &fv) ||
-			    bpf_map_update_elem(d[i]->ct, &fk, &fv, BPF_ANY))
+			if (bpf_map_lookup_elem(dir_ct_fd(d[0], &fk), &fk, &fv) ||
+			    bpf_map_update_elem(dir_ct_fd(d[i], &fk), &fk, &fv, BPF_ANY))
 				die("ablation: established flow: %s", strerror(errno));
 		}
 	}
@@ -1081,7 +1081,7 @@ static void ct_drop_counters(struct dir *d, const struct bcase *c, __u32 from,
 	for (__u32 n = from; n < to; n++) {
 		frame_bumped(&c->f, n, b);
 		frame_flow_key(b, c->f.family, &key);
-		bpf_map_delete_elem(d->ct, &key);
+		bpf_map_delete_elem(dir_ct_fd(d, &key), &key);
 	}
 }
 
