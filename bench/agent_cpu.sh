@@ -27,16 +27,7 @@ results=()
 for n in "${COUNTS[@]}"; do
 	ring=65537
 	[ $((n * 100)) -lt $ring ] || ring=100003
-	{
-		echo "services = ( { service = \"198.18.251.$((${#results[@]} + 1)):$PORT/tcp\"; ring = $ring;"
-		echo "  check = { kind = \"tcp\"; interval = 1; timeout = 0.5; };"
-		echo "  nodes = ("
-		for ((i = 0; i < n; i++)); do
-			[ $i -gt 0 ] && echo ","
-			echo -n "    { addr = \"$(node_addr "$i")\"; }"
-		done
-		echo " ); } );"
-	} >"$DIR/agent-$n.conf"
+	agent_conf "$DIR/agent-$n.conf" "198.18.251.$((${#results[@]} + 1))" $ring 1 "$n"
 	t0=$(date +%s%N)
 	ip netns exec "$NS_A" "$AGENT" --bpffs "$DIR/fs" run config "$DIR/agent-$n.conf" \
 		2>"$DIR/agent-$n.log" &

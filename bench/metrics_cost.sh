@@ -26,16 +26,7 @@ MPORT=9464
 source "$(dirname "$0")/targets.sh"
 targets_up "$N"
 
-{
-	echo "services = ( { service = \"198.18.251.1:$PORT/tcp\"; ring = 100003;"
-	echo "  check = { kind = \"tcp\"; interval = $INTERVAL; timeout = 0.5; };"
-	echo "  nodes = ("
-	for ((i = 0; i < N; i++)); do
-		[ $i -gt 0 ] && echo ","
-		echo -n "    { addr = \"$(node_addr "$i")\"; }"
-	done
-	echo " ); } );"
-} >"$DIR/agent.conf"
+agent_conf "$DIR/agent.conf" 198.18.251.1 100003 "$INTERVAL" "$N"
 ip netns exec "$NS_A" "$AGENT" --bpffs "$DIR/fs" run config "$DIR/agent.conf" \
 	--metrics "$MPORT" 2>"$DIR/agent.log" &
 apid=$!

@@ -6,7 +6,8 @@
 # with one TCP listener on 0.0.0.0:$PORT ($NS_T), reached over a veth (one
 # ARP entry for all); a bpffs at $DIR/fs. targets_up N builds it and
 # installs the trap that tears it all down (and kills every pid in PIDS).
-# node_addr I prints node I's address. Addresses from 198.18.0.0/15 only.
+# node_addr I prints node I's address; agent_conf writes the agent's file.
+# Addresses from 198.18.0.0/15 only.
 
 ID=hlbench$$
 NS_A=$ID-agent
@@ -25,6 +26,22 @@ targets_cleanup() {
 }
 
 node_addr() { echo "198.19.$(($1 / 250)).$(($1 % 250 + 1))"; }
+
+# agent_conf FILE VIP RING INTERVAL N: one TCP service on VIP:$PORT whose
+# nodes are the first N target addresses, probed every INTERVAL seconds.
+agent_conf() {
+	local file=$1 vip=$2 ring=$3 interval=$4 n=$5 i
+	{
+		echo "services = ( { service = \"$vip:$PORT/tcp\"; ring = $ring;"
+		echo "  check = { kind = \"tcp\"; interval = $interval; timeout = 0.5; };"
+		echo "  nodes = ("
+		for ((i = 0; i < n; i++)); do
+			[ $i -gt 0 ] && echo ","
+			echo -n "    { addr = \"$(node_addr "$i")\"; }"
+		done
+		echo " ); } );"
+	} >"$file"
+}
 
 targets_up() {
 	local n=$1 i
