@@ -74,6 +74,31 @@
 #define barrier_var(var)	asm volatile("" : "+r"(var))
 #endif
 
+/*
+ * Ethernet addresses into a frame, three words: `macs` is a destination
+ * and a source MAC side by side, 4-aligned (the next-hop entries). clang
+ * turns a memcpy to a packet pointer, whose alignment it cannot know, into
+ * one store per byte; the verifier takes unaligned packet access where the
+ * JIT's architecture does it well (x86-64, arm64), so word stores it is.
+ */
+static __always_inline void eth_write_macs(void *eth, const __u8 *macs)
+{
+	const __u32 *m = (const __u32 *)macs;
+	__u32 *w = eth;
+
+	w[0] = m[0];
+	w[1] = m[1];
+	w[2] = m[2];
+}
+
+#define HL_MACS_WORDS(type)						\
+	_Static_assert(__builtin_offsetof(type, smac) ==		\
+		       __builtin_offsetof(type, dmac) + ETH_ALEN &&	\
+		       __builtin_offsetof(type, dmac) % 4 == 0,		\
+		       #type ": dmac|smac must be 4-aligned words")
+HL_MACS_WORDS(struct hl_nexthop);
+HL_MACS_WORDS(struct hl_nat_nh);
+
 /* Bench-only ablation (enum hl_ablate, abi.h): 0 in every real build. */
 #ifdef HL_BENCH_ABLATE
 const volatile __u32 hl_ablate = 0;

@@ -11,26 +11,26 @@
 #include "common.h"
 #include "csum.h"
 
-static __always_inline void write_eth(struct ethhdr *eth,
-				      const struct hl_nexthop *nh,
+static __always_inline void write_eth(void *data, const struct hl_nexthop *nh,
 				      __u16 proto)
 {
-	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
-	eth->h_proto = bpf_htons(proto);
+	eth_write_macs(data, nh->dmac);
+	((struct ethhdr *)data)->h_proto = bpf_htons(proto);
 }
 
 /*
  * Outer IPv4: TTL 64, TOS and DF copied from the inner header so that PMTU
  * discovery and QoS behave as without us; id 0 (DF packets need none).
+ * Written as words from registers, the checksum summed from them: a header
+ * built on the stack and copied would be stored bytewise (common.h) and
+ * read back for the sum.
  */
 static __always_inline int encap_ipv4(struct xdp_md *ctx,
 				      const struct hl_pkt *pkt,
 				      const struct hl_node *node,
 				      const struct hl_nexthop *nh)
 {
-	struct iphdr outer = {};
-	struct ethhdr *eth;
+	__u32 w0, w1, w2, *ip;
 	void *data, *data_end;
 
 	if (bpf_xdp_adjust_head(ctx, (int)pkt->l3_off -
@@ -41,21 +41,24 @@ static __always_inline int encap_ipv4(struct xdp_md *ctx,
 	if (data + ETH_HLEN + HL_IPV4_HLEN > data_end)
 		return -1;
 
-	outer.version = 4;
-	outer.ihl = HL_IPV4_HLEN / 4;
-	outer.tos = pkt->tos;
-	outer.tot_len = bpf_htons(pkt->ip_len + HL_IPV4_HLEN);
-	outer.frag_off = pkt->df ? bpf_htons(IP_DF) : 0;
-	outer.ttl = HL_OUTER_TTL;
-	outer.protocol = IPPROTO_IPIP;
-	outer.saddr = nh->src[0];
-	outer.daddr = node->addr[0];
-	if (!hl_skip(HL_AB_CSUM))
-		outer.check = csum_fold64(csum_words(&outer, HL_IPV4_HLEN / 4));
+	/* version 4, ihl 5 | tos | total length */
+	w0 = bpf_htonl(0x45u << 24 | (__u32)pkt->tos << 16 |
+		       (pkt->ip_len + HL_IPV4_HLEN));
+	w1 = pkt->df ? bpf_htonl(IP_DF) : 0;	/* id 0 | flags, offset */
+	/* ttl | protocol | checksum 0 (filled below) */
+	w2 = bpf_htonl(HL_OUTER_TTL << 24 | IPPROTO_IPIP << 16);
 
-	eth = data;
-	write_eth(eth, nh, ETH_P_IP);
-	__builtin_memcpy(data + ETH_HLEN, &outer, HL_IPV4_HLEN);
+	write_eth(data, nh, ETH_P_IP);
+	ip = data + ETH_HLEN;
+	ip[0] = w0;
+	ip[1] = w1;
+	ip[2] = w2;
+	ip[3] = nh->src[0];
+	ip[4] = node->addr[0];
+	if (!hl_skip(HL_AB_CSUM))
+		((struct iphdr *)ip)->check =
+			csum_fold64((__u64)w0 + w1 + w2 + nh->src[0] +
+				    node->addr[0]);
 	return 0;
 }
 
@@ -70,9 +73,8 @@ static __always_inline int encap_ipv6(struct xdp_md *ctx,
 				      const struct hl_nexthop *nh,
 				      __u32 hash)
 {
-	__be32 outer[HL_IPV6_HLEN / 4];
-	struct ethhdr *eth;
 	void *data, *data_end;
+	__u32 *ip;
 
 	if (bpf_xdp_adjust_head(ctx, (int)pkt->l3_off -
 				(ETH_HLEN + HL_IPV6_HLEN)))
@@ -82,18 +84,19 @@ static __always_inline int encap_ipv6(struct xdp_md *ctx,
 	if (data + ETH_HLEN + HL_IPV6_HLEN > data_end)
 		return -1;
 
+	write_eth(data, nh, ETH_P_IPV6);
+	ip = data + ETH_HLEN;
 	/* version 6 | traffic class | flow label */
-	outer[0] = bpf_htonl((6u << 28) | ((__u32)pkt->tos << 20) |
-			     (hash & 0xfffff));
+	ip[0] = bpf_htonl((6u << 28) | ((__u32)pkt->tos << 20) |
+			  (hash & 0xfffff));
 	/* payload length | next header 41 | hop limit */
-	outer[1] = bpf_htonl(((__u32)pkt->ip_len << 16) |
-			     (IPPROTO_IPV6 << 8) | HL_OUTER_TTL);
-	__builtin_memcpy(&outer[2], nh->src, 16);
-	__builtin_memcpy(&outer[6], node->addr, 16);
-
-	eth = data;
-	write_eth(eth, nh, ETH_P_IPV6);
-	__builtin_memcpy(data + ETH_HLEN, outer, HL_IPV6_HLEN);
+	ip[1] = bpf_htonl(((__u32)pkt->ip_len << 16) |
+			  (IPPROTO_IPV6 << 8) | HL_OUTER_TTL);
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		ip[2 + i] = nh->src[i];
+		ip[6 + i] = node->addr[i];
+	}
 	return 0;
 }
 

@@ -43,8 +43,7 @@ static __always_inline int forward_l2(struct xdp_md *ctx,
 	eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return HL_REASON_DROP_ENCAP;
-	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
+	eth_write_macs(eth, nh->dmac);
 
 	hl_count_packet(t->svc->id, t->node_id, pkt->frame_len);
 	if (nh->ifindex == ctx->ingress_ifindex)

@@ -346,7 +346,7 @@ static __always_inline int stage_nat(struct xdp_md *ctx,
 
 	if (nat_rewrite(ctx, pkt, tr->from, tr->addr, tr->from_port, tr->port))
 		return HL_REASON_DROP_MALFORMED_L4;
-	if (nat_xmit(ctx, pkt, nh->dmac, nh->smac, nh->ifindex, &t->action))
+	if (nat_xmit(ctx, pkt, nh->dmac, nh->ifindex, &t->action))
 		return HL_REASON_DROP_ENCAP;
 	hl_count_packet(svc->id, node_id, pkt->frame_len);
 	return t->fwd_reason;
@@ -444,7 +444,7 @@ static __always_inline int stage_reply(struct xdp_md *ctx,
 		}
 		return HL_REASON_DROP_NO_ROUTE;
 	}
-	if (nat_xmit(ctx, pkt, c->dmac, c->smac, c->ifindex, &t->action))
+	if (nat_xmit(ctx, pkt, c->dmac, c->ifindex, &t->action))
 		return HL_REASON_DROP_ENCAP;
 	return HL_REASON_FWD_NAT_REPLY;
 }

@@ -221,7 +221,7 @@ static __always_inline int stage_nat_icmp(struct xdp_md *ctx,
 			t->action = XDP_PASS;
 			return HL_REASON_FWD_NAT_ICMP;
 		}
-		if (nat_xmit(ctx, pkt, c->dmac, c->smac, c->ifindex, &t->action))
+		if (nat_xmit(ctx, pkt, c->dmac, c->ifindex, &t->action))
 			return HL_REASON_DROP_ENCAP;
 		return HL_REASON_FWD_NAT_ICMP;
 	}
@@ -230,7 +230,7 @@ static __always_inline int stage_nat_icmp(struct xdp_md *ctx,
 	nh = bpf_map_lookup_elem(&nexthops, &node_id);
 	if (!node || !nh || !nh_resolve(ctx, nh, node, false))
 		return HL_REASON_DROP_NO_ROUTE;
-	if (nat_xmit(ctx, pkt, nh->dmac, nh->smac, nh->ifindex, &t->action))
+	if (nat_xmit(ctx, pkt, nh->dmac, nh->ifindex, &t->action))
 		return HL_REASON_DROP_ENCAP;
 	return HL_REASON_FWD_NAT_ICMP;
 }

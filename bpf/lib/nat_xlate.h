@@ -131,14 +131,14 @@ static __always_inline int nat_rewrite(struct xdp_md *ctx,
 }
 
 /*
- * Send the rewritten packet to `dmac` out of `ifindex`: a fresh Ethernet
+ * Send the rewritten packet to `macs` (dmac, smac) out of `ifindex`: a fresh Ethernet
  * header, an input VLAN tag removed (the output is plain Ethernet on the
  * egress device, as with IPIP); XDP_TX when that is the device it came
  * in on, else a redirect. -1 when the head cannot move.
  */
 static __always_inline int nat_xmit(struct xdp_md *ctx,
-				    const struct hl_pkt *pkt, const __u8 *dmac,
-				    const __u8 *smac, __u32 ifindex, int *action)
+				    const struct hl_pkt *pkt, const __u8 *macs,
+				    __u32 ifindex, int *action)
 {
 	void *data, *data_end;
 	struct ethhdr *eth;
@@ -150,8 +150,7 @@ static __always_inline int nat_xmit(struct xdp_md *ctx,
 	eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return -1;
-	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
+	eth_write_macs(eth, macs);
 	eth->h_proto = bpf_htons(pkt->key.family == HL_AF_INET6 ? ETH_P_IPV6 :
 								  ETH_P_IP);
 	if (ifindex == ctx->ingress_ifindex)
