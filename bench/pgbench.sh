@@ -53,8 +53,12 @@ fi
 lab_set_mtu 1540
 lab_decap_attach
 # pgbench -C opens thousands of connections: room for ports in TIME_WAIT.
+# The director host's own connections (HAProxy's to the node) stay above
+# the SNAT ports (abi.h): below, a port the kernel picks can be one a NAT
+# flow of the nat runs still holds, and the node's answer to HAProxy is
+# taken for that flow's reply (Helios warns of this overlap; README).
 lab_sysctl client net.ipv4.tcp_tw_reuse=1 "net.ipv4.ip_local_port_range=10000 65000"
-lab_sysctl dir net.ipv4.tcp_tw_reuse=1 "net.ipv4.ip_local_port_range=10000 65000"
+lab_sysctl dir net.ipv4.tcp_tw_reuse=1 "net.ipv4.ip_local_port_range=32768 65000"
 
 # PostgreSQL on b1, listening on its own address and on the VIP (on lo).
 chmod 755 "$LAB_DIR"
