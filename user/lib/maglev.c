@@ -9,8 +9,26 @@
 
 struct mg_state {
 	const struct maglev_node *node;
-	__u64 pos, skip;	/* permutation: offset, offset + skip, ... mod M */
-	__u64 quota, count;
+	__u32 pos, skip;	/* permutation: offset, offset + skip, ... mod M */
+	__u32 quota, count;
+	__u32 inv;		/* skip^-1 mod M for the tail, 0 until needed */
+};
+
+/* A node's place in the turn order, held in the heap itself so that a
+ * comparison follows no pointer. */
+struct mg_turn {
+	__u64 key;		/* next * 2^32 / weight, rounded down */
+	__u32 next, weight;	/* its next claim is due at next / weight */
+	__u32 idx;		/* into the states; ties go to the lower */
+};
+
+struct mg_ring {
+	__u32 *table;
+	__u64 *taken;		/* slots taken, as bits */
+	__u32 size, left;	/* slots, slots still free */
+	__u32 tail;		/* free slots at which the tail starts */
+	__u32 *free, nfree;	/* in the tail: the free slots, in no order */
+	__u64 barrett;		/* 2^64 / size, for mod_size() */
 };
 
 /* 64-bit finaliser (splitmix64): a strong mix of the address words. */
@@ -55,121 +73,240 @@ static int addr_cmp(const void *a, const void *b)
 			       *(const struct maglev_node *const *)b);
 }
 
-/* Earlier turn first: node a's next claim is due at (count+1)/weight. */
-static int turn_before(const struct mg_state *a, const struct mg_state *b)
+/* Earlier turn first. The keys order all but turns due within 2^-32 of
+ * each other, which only weights above 2^16 can make: those compare
+ * exactly. */
+static bool turn_before(const struct mg_turn *a, const struct mg_turn *b)
 {
-	__u64 l = (a->count + 1) * b->node->weight;
-	__u64 r = (b->count + 1) * a->node->weight;
+	__u64 l, r;
 
-	return l != r ? l < r : a < b;
+	if (a->key != b->key)
+		return a->key < b->key;
+	l = (__u64)a->next * b->weight;
+	r = (__u64)b->next * a->weight;
+	return l != r ? l < r : a->idx < b->idx;
 }
 
-static void heap_down(struct mg_state **h, unsigned int n, unsigned int i)
+static void turn_set(struct mg_turn *t, __u32 next)
 {
-	for (;;) {
-		unsigned int l = 2 * i + 1, r = l + 1, m = i;
-		struct mg_state *t;
+	t->next = next;
+	t->key = ((__u64)next << 32) / t->weight;
+}
 
-		if (l < n && turn_before(h[l], h[m]))
-			m = l;
-		if (r < n && turn_before(h[r], h[m]))
-			m = r;
-		if (m == i)
-			return;
-		t = h[i], h[i] = h[m], h[m] = t;
-		i = m;
+/*
+ * h[i] moved later in the order: put it back in place. Bottom-up (Floyd):
+ * the hole goes down to a leaf along the earlier child, a choice made
+ * without a branch, then the entry climbs back, mostly a step or two.
+ * The classic sift-down mispredicts about one branch per level.
+ */
+static void heap_down(struct mg_turn *h, unsigned int n, unsigned int i)
+{
+	struct mg_turn t = h[i];
+	unsigned int c, top = i;
+
+	while ((c = 2 * i + 1) < n) {
+		c += c + 1 < n && turn_before(&h[c + 1], &h[c]);
+		h[i] = h[c];
+		i = c;
 	}
+	while (i > top && turn_before(&t, &h[(i - 1) / 2])) {
+		h[i] = h[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	h[i] = t;
 }
 
-/* Largest-remainder rounding of ring * w / W, ties to the earlier node. */
-static void set_quotas(struct mg_state *st, unsigned int n, __u64 ring)
+struct mg_rem {
+	__u64 rem;
+	__u32 idx;
+};
+
+/* Larger remainder first, ties to the earlier node. */
+static int rem_cmp(const void *a, const void *b)
+{
+	const struct mg_rem *x = a, *y = b;
+
+	if (x->rem != y->rem)
+		return x->rem > y->rem ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Largest-remainder rounding of ring * w / W: the slots left after
+ * rounding down go one each to the largest remainders. One sort, not a
+ * scan of every node per slot left (a thousand nodes leave ~500). */
+static int set_quotas(struct mg_state *st, unsigned int n, __u64 ring)
 {
 	__u64 total = 0, given = 0;
+	struct mg_rem *rems;
 	unsigned int i;
 
+	rems = calloc(n, sizeof(*rems));
+	if (!rems)
+		return -ENOMEM;
 	for (i = 0; i < n; i++)
 		total += st[i].node->weight;
 	for (i = 0; i < n; i++) {
 		st[i].quota = ring * st[i].node->weight / total;
 		given += st[i].quota;
+		rems[i].rem = ring * st[i].node->weight % total;
+		rems[i].idx = i;
 	}
-	while (given < ring) {
-		unsigned int best = 0;
-		__u64 best_rem = 0;
-
-		for (i = 0; i < n; i++) {
-			__u64 rem = ring * st[i].node->weight % total;
-
-			/* one extra slot each, at most */
-			if (st[i].quota > ring * st[i].node->weight / total)
-				continue;
-			if (rem > best_rem) {
-				best_rem = rem;
-				best = i;
-			}
-		}
-		st[best].quota++;
-		given++;
-	}
+	qsort(rems, n, sizeof(*rems), rem_cmp);
+	for (i = 0; given < ring; i++, given++)
+		st[rems[i].idx].quota++;
+	free(rems);
+	return 0;
 }
 
-/* The node's next preferred free slot is its. Walk the permutation by
- * adding, not multiplying and dividing: the walk is most of the build.
- * The position stays in a register during the walk: `taken` may alias
- * s->pos for the compiler, which would otherwise store and reload it at
- * every step. */
-static void claim(struct mg_state *s, __u32 *table, __u64 *taken,
-		  __u32 ring_size)
+/* x mod size for x < 2^64, by Barrett reduction: no division per slot. */
+static __u64 mod_size(const struct mg_ring *r, __u64 x)
 {
-	__u64 pos = s->pos, skip = s->skip, slot;
+	__u64 q = (__u64)(((unsigned __int128)x * r->barrett) >> 64);
+
+	x -= q * r->size;
+	return x >= r->size ? x - r->size : x;
+}
+
+/* skip^-1 mod size (extended Euclid), 0 if there is none: a ring that
+ * is not prime. */
+static __u32 mod_inverse(__u32 skip, __u32 size)
+{
+	__s64 t = 0, nt = 1, q, tmp;
+	__u64 m = size, a = skip;
+
+	while (a) {
+		q = m / a;
+		tmp = t - q * nt, t = nt, nt = tmp;
+		tmp = m - q * a, m = a, a = tmp;
+	}
+	if (m != 1)
+		return 0;
+	return t < 0 ? t + size : t;
+}
+
+/* The node's next preferred free slot, walking its permutation by adding,
+ * not multiplying and dividing: the walk is most of the build. */
+static __u32 walk(const struct mg_ring *r, struct mg_state *s)
+{
+	__u32 pos = s->pos, skip = s->skip, size = r->size, slot;
 
 	do {
 		slot = pos;
 		pos += skip;
-		if (pos >= ring_size)
-			pos -= ring_size;
-	} while (taken[slot / 64] & (1ull << (slot % 64)));
-	s->pos = pos;
-	taken[slot / 64] |= 1ull << (slot % 64);
-	table[slot] = s->node->id;
+		if (pos >= size)
+			pos -= size;
+	} while (r->taken[slot / 64] & (1ull << (slot % 64)));
+	return slot;
+}
+
+/*
+ * The same slot when few are free: a walk expects size / free probes, so
+ * the last slots would cost most of the build. Slot f comes after
+ * (f - pos) * skip^-1 mod size steps of the node's walk: the free slot
+ * with the fewest steps is the one the walk would stop at.
+ */
+static __u32 tail_pick(struct mg_ring *r, const struct mg_state *s)
+{
+	__u64 steps, best_steps = ~0ull;
+	__u32 i, best = 0, slot;
+
+	for (i = 0; i < r->nfree; i++) {
+		steps = r->free[i] + r->size - s->pos;
+		steps = mod_size(r, steps * s->inv);
+		if (steps < best_steps) {
+			best_steps = steps;
+			best = i;
+		}
+	}
+	slot = r->free[best];
+	r->free[best] = r->free[--r->nfree];
+	return slot;
+}
+
+/* Collect the free slots; the tail ends for good on a ring without
+ * inverses (not prime), the walk goes on instead. */
+static void tail_start(struct mg_ring *r)
+{
+	__u32 slot;
+
+	r->free = malloc(r->left * sizeof(*r->free));
+	if (!r->free)
+		return;		/* the walk does the same, slower */
+	for (slot = 0; slot < r->size; slot++)
+		if (!(r->taken[slot / 64] & (1ull << (slot % 64))))
+			r->free[r->nfree++] = slot;
+}
+
+static void claim(struct mg_ring *r, struct mg_state *s)
+{
+	__u32 slot;
+
+	if (r->nfree && !s->inv)
+		s->inv = mod_inverse(s->skip, r->size);
+	if (r->nfree && !s->inv) {
+		free(r->free);
+		r->free = NULL;
+		r->nfree = 0;
+		r->tail = 0;
+	}
+	slot = r->nfree ? tail_pick(r, s) : walk(r, s);
+	s->pos = slot + s->skip >= r->size ? slot + s->skip - r->size :
+					     slot + s->skip;
+	r->taken[slot / 64] |= 1ull << (slot % 64);
+	r->table[slot] = s->node->id;
 	s->count++;
+	if (--r->left == r->tail && r->left)
+		tail_start(r);
+}
+
+/* Free slots when the tail starts: about where a walk's expected probes
+ * (size / free) exceed the tail's work per claim (free). */
+static __u32 tail_size(__u32 size)
+{
+	__u32 t = 1;
+
+	while (t * t < size)
+		t++;
+	return t;
 }
 
 int maglev_build(const struct maglev_node *nodes, unsigned int count,
 		 __u32 ring_size, __u32 *table)
 {
 	const struct maglev_node **sorted = NULL;
-	struct mg_state *st = NULL, **heap = NULL;
+	struct mg_ring ring = { .table = table, .size = ring_size };
+	struct mg_state *st = NULL;
+	struct mg_turn *heap = NULL;
 	unsigned int n = 0, i, live;
-	__u64 filled = 0, *taken;
 	bool uniform;
 	int err = -ENOMEM;
 
 	/* The permutations divide by ring_size and ring_size - 1. */
-	if (ring_size < 2) {
-		hl_err("a Maglev ring of %u slots: it must be a prime", ring_size);
+	if (ring_size < 2 || ring_size > HL_RING_MAX) {
+		hl_err("a Maglev ring of %u slots: it must be a prime up to %u",
+		       ring_size, HL_RING_MAX);
 		return -EINVAL;
 	}
-	for (i = 0; i < ring_size; i++)
-		table[i] = HL_NODE_NONE;
-	/* sorted and heap are arrays of pointers: sizeof(*p) is meant. */
-	/* NOLINTBEGIN(bugprone-sizeof-expression) */
+	/* sorted is an array of pointers: sizeof(*p) is meant. */
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	sorted = calloc(count ? count : 1, sizeof(*sorted));
 	st = calloc(count ? count : 1, sizeof(*st));
 	heap = calloc(count ? count : 1, sizeof(*heap));
-	/* NOLINTEND(bugprone-sizeof-expression) */
 	/* Slots taken, as bits: the walk probes it at random, and 8 KiB per
 	 * 65537 slots stays in the L1 cache where the table would not. */
-	taken = calloc(ring_size / 64 + 1, sizeof(*taken));
-	if (!sorted || !st || !heap || !taken)
+	ring.taken = calloc(ring_size / 64 + 1, sizeof(*ring.taken));
+	if (!sorted || !st || !heap || !ring.taken)
 		goto out;
 
 	for (i = 0; i < count; i++)
 		if (nodes[i].weight)
 			sorted[n++] = &nodes[i];
 	err = 0;
-	if (!n)
+	if (!n) {
+		for (i = 0; i < ring_size; i++)
+			table[i] = HL_NODE_NONE;
 		goto out;
+	}
 	/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers, as above */
 	qsort(sorted, n, sizeof(*sorted), addr_cmp);
 
@@ -179,37 +316,46 @@ int maglev_build(const struct maglev_node *nodes, unsigned int count,
 		st[i].skip = addr_hash(sorted[i], 0x6d61676c6576ull) %
 			     (ring_size - 1) + 1;
 	}
-	set_quotas(st, n, ring_size);
-	for (i = 0, live = 0; i < n; i++)
-		if (st[i].quota)
-			heap[live++] = &st[i];
-	for (i = live; i-- > 0;)
-		heap_down(heap, live, i);
+	err = set_quotas(st, n, ring_size);
+	if (err)
+		goto out;
+	/* The quotas add up to the ring: every slot is claimed below. */
+	ring.left = ring_size;
+	ring.tail = tail_size(ring_size);
+	ring.barrett = ~0ull / ring_size;
 
 	/* Equal weights (the common case) turn in index order, which is the
 	 * order the heap yields for them too: the same table, without the
 	 * heap's cost per slot. */
 	for (i = 1, uniform = true; i < n && uniform; i++)
 		uniform = st[i].node->weight == st[0].node->weight;
-	while (uniform && filled < ring_size) {
-		for (i = 0; i < n && filled < ring_size; i++) {
-			if (st[i].count < st[i].quota) {
-				claim(&st[i], table, taken, ring_size);
-				filled++;
-			}
+	while (uniform && ring.left) {
+		for (i = 0; i < n && ring.left; i++)
+			if (st[i].count < st[i].quota)
+				claim(&ring, &st[i]);
+	}
+	for (i = 0, live = 0; i < n && !uniform; i++) {
+		if (st[i].quota) {
+			heap[live] = (struct mg_turn){ .weight = st[i].node->weight,
+						       .idx = i };
+			turn_set(&heap[live++], 1);
 		}
 	}
-	while (filled < ring_size && live) {
-		struct mg_state *s = heap[0];
+	for (i = live; i-- > 0;)
+		heap_down(heap, live, i);
+	while (ring.left && live) {
+		struct mg_state *s = &st[heap[0].idx];
 
-		claim(s, table, taken, ring_size);
-		filled++;
+		claim(&ring, s);
 		if (s->count == s->quota)
 			heap[0] = heap[--live];
+		else
+			turn_set(&heap[0], heap[0].next + 1);
 		heap_down(heap, live, 0);
 	}
 out:
-	free(taken);
+	free(ring.free);
+	free(ring.taken);
 	free(heap);
 	free(st);
 	free(sorted);
