@@ -185,18 +185,19 @@ static __u32 mod_inverse(__u32 skip, __u32 size)
 }
 
 /* The node's next preferred free slot, walking its permutation by adding,
- * not multiplying and dividing: the walk is most of the build. */
-static __u32 walk(const struct mg_ring *r, struct mg_state *s)
+ * not multiplying and dividing: the walk is most of the build. Out of
+ * line: inlined into claim(), the compiler works out the claim's bit
+ * address at every probe (13 instructions a probe, not 10). */
+static __attribute__((noinline)) __u32 walk(const struct mg_ring *r, const struct mg_state *s)
 {
-	__u32 pos = s->pos, skip = s->skip, size = r->size, slot;
+	__u32 pos = s->pos, skip = s->skip, size = r->size;
 
-	do {
-		slot = pos;
+	while (r->taken[pos / 64] & (1ull << (pos % 64))) {
 		pos += skip;
 		if (pos >= size)
 			pos -= size;
-	} while (r->taken[slot / 64] & (1ull << (slot % 64)));
-	return slot;
+	}
+	return pos;
 }
 
 /*
