@@ -155,9 +155,10 @@ static void test_drain_and_empty(void)
  * builder must agree on every slot, so a faster builder may not change
  * one. Each case builds from nodes drawn from its seed (v4 and v6, some
  * with ports, weights by `mode`) and compares the table's FNV-1a hash with
- * the one the original builder (commit 9c725bd) produced.
+ * the one the original builder (commit 9c725bd, its heap of turns)
+ * produced.
  */
-enum wmode { W_EQUAL, W_RANDOM, W_ZEROS, W_TIES, W_BIG, W_HUGE };
+enum wmode { W_EQUAL, W_RANDOM, W_ZEROS, W_TIES, W_BIG, W_HUGE, W_SKEW, W_POW2 };
 
 struct golden {
 	__u32 seed, n, ring;
@@ -198,6 +199,13 @@ static const struct golden goldens[] = {
 	{ 66, 256, 25601, W_TIES, 0x40ea2b26ada527ebull },
 	{ 67, 2, 2, W_RANDOM, 0x29c7dd317360ac35ull },
 	{ 68, 5, 3, W_EQUAL, 0xcdc018564c2174c2ull },
+	{ 71, 50, 13, W_RANDOM, 0x5e006336ae0cb793ull },
+	{ 72, 300, 251, W_HUGE, 0x084ad77afcc8d63dull },
+	{ 73, 100, 10007, W_SKEW, 0x539a18e7c3e063bcull },
+	{ 74, 1000, 100003, W_SKEW, 0xdc5628e9c4978887ull },
+	{ 75, 200, 10007, W_POW2, 0x50ecc4aa15ea962dull },
+	{ 76, 1000, 100003, W_POW2, 0xde82a1fe1cc8f531ull },
+	{ 77, 4096, 409609, W_TIES, 0xa4dc45019e2799a9ull },
 };
 
 static __u32 golden_table[409609];
@@ -225,6 +233,10 @@ static __u32 golden_weight(enum wmode mode, __u32 r)
 		return 1 + r % HL_WEIGHT_MAX;
 	case W_HUGE:		/* beyond the CLI's range */
 		return r | 1;
+	case W_SKEW:		/* the extremes side by side */
+		return r % 2 ? 1 : 0xffffffffu;
+	case W_POW2:		/* equal turns across weights */
+		return 1u << (r % 17);
 	}
 	return 0;
 }
@@ -261,24 +273,55 @@ static void golden_nodes(const struct golden *g)
 	}
 }
 
+/* FNV-1a over the table, continuing from h. */
+static __u64 golden_hash(__u64 h, __u32 ring)
+{
+	const unsigned char *p = (const unsigned char *)golden_table;
+	size_t i;
+
+	for (i = 0; i < ring * sizeof(*golden_table); i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
 static void test_golden(void)
 {
-	unsigned int c, i;
+	unsigned int c;
+	__u64 h;
 
 	for (c = 0; c < sizeof(goldens) / sizeof(goldens[0]); c++) {
 		const struct golden *g = &goldens[c];
-		const unsigned char *p = (const unsigned char *)golden_table;
-		__u64 h = 0xcbf29ce484222325ull;
 
 		golden_nodes(g);
 		CHECK(maglev_build(nodes_big, g->n, g->ring, golden_table) == 0,
 		      "build");
-		for (i = 0; i < g->ring * sizeof(*golden_table); i++)
-			h = (h ^ p[i]) * 0x100000001b3ull;
+		h = golden_hash(0xcbf29ce484222325ull, g->ring);
 		CHECK(h == g->hash,
 		      "seed %u, %u nodes, ring %u, mode %d: hash 0x%016llxull",
 		      g->seed, g->n, g->ring, g->mode, (unsigned long long)h);
 	}
+}
+
+/* Many small random sets (1..300 nodes, every weight mode, rings from 2
+ * to 10007, more nodes than slots too), all in one hash. */
+static void test_golden_many(void)
+{
+	static const __u32 rings[] = { 2, 3, 13, 251, 1009, 10007 };
+	__u64 h = 0xcbf29ce484222325ull;
+	__u32 s = 99991, c;
+
+	for (c = 0; c < 600; c++) {
+		struct golden g = { .seed = 1000 + c, .mode = c % (W_POW2 + 1) };
+
+		g.n = 1 + xorshift(&s) % 300;
+		g.ring = rings[xorshift(&s) % 6];
+		golden_nodes(&g);
+		CHECK(maglev_build(nodes_big, g.n, g.ring, golden_table) == 0,
+		      "build");
+		h = golden_hash(h, g.ring);
+	}
+	CHECK(h == 0x74a4e7ee74dc2ac8ull, "hash 0x%016llxull",
+	      (unsigned long long)h);
 }
 
 int main(void)
@@ -294,5 +337,6 @@ int main(void)
 	RUN(test_deterministic);
 	RUN(test_drain_and_empty);
 	RUN(test_golden);
+	RUN(test_golden_many);
 	return unit_done();
 }
