@@ -65,22 +65,25 @@ static int addr_cmp(const void *a, const void *b)
 			       *(const struct maglev_node *const *)b);
 }
 
-/* Earlier turn first: a's next turn is due at (count + 1) / weight, and
- * ties go to the earlier node. */
-static bool turn_before(const struct mg_state *a, const struct mg_state *b)
+/* Earlier turn first: turn k of a node of weight w is due at k / w, and
+ * ties go to the earlier node. Exact: k < 2^24, so k * w < 2^56. */
+static bool turn_before(__u64 ka, const struct mg_state *a,
+			__u64 kb, const struct mg_state *b)
 {
-	__u64 l = (__u64)(a->count + 1) * b->node->weight;
-	__u64 r = (__u64)(b->count + 1) * a->node->weight;
+	__u64 l = ka * b->node->weight, r = kb * a->node->weight;
 
 	return l != r ? l < r : a < b;
 }
 
-static int turn_cmp(const void *a, const void *b)
+/* Nodes whose last turn is all that is left, in turn order. */
+static int last_turn_cmp(const void *a, const void *b)
 {
 	const struct mg_state *x = *(struct mg_state *const *)a;
 	const struct mg_state *y = *(struct mg_state *const *)b;
 
-	return turn_before(x, y) ? -1 : turn_before(y, x);
+	if (turn_before(x->quota, x, y->quota, y))
+		return -1;
+	return turn_before(y->quota, y, x->quota, x);
 }
 
 struct mg_rem {
@@ -263,15 +266,13 @@ static void turns_bucket(const struct mg_state *st, unsigned int n,
 
 	for (i = 0; i < n; i++) {
 		__u64 w = st[i].node->weight, a = total / w, b = total % w;
-		__u64 q = 0, rem = 0, s;	/* k * W = q * w + rem */
+		__u64 q = 0, rem = 0, carry, s;	/* k * W = q * w + rem */
 
 		for (k = 0; k < st[i].quota; k++) {
-			q += a;
 			rem += b;
-			if (rem >= w) {
-				rem -= w;
-				q++;
-			}
+			carry = rem >= w;	/* no branch: it is random */
+			rem -= w & -carry;
+			q += a + carry;
 			s = q + !!rem;
 			if (s > size)
 				break;
@@ -283,15 +284,25 @@ static void turns_bucket(const struct mg_state *st, unsigned int n,
 	}
 }
 
-/* A bucket's turns, in index order, into turn order: mostly none or one. */
-static void turns_sort(const struct mg_state *st, __u32 *t, __u32 m)
+/* Bucket b's turns, in index order, into turn order: the turn of node i
+ * in bucket b is floor(b * w_i / W) + 1. */
+static void turns_sort(const struct mg_state *st, __u64 total, __u32 b,
+		       __u32 *t, __u32 m)
 {
 	__u32 i, j, x;
+	__u64 k;
 
 	for (i = 1; i < m; i++) {
 		x = t[i];
-		for (j = i; j && turn_before(&st[x], &st[t[j - 1]]); j--)
+		k = (__u64)b * st[x].node->weight / total + 1;
+		for (j = i; j; j--) {
+			const struct mg_state *y = &st[t[j - 1]];
+
+			if (!turn_before(k, &st[x],
+					 (__u64)b * y->node->weight / total + 1, y))
+				break;
 			t[j] = t[j - 1];
+		}
 		t[j] = x;
 	}
 }
@@ -299,13 +310,13 @@ static void turns_sort(const struct mg_state *st, __u32 *t, __u32 m)
 /*
  * Unequal weights: every slot is claimed in turn order, the order a heap
  * of next turns would yield, sorted by counting into buckets instead
- * (a heap cost ~20 comparisons a slot for 1000 nodes).
+ * (a heap costs ~20 comparisons a slot for 1000 nodes).
  */
 static int fill_weighted(struct mg_ring *r, struct mg_state *st,
 			 unsigned int n)
 {
 	__u32 *start, *turns, b, j, size = r->size;
-	struct mg_state **late;
+	struct mg_state **last;
 	__u64 total = 0;
 	unsigned int i, m = 0;
 	int err = -ENOMEM;
@@ -313,8 +324,8 @@ static int fill_weighted(struct mg_ring *r, struct mg_state *st,
 	start = calloc((size_t)size + 1, sizeof(*start));
 	turns = malloc((size_t)size * sizeof(*turns));
 	/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers */
-	late = malloc(n * sizeof(*late));
-	if (!start || !turns || !late)
+	last = malloc(n * sizeof(*last));
+	if (!start || !turns || !last)
 		goto out;
 	for (i = 0; i < n; i++)
 		total += st[i].node->weight;
@@ -322,22 +333,23 @@ static int fill_weighted(struct mg_ring *r, struct mg_state *st,
 	for (b = 1; b <= size; b++)
 		start[b] += start[b - 1];
 	turns_bucket(st, n, total, size, start, turns);
-	/* Now bucket b ends at start[b]. */
-	for (b = 0, j = 0; b < size; b++) {
-		turns_sort(st, &turns[j], start[b] - j);
-		for (; j < start[b]; j++)
-			claim(r, &st[turns[j]]);
-	}
+	/* Now bucket b ends at start[b]; a separate pass keeps the claims'
+	 * loop free of branches on bucket sizes. */
+	for (b = 0, j = 0; b < size; j = start[b++])
+		if (start[b] - j > 1)
+			turns_sort(st, total, b, &turns[j], start[b] - j);
+	for (j = 0; j < start[size - 1]; j++)
+		claim(r, &st[turns[j]]);
 	for (i = 0; i < n; i++)
 		if (st[i].count < st[i].quota)
-			late[m++] = &st[i];
+			last[m++] = &st[i];
 	/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers */
-	qsort(late, m, sizeof(*late), turn_cmp);
+	qsort(last, m, sizeof(*last), last_turn_cmp);
 	for (i = 0; i < m; i++)
-		claim(r, late[i]);
+		claim(r, last[i]);
 	err = 0;
 out:
-	free(late);
+	free(last);
 	free(turns);
 	free(start);
 	return err;
