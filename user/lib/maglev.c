@@ -146,8 +146,12 @@ static __u32 mod_inverse(__u32 skip, __u32 size)
 
 	while (a) {
 		q = m / a;
-		tmp = t - q * nt, t = nt, nt = tmp;
-		tmp = m - q * a, m = a, a = tmp;
+		tmp = t - q * nt;
+		t = nt;
+		nt = tmp;
+		tmp = m - q * a;
+		m = a;
+		a = tmp;
 	}
 	if (m != 1)
 		return 0;
@@ -158,7 +162,8 @@ static __u32 mod_inverse(__u32 skip, __u32 size)
  * not multiplying and dividing: the walk is most of the build. Out of
  * line: inlined into claim(), the compiler works out the claim's bit
  * address at every probe (13 instructions a probe, not 10). */
-static __attribute__((noinline)) __u32 walk(const struct mg_ring *r, const struct mg_state *s)
+static __attribute__((noinline)) __u32 walk(const struct mg_ring *r,
+					    const struct mg_state *s)
 {
 	__u32 pos = s->pos, skip = s->skip, size = r->size;
 
@@ -194,8 +199,7 @@ static __u32 tail_pick(struct mg_ring *r, const struct mg_state *s)
 	return slot;
 }
 
-/* Collect the free slots; the tail ends for good on a ring without
- * inverses (not prime), the walk goes on instead. */
+/* The tail starts: the free slots, collected once. */
 static void tail_start(struct mg_ring *r)
 {
 	__u32 slot;
@@ -208,6 +212,8 @@ static void tail_start(struct mg_ring *r)
 			r->free[r->nfree++] = slot;
 }
 
+/* The node's next slot is its. On a ring that is not prime a skip may
+ * have no inverse: then the tail ends for good and the walk goes on. */
 static void claim(struct mg_ring *r, struct mg_state *s)
 {
 	__u32 slot;
@@ -241,7 +247,8 @@ static __u32 tail_size(__u32 size)
 	return t;
 }
 
-/* Equal weights turn in index order, one slot each per round. */
+/* Equal weights: a node's turn k ties with every other node's turn k, so
+ * the turn order is index order, round by round, with no sort at all. */
 static void fill_equal(struct mg_ring *r, struct mg_state *st, unsigned int n)
 {
 	unsigned int i;
@@ -322,7 +329,7 @@ static int fill_weighted(struct mg_ring *r, struct mg_state *st,
 	int err = -ENOMEM;
 
 	start = calloc((size_t)size + 1, sizeof(*start));
-	turns = malloc((size_t)size * sizeof(*turns));
+	turns = calloc(size, sizeof(*turns));
 	/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers */
 	last = malloc(n * sizeof(*last));
 	if (!start || !turns || !last)
