@@ -259,6 +259,11 @@ static void fill_equal(struct mg_ring *r, struct mg_state *st, unsigned int n)
 				claim(r, &st[i]);
 }
 
+/* Turn k of node idx. */
+struct mg_turn {
+	__u32 idx, k;
+};
+
 /*
  * Node i's turn k is due at k / w_i. With W the total weight, W turns fall
  * due per unit of time, so bucket ceil(k * W / w_i) - 1 of `size` holds
@@ -267,7 +272,8 @@ static void fill_equal(struct mg_ring *r, struct mg_state *st, unsigned int n)
  * the last bucket. `turns` NULL: count the turns into start[1..size].
  */
 static void turns_bucket(const struct mg_state *st, unsigned int n,
-			 __u64 total, __u32 size, __u32 *start, __u32 *turns)
+			 __u64 total, __u32 size, __u32 *start,
+			 struct mg_turn *turns)
 {
 	unsigned int i, k;
 
@@ -284,32 +290,24 @@ static void turns_bucket(const struct mg_state *st, unsigned int n,
 			if (s > size)
 				break;
 			if (turns)
-				turns[start[s - 1]++] = i;
+				turns[start[s - 1]++] = (struct mg_turn){ i, k + 1 };
 			else
 				start[s]++;
 		}
 	}
 }
 
-/* Bucket b's turns, in index order, into turn order: the turn of node i
- * in bucket b is floor(b * w_i / W) + 1. */
-static void turns_sort(const struct mg_state *st, __u64 total, __u32 b,
-		       __u32 *t, __u32 m)
+/* A bucket's turns, in index order, into turn order. */
+static void turns_sort(const struct mg_state *st, struct mg_turn *t, __u32 m)
 {
-	__u32 i, j, x;
-	__u64 k;
+	struct mg_turn x;
+	__u32 i, j;
 
 	for (i = 1; i < m; i++) {
 		x = t[i];
-		k = (__u64)b * st[x].node->weight / total + 1;
-		for (j = i; j; j--) {
-			const struct mg_state *y = &st[t[j - 1]];
-
-			if (!turn_before(k, &st[x],
-					 (__u64)b * y->node->weight / total + 1, y))
-				break;
+		for (j = i; j && turn_before(x.k, &st[x.idx], t[j - 1].k,
+					     &st[t[j - 1].idx]); j--)
 			t[j] = t[j - 1];
-		}
 		t[j] = x;
 	}
 }
@@ -322,7 +320,8 @@ static void turns_sort(const struct mg_state *st, __u64 total, __u32 b,
 static int fill_weighted(struct mg_ring *r, struct mg_state *st,
 			 unsigned int n)
 {
-	__u32 *start, *turns, b, j, size = r->size;
+	__u32 *start, *crowded, b, j, nc = 0, size = r->size;
+	struct mg_turn *turns;
 	struct mg_state **last;
 	__u64 total = 0;
 	unsigned int i, m = 0;
@@ -330,23 +329,31 @@ static int fill_weighted(struct mg_ring *r, struct mg_state *st,
 
 	start = calloc((size_t)size + 1, sizeof(*start));
 	turns = calloc(size, sizeof(*turns));
+	/* Buckets of two turns or more: at most size / 2. */
+	crowded = calloc(size / 2 + 1, sizeof(*crowded));
 	/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers */
 	last = malloc(n * sizeof(*last));
-	if (!start || !turns || !last)
+	if (!start || !turns || !crowded || !last)
 		goto out;
 	for (i = 0; i < n; i++)
 		total += st[i].node->weight;
 	turns_bucket(st, n, total, size, start, NULL);
-	for (b = 1; b <= size; b++)
+	/* Noted without a branch: a bucket's size is random. */
+	for (b = 1; b <= size; b++) {
+		crowded[nc] = b - 1;
+		nc += start[b] > 1;
 		start[b] += start[b - 1];
+	}
 	turns_bucket(st, n, total, size, start, turns);
-	/* Now bucket b ends at start[b]; a separate pass keeps the claims'
+	/* Now bucket b ends at start[b]; sorting apart keeps the claims'
 	 * loop free of branches on bucket sizes. */
-	for (b = 0, j = 0; b < size; j = start[b++])
-		if (start[b] - j > 1)
-			turns_sort(st, total, b, &turns[j], start[b] - j);
+	for (i = 0; i < nc; i++) {
+		b = crowded[i];
+		j = b ? start[b - 1] : 0;
+		turns_sort(st, &turns[j], start[b] - j);
+	}
 	for (j = 0; j < start[size - 1]; j++)
-		claim(r, &st[turns[j]]);
+		claim(r, &st[turns[j].idx]);
 	for (i = 0; i < n; i++)
 		if (st[i].count < st[i].quota)
 			last[m++] = &st[i];
@@ -357,6 +364,7 @@ static int fill_weighted(struct mg_ring *r, struct mg_state *st,
 	err = 0;
 out:
 	free(last);
+	free(crowded);
 	free(turns);
 	free(start);
 	return err;
