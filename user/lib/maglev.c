@@ -290,7 +290,8 @@ static void turns_bucket(const struct mg_state *st, unsigned int n,
 			if (s > size)
 				break;
 			if (turns)
-				turns[start[s - 1]++] = (struct mg_turn){ i, k + 1 };
+				turns[start[s - 1]++] =
+					(struct mg_turn){ .idx = i, .k = k + 1 };
 			else
 				start[s]++;
 		}
@@ -315,7 +316,8 @@ static void turns_sort(const struct mg_state *st, struct mg_turn *t, __u32 m)
 /*
  * Unequal weights: every slot is claimed in turn order, the order a heap
  * of next turns would yield, sorted by counting into buckets instead
- * (a heap costs ~20 comparisons a slot for 1000 nodes).
+ * (a heap costs ~20 comparisons a slot for 1000 nodes). It takes 14 bytes
+ * a slot while it runs, next to the table's 4 and the slot map's 8.
  */
 static int fill_weighted(struct mg_ring *r, struct mg_state *st,
 			 unsigned int n)
