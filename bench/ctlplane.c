@@ -142,10 +142,14 @@ static void series_rebuild(struct json_object *root, __u32 only, int weights)
 	err = store_open(&st, dir, true);
 	if (err)
 		die("store_open(%s): %s", dir, strerror(-err));
-	for (u = 0; u < 2; u++)
-		for (i = 0; i < 4 && weights & (1 << u); i++)
-			if (!only || !i)
-				json_object_array_add(a, rebuild_one(&st, only ? only : sizes[i], u));
+	for (u = 0; u < 2; u++) {
+		if (!(weights & (1 << u)))
+			continue;
+		if (only)
+			json_object_array_add(a, rebuild_one(&st, only, u));
+		for (i = 0; i < 4 && !only; i++)
+			json_object_array_add(a, rebuild_one(&st, sizes[i], u));
+	}
 	store_close(&st);
 	json_object_object_add(root, "maglev_rebuild", a);
 }
