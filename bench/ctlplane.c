@@ -5,13 +5,19 @@
  *
  *  1. Maglev rebuild: maglev_build() alone, and svc_rebuild() -- the
  *     agent's own build + fresh inner map + swap, as every `node add/set/
- *     del` runs it -- for 10, 100, 1000 and 4096 nodes in one service.
+ *     del` runs it -- for 10, 100, 1000 and 4096 nodes in one service,
+ *     with equal weights and with weights from 1 to 1000 (the heap's turn
+ *     order).
  *  2. `helios-agent node set SVC ADDR weight 0` (the real CLI binary, on
  *     pinned maps under a temporary --bpffs) until the first new flow that
  *     obeys it: the director is polled with BPF_PROG_TEST_RUN, with new
  *     flows that went to that node before, while the CLI runs.
  *
  *   ctlplane -a PATH/helios-agent [-r ROUNDS] [-o FILE.json]
+ *   ctlplane -n NODES [-w equal|unequal] [-r ROUNDS]
+ *
+ * -n rebuilds NODES nodes only (no CLI series, no JSON): a short run for
+ * `valgrind --tool=callgrind --toggle-collect=maglev_build` and the like.
  */
 #include <getopt.h>
 #include <sched.h>
@@ -48,7 +54,14 @@ static void svc_key(struct hl_svc_key *k, __u32 vip)
 
 /* ---- 1. rebuild ----------------------------------------------------------- */
 
-static struct json_object *rebuild_one(struct store *st, __u32 n)
+/* Unequal weights: 1..1000, the same for every run. */
+static __u32 bench_weight(__u32 i, bool unequal)
+{
+	return unequal ? 1 + (i * 2654435761u >> 7) % 1000 : HL_WEIGHT_DEFAULT;
+}
+
+static struct json_object *rebuild_one(struct store *st, __u32 n,
+				       bool unequal)
 {
 	struct hl_svc_key key;
 	struct hl_service svc;
@@ -73,10 +86,10 @@ static struct json_object *rebuild_one(struct store *st, __u32 n)
 		nodes[i].addr[0] = htonl(0xc6130000u | (i + 1));
 		nodes[i].svc_id = svc.id;
 		nodes[i].flags = HL_NODE_F_EXISTS;
-		nodes[i].weight = HL_WEIGHT_DEFAULT;
+		nodes[i].weight = bench_weight(i, unequal);
 		nodes[i].family = HL_AF_INET;
 		mn[i].id = i;
-		mn[i].weight = HL_WEIGHT_DEFAULT;
+		mn[i].weight = bench_weight(i, unequal);
 		mn[i].family = HL_AF_INET;
 		mn[i].addr[0] = nodes[i].addr[0];
 	}
@@ -98,9 +111,12 @@ static struct json_object *rebuild_one(struct store *st, __u32 n)
 		build[k] = (t1 - t0) / 1e6;
 		swap[k] = (t2 - t1) / 1e6;
 	}
-	fprintf(stderr, "  %5u nodes, ring %6u: maglev_build %.2f ms, build+swap %.2f ms (median)\n",
-		n, ring, summarize(build, rounds).med, summarize(swap, rounds).med);
+	fprintf(stderr, "  %5u nodes, %-7s weights, ring %6u: maglev_build %.2f ms, build+swap %.2f ms (median)\n",
+		n, unequal ? "unequal" : "equal", ring,
+		summarize(build, rounds).med, summarize(swap, rounds).med);
 	json_object_object_add(o, "nodes", json_object_new_int64(n));
+	json_object_object_add(o, "weights",
+			       json_object_new_string(unequal ? "unequal" : "equal"));
 	json_object_object_add(o, "ring", json_object_new_int64(ring));
 	json_object_object_add(o, "maglev_build_ms", jsummary(build, rounds));
 	json_object_object_add(o, "build_and_swap_ms", jsummary(swap, rounds));
@@ -114,19 +130,26 @@ static struct json_object *rebuild_one(struct store *st, __u32 n)
 	return o;
 }
 
-static void series_rebuild(struct json_object *root)
+/* `only` nodes (0: every size); `weights` bit 0 equal, bit 1 unequal. */
+static void series_rebuild(struct json_object *root, __u32 only, int weights)
 {
 	static const __u32 sizes[] = { 10, 100, 1000, 4096 };
 	struct json_object *a = json_object_new_array();
 	struct store st;
-	unsigned int i;
+	unsigned int i, u;
 	int err;
 
 	err = store_open(&st, dir, true);
 	if (err)
 		die("store_open(%s): %s", dir, strerror(-err));
-	for (i = 0; i < 4; i++)
-		json_object_array_add(a, rebuild_one(&st, sizes[i]));
+	for (u = 0; u < 2; u++) {
+		if (!(weights & (1 << u)))
+			continue;
+		if (only)
+			json_object_array_add(a, rebuild_one(&st, only, u));
+		for (i = 0; i < 4 && !only; i++)
+			json_object_array_add(a, rebuild_one(&st, sizes[i], u));
+	}
 	store_close(&st);
 	json_object_object_add(root, "maglev_rebuild", a);
 }
@@ -267,12 +290,23 @@ int main(int argc, char **argv)
 {
 	const char *out = "ctlplane.json";
 	struct json_object *root;
-	int opt;
+	int opt, weights = 3;
+	__u32 only = 0;
 
-	while ((opt = getopt(argc, argv, "a:r:o:")) != -1) {
+	while ((opt = getopt(argc, argv, "a:r:o:n:w:")) != -1) {
 		switch (opt) {
 		case 'a':
 			agent = optarg;
+			break;
+		case 'n':
+			only = atoi(optarg);
+			if (only < 1 || only > HL_MAX_NODES)
+				die("nodes: 1..%d", HL_MAX_NODES);
+			break;
+		case 'w':
+			if (strcmp(optarg, "equal") && strcmp(optarg, "unequal"))
+				die("weights: equal or unequal");
+			weights = optarg[0] == 'e' ? 1 : 2;
 			break;
 		case 'r':
 			rounds = atoi(optarg);
@@ -283,11 +317,12 @@ int main(int argc, char **argv)
 			out = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: ctlplane -a HELIOS_AGENT [-r ROUNDS] [-o FILE]\n");
+			fprintf(stderr, "usage: ctlplane -a HELIOS_AGENT [-r ROUNDS] [-o FILE]\n"
+				"       ctlplane -n NODES [-w equal|unequal] [-r ROUNDS]\n");
 			return 2;
 		}
 	}
-	if (!agent || access(agent, X_OK))
+	if (!only && (!agent || access(agent, X_OK)))
 		die("-a PATH/helios-agent needed");
 	if (unshare(CLONE_NEWNET | CLONE_NEWNS))
 		die("unshare: %s (run as root)", strerror(errno));
@@ -304,9 +339,11 @@ int main(int argc, char **argv)
 
 	root = json_object_new_object();
 	fprintf(stderr, "control plane\n");
-	series_rebuild(root);
-	series_cli(root);
-	json_write(root, out);
+	series_rebuild(root, only, weights);
+	if (!only) {
+		series_cli(root);
+		json_write(root, out);
+	}
 	json_object_put(root);
 	umount(dir);
 	rmdir(dir);

@@ -139,7 +139,8 @@ if cp:
     for r in cp["maglev_rebuild"]:
         if r["nodes"] == 1000:
             v = med(r["build_and_swap_ms"])
-            targets.append({"target": "Maglev rebuild (build + swap) for 1000 nodes ≤ 3 ms",
+            w = r.get("weights", "equal")
+            targets.append({"target": f"Maglev rebuild (build + swap) for 1000 nodes, {w} weights ≤ 3 ms",
                             "value": f"{v:.1f} ms (ring {r['ring']})", "met": v <= 3})
     ns = cp.get("node_set_to_packet")
     if ns:
@@ -516,12 +517,13 @@ if cp:
       "the agent's library, what every `node add/set/del` runs: the nodes snapshot, "
       "`maglev_build`, the service's spare slot table written through mmap, and the flip of "
       "the service entry to it (a new inner map, and the RCU grace period its swap into the "
-      "outer map waits for, only when the size changes).")
+      "outer map waits for, only when the size changes). Equal weights claim slots "
+      "round-robin; unequal weights (1 to 1000 here) in the order their turns fall due.")
     p()
-    p("| nodes | ring | maglev_build | build + swap |")
-    p("|---|---|---|---|")
+    p("| nodes | weights | ring | maglev_build | build + swap |")
+    p("|---|---|---|---|---|")
     for r in cp["maglev_rebuild"]:
-        p(f"| {r['nodes']} | {r['ring']} | {mmm(r['maglev_build_ms'], 2)} | {mmm(r['build_and_swap_ms'], 2)} |")
+        p(f"| {r['nodes']} | {r.get('weights', 'equal')} | {r['ring']} | {mmm(r['maglev_build_ms'], 2)} | {mmm(r['build_and_swap_ms'], 2)} |")
     p()
     ns = cp["node_set_to_packet"]
     p("**`node set` to the first packet that obeys it.** The real CLI "
