@@ -264,6 +264,9 @@ p("Stages (each bounded by `timeout`): `build/bench/pktcost` (per-packet cost, s
 p()
 p("Stage times: " + ", ".join(f"{k} {v['seconds']} s" + ("" if v["rc"] == 0 else f" (**failed, rc {v['rc']}**)")
                                for k, v in R["stages"].items()) + ".")
+for stage, why in R.get("reruns", {}).items():
+    p()
+    p(f"The `{stage}` stage was run again on its own after the run above: {why}")
 p()
 p("## Machine")
 p()
